@@ -1,0 +1,47 @@
+"""The `synthgen` command line. Bad input exits with status 2 and one line on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from synthgen import __version__
+from synthgen.errors import EXIT_USAGE, UserError
+
+# Each command module exposes add_parser(subparsers) and keeps heavy imports inside
+# its run function, so `synthgen validate` never pays for importing Blender.
+COMMAND_MODULES = [
+    "synthgen.commands.validate",
+    "synthgen.commands.render",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and exit 2, like every other bad input
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="synthgen", description="Synthetic data with exact labels.")
+    parser.add_argument("--version", action="version", version=f"synthgen {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except UserError as error:
+        print(f"synthgen: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("synthgen: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Read a YAML config while remembering the line of every key.
+
+Validation errors must name the line a user has to edit, so the loader keeps a
+map from key paths to line numbers; `--set` overrides are remembered too, so an
+error in an overridden value points at the command line instead of the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synthgen.errors import UserError
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass
+class ConfigSource:
+    """Raw YAML data plus where each key came from."""
+
+    path: Path
+    data: Any
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+    overrides: dict[KeyPath, str] = field(default_factory=dict)
+
+    def error(self, key_path: KeyPath, message: str) -> UserError:
+        """Build a one-line error located at the nearest known key."""
+        for end in range(len(key_path), -1, -1):
+            if key_path[:end] in self.overrides:
+                return UserError(message, file=f"--set {self.overrides[key_path[:end]]}", key_path=key_path)
+        for end in range(len(key_path), -1, -1):
+            prefix = key_path[:end]
+            if prefix in self.lines:
+                return UserError(message, file=self.path, line=self.lines[prefix], key_path=key_path)
+        return UserError(message, file=self.path, key_path=key_path)
+
+
+def _record_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], file: Path) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                raise UserError(f"duplicate key '{key}'", file, key_node.start_mark.line + 1, path + (key,))
+            seen.add(key)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            _record_lines(value_node, path + (key,), lines, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[path + (index,)] = item.start_mark.line + 1
+            _record_lines(item, path + (index,), lines, file)
+
+
+def load_yaml(path: str | Path) -> ConfigSource:
+    """Parse a YAML file; malformed YAML becomes a one-line `UserError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError("no such file", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read file ({exc.__class__.__name__})", file=path) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise UserError(f"malformed YAML: {problem}", file=path, line=line) from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"malformed YAML: {exc}", file=path) from None
+    lines: dict[KeyPath, int] = {}
+    if node is not None:
+        _record_lines(node, (), lines, path)
+    return ConfigSource(path=path, data=data if data is not None else {}, lines=lines)
+
+
+def _parse_dotted(key: str) -> KeyPath:
+    return tuple(int(part) if part.isdigit() else part for part in key.split("."))
+
+
+def apply_overrides(source: ConfigSource, assignments: list[str]) -> None:
+    """Apply `--set dotted.key=value` overrides in place; values are parsed as YAML."""
+    for assignment in assignments:
+        key, sep, raw_value = assignment.partition("=")
+        if not sep or not key.strip():
+            raise UserError("expected --set dotted.key=value", file=f"--set {assignment}")
+        path = _parse_dotted(key.strip())
+        try:
+            value = yaml.safe_load(raw_value)
+        except yaml.YAMLError:
+            raise UserError("the value is not valid YAML", file=f"--set {assignment}", key_path=path) from None
+        if not isinstance(source.data, dict):
+            source.data = {}
+        container: Any = source.data
+        for depth, part in enumerate(path[:-1]):
+            if isinstance(container, dict):
+                nxt = container.get(part)
+                if not isinstance(nxt, (dict, list)):
+                    if isinstance(path[depth + 1], int):
+                        raise UserError("there is no list here to index", file=f"--set {assignment}", key_path=path[: depth + 1])
+                    nxt = container[part] = {}
+                container = nxt
+            elif isinstance(container, list) and isinstance(part, int) and part < len(container):
+                container = container[part]
+            else:
+                raise UserError(
+                    f"no item {part} here (the list has {len(container)} items)"
+                    if isinstance(container, list) else "cannot index into a value",
+                    file=f"--set {assignment}", key_path=path[: depth + 1],
+                )
+        last = path[-1]
+        if isinstance(container, list):
+            if not isinstance(last, int) or last >= len(container):
+                raise UserError(f"no item {last} in this list", file=f"--set {assignment}", key_path=path)
+        container[last] = value
+        source.overrides[path] = assignment
