@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, model_validator
+from pydantic import BeforeValidator, Field, PlainValidator, model_validator
 from pydantic_core import PydanticCustomError
 
+from synthgen.config.strict import Strict
 from synthgen.config.distributions import Constant, Distribution, Spec, parse_distribution
 
 PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "plane", "torus")
@@ -35,25 +35,6 @@ Vec3 = sampled(shape=(3,))
 Colour = sampled(shape=(3,), low=0.0, high=1.0, colour=True)
 Scale = sampled(shape=(3,), low=0.0, low_open=True, broadcast_scalar=True)
 Count = sampled(low=0.0, high=10000.0, integer=True)
-
-
-class Strict(BaseModel):
-    """Base model: unknown keys are errors that suggest the closest valid key."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known_keys(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise PydanticCustomError("synthgen", f"expected a mapping of keys to values, got {data!r}")
-        valid = list(cls.model_fields)
-        for key in data:
-            if key not in cls.model_fields:
-                close = difflib.get_close_matches(str(key), valid, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
-                raise PydanticCustomError("unknown_key", "unknown key '{key}'" + hint, {"key": str(key)})
-        return data
 
 
 class Material(Strict):

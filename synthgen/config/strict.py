@@ -1,0 +1,28 @@
+"""The base of every config model: frozen, and strict about unknown keys."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic_core import PydanticCustomError
+
+
+class Strict(BaseModel):
+    """Base model: unknown keys are errors that suggest the closest valid key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise PydanticCustomError("synthgen", f"expected a mapping of keys to values, got {data!r}")
+        valid = list(cls.model_fields)
+        for key in data:
+            if key not in cls.model_fields:
+                close = difflib.get_close_matches(str(key), valid, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
+                raise PydanticCustomError("unknown_key", "unknown key '{key}'" + hint, {"key": str(key)})
+        return data
