@@ -1,0 +1,123 @@
+"""The on-disk layout of a rendered dataset and the per-frame writer.
+
+Every file is written under a temporary name and renamed; the frame's JSON is
+written last, so its presence marks a complete frame (that is what --resume
+checks). Names are the frame index with at least six digits: frame 1,234,567 is
+`1234567.png`; sort numerically, not lexically, past a million frames.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from synthgen.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text, dumps_json
+from synthgen.labels.extract import FrameOutputs
+from synthgen.labels.model import FrameLabels, frame_from_json, frame_to_json
+from synthgen.render.passes import Passes, linear_to_srgb8
+from synthgen.scene.model import Scene
+
+MANIFEST = "synthgen.json"
+LOG = "render.log"
+SUBDIRS = ("images", "masks/instance", "masks/semantic", "depth", "frames", "geometry", "annotations")
+MANAGED = ["images", "masks", "depth", "frames", "geometry", "annotations", MANIFEST, LOG]
+DEPTH_PNG_MAX_MM = 65535
+_FRAME_FILE = re.compile(r"^(\d{6,})\.json$")
+
+
+def frame_name(frame_index: int) -> str:
+    return f"{frame_index:06d}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    def path(self, kind: str, frame_index: int) -> Path:
+        name = frame_name(frame_index)
+        return {
+            "image": self.root / "images" / f"{name}.png",
+            "instance": self.root / "masks" / "instance" / f"{name}.png",
+            "semantic": self.root / "masks" / "semantic" / f"{name}.png",
+            "depth_png": self.root / "depth" / f"{name}.png",
+            "depth_npy": self.root / "depth" / f"{name}.npy",
+            "frame": self.root / "frames" / f"{name}.json",
+            "geometry": self.root / "geometry" / f"{name}.glb",
+        }[kind]
+
+    def create(self, save_geometry: bool) -> None:
+        for sub in SUBDIRS:
+            if sub != "geometry" or save_geometry:
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def is_complete(self, frame_index: int) -> bool:
+        return self.path("frame", frame_index).is_file()
+
+    def frame_indices(self) -> list[int]:
+        """Indices of all complete frames, in numeric order."""
+        frames_dir = self.root / "frames"
+        if not frames_dir.is_dir():
+            return []
+        found = (_FRAME_FILE.match(p.name) for p in frames_dir.iterdir())
+        return sorted(int(m.group(1)) for m in found if m)
+
+    def read_frames(self) -> Iterator[FrameLabels]:
+        for index in self.frame_indices():
+            yield frame_from_json(json.loads(self.path("frame", index).read_text(encoding="utf-8")))
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """PNG bytes of an 8-bit RGB, 8-bit grey or 16-bit grey array (OpenCV: fast and deterministic)."""
+    if array.ndim == 3:
+        array = array[..., ::-1]  # OpenCV wants BGR
+    ok, buffer = cv2.imencode(".png", np.ascontiguousarray(array))
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return buffer.tobytes()
+
+
+def depth_to_mm(depth: np.ndarray) -> np.ndarray:
+    """16-bit millimetres along the optical axis; 0 where there is no surface, saturating at 65.535 m."""
+    finite = np.isfinite(depth)
+    mm = np.where(finite, np.rint(np.where(finite, depth, 0.0) * 1000.0), 0.0)
+    return np.clip(mm, 0, DEPTH_PNG_MAX_MM).astype(np.uint16)
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def write_geometry(scene: Scene, path: Path) -> None:
+    """The frame's meshes in world coordinates as rendered: one node per instance, named by its id."""
+    import trimesh
+
+    glb = trimesh.Scene()
+    for instance in scene.instances:
+        glb.add_geometry(trimesh.Trimesh(instance.world_vertices(), instance.mesh.faces, process=False),
+                         node_name=str(instance.instance_id), geom_name=f"instance-{instance.instance_id}")
+    if scene.ground is not None:
+        name = str(scene.ground.instance_id) if scene.ground.instance_id else "ground"
+        glb.add_geometry(trimesh.Trimesh(scene.ground.world_vertices(), scene.ground.mesh.faces, process=False),
+                         node_name=name, geom_name=name)
+    atomic_write(path, lambda handle: handle.write(glb.export(file_type="glb")))
+
+
+def write_frame(layout: Layout, scene: Scene, passes: Passes, outputs: FrameOutputs, save_geometry: bool) -> None:
+    i = scene.frame_index
+    atomic_write_bytes(layout.path("image", i), encode_png(linear_to_srgb8(passes.rgb)))
+    atomic_write_bytes(layout.path("instance", i), encode_png(outputs.instance_mask))
+    atomic_write_bytes(layout.path("semantic", i), encode_png(outputs.semantic_mask))
+    atomic_write_bytes(layout.path("depth_png", i), encode_png(depth_to_mm(passes.depth)))
+    atomic_write_bytes(layout.path("depth_npy", i), _npy_bytes(passes.depth))
+    if save_geometry:
+        write_geometry(scene, layout.path("geometry", i))
+    atomic_write_text(layout.path("frame", i), dumps_json(frame_to_json(outputs.labels)))

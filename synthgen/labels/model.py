@@ -1,0 +1,128 @@
+"""The canonical annotation model every format writer and reader speaks.
+
+Kept free of extraction code so formats and comparisons import only this.
+Conventions (docs/conventions.md): pixel (u, v) covers [u, u+1) x [v, v+1);
+boxes are [x, y, w, h] in those continuous pixel coordinates; cameras are
+OpenCV (x right, y down, z forward); metres throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+Box = tuple[float, float, float, float]  # x, y, w, h
+
+
+@dataclass(frozen=True)
+class Box3D:
+    """An oriented 3D box in the camera frame: centre, size along its own axes, rotation (box -> camera)."""
+
+    center: np.ndarray  # (3,)
+    size: np.ndarray  # (3,)
+    rotation: np.ndarray  # (3, 3)
+
+    def corners(self) -> np.ndarray:
+        signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=np.float64)
+        return (signs * self.size / 2.0) @ self.rotation.T + self.center
+
+
+@dataclass(frozen=True)
+class InstanceLabel:
+    instance_id: int
+    category: str
+    category_id: int
+    bbox: Box | None  # tight: the extent of the visible mask pixels; None when nothing is visible
+    bbox_amodal: Box | None  # full projected extent, clipped to the image
+    bbox_amodal_unclipped: Box | None  # full projected extent, may leave the image
+    visible_pixels: int
+    visibility: float  # visible pixels / in-image pixels it would cover if nothing occluded it
+    truncation: float  # fraction of its projected area outside the image
+    box3d: Box3D | None
+    mask_rle: dict[str, Any] | None = None  # COCO compressed RLE of the visible mask
+
+
+@dataclass(frozen=True)
+class CameraLabel:
+    width: int
+    height: int
+    K: np.ndarray  # (3, 3)
+    world_to_cam: np.ndarray  # (4, 4), OpenCV camera frame
+
+
+@dataclass(frozen=True)
+class FrameLabels:
+    frame_index: int
+    image: str  # path of the RGB image, relative to the dataset root
+    camera: CameraLabel
+    instances: tuple[InstanceLabel, ...]
+    categories: tuple[str, ...]  # index + 1 = category id
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _r(value: float, digits: int = 6) -> float:
+    return round(float(value), digits)
+
+
+def _box(box: Box | None) -> list[float] | None:
+    return None if box is None else [_r(v) for v in box]
+
+
+def instance_to_json(label: InstanceLabel) -> dict[str, Any]:
+    box3d = None
+    if label.box3d is not None:
+        box3d = {"center": [_r(v) for v in label.box3d.center], "size": [_r(v) for v in label.box3d.size],
+                 "rotation": [[_r(v, 9) for v in row] for row in label.box3d.rotation]}
+    return {
+        "id": label.instance_id,
+        "category": label.category,
+        "category_id": label.category_id,
+        "bbox": _box(label.bbox),
+        "bbox_amodal": _box(label.bbox_amodal),
+        "bbox_amodal_unclipped": _box(label.bbox_amodal_unclipped),
+        "visible_pixels": label.visible_pixels,
+        "visibility": _r(label.visibility),
+        "truncation": _r(label.truncation),
+        "box3d": box3d,
+        "mask_rle": label.mask_rle,
+    }
+
+
+def frame_to_json(frame: FrameLabels) -> dict[str, Any]:
+    return {
+        "frame": frame.frame_index,
+        "image": frame.image,
+        "width": frame.camera.width,
+        "height": frame.camera.height,
+        "K": [[_r(v, 9) for v in row] for row in frame.camera.K],
+        "world_to_cam": [[_r(v, 9) for v in row] for row in frame.camera.world_to_cam],
+        "categories": list(frame.categories),
+        "instances": [instance_to_json(i) for i in frame.instances],
+        **frame.extra,
+    }
+
+
+def _box_or_none(value: Any) -> Box | None:
+    return None if value is None else tuple(float(v) for v in value)  # type: ignore[return-value]
+
+
+def frame_from_json(data: dict[str, Any]) -> FrameLabels:
+    """Inverse of `frame_to_json` (up to the rounding it applies)."""
+    instances = []
+    for item in data["instances"]:
+        box3d = item.get("box3d")
+        instances.append(InstanceLabel(
+            instance_id=int(item["id"]), category=item["category"], category_id=int(item["category_id"]),
+            bbox=_box_or_none(item["bbox"]), bbox_amodal=_box_or_none(item["bbox_amodal"]),
+            bbox_amodal_unclipped=_box_or_none(item["bbox_amodal_unclipped"]),
+            visible_pixels=int(item["visible_pixels"]), visibility=float(item["visibility"]),
+            truncation=float(item["truncation"]),
+            box3d=None if box3d is None else Box3D(np.array(box3d["center"]), np.array(box3d["size"]),
+                                                   np.array(box3d["rotation"])),
+            mask_rle=item.get("mask_rle")))
+    known = {"frame", "image", "width", "height", "K", "world_to_cam", "categories", "instances"}
+    camera = CameraLabel(int(data["width"]), int(data["height"]), np.array(data["K"]), np.array(data["world_to_cam"]))
+    return FrameLabels(int(data["frame"]), data["image"], camera, tuple(instances), tuple(data["categories"]),
+                       {k: v for k, v in data.items() if k not in known})

@@ -1,0 +1,133 @@
+"""`synthgen render`: config -> scene -> Blender -> labels -> files, frame by frame."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from synthgen import __version__
+from synthgen.config.load import LoadedScene, load_scene_config
+from synthgen.dataset import LOG, MANAGED, MANIFEST, Layout
+from synthgen.errors import UserError
+from synthgen.formats.coco import write_coco
+from synthgen.io.atomic import atomic_write_json
+from synthgen.io.console import native_output_to
+from synthgen.io.outdir import OutputMode, prepare_output_dir
+from synthgen.scene.build import build_scene
+from synthgen.scene.meshes import default_up_axis, file_mesh
+
+
+@dataclass
+class RenderRequest:
+    config: str
+    out: Path
+    frames: int
+    start: int = 0
+    seed: int | None = None
+    overrides: list[str] | None = None
+    mode: OutputMode = OutputMode.NEW
+    save_geometry: bool = False
+    progress: bool = True
+
+
+@dataclass
+class RenderSummary:
+    rendered: int
+    skipped: int
+    instances: int
+    seconds_render: float
+    seconds_labels: float
+    annotations: int
+    out: Path
+
+
+def check_meshes(loaded: LoadedScene) -> None:
+    """Load every mesh file once up front, so a corrupt mesh fails before anything is written."""
+    for index, path in loaded.mesh_paths.items():
+        group = loaded.config.objects[index]
+        try:
+            file_mesh(path, group.up_axis or default_up_axis(path))
+        except UserError as error:
+            raise loaded.source.error(("objects", index, "mesh"), error.message) from None
+
+
+def _manifest(loaded: LoadedScene, seed: int) -> dict:
+    return {"synthgen": __version__, "config_file": str(loaded.source.path), "config_digest": loaded.digest,
+            "seed": seed, "categories": loaded.config.categories(), "config": loaded.source.data}
+
+
+def _check_resume(layout: Layout, manifest: dict) -> None:
+    path = layout.root / MANIFEST
+    if not path.is_file():
+        return
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        raise UserError("is unreadable; cannot check that --resume continues the same run", file=path) from None
+    for key in ("config_digest", "seed"):
+        if previous.get(key) != manifest[key]:
+            what = "config (after --set overrides)" if key == "config_digest" else "seed"
+            raise UserError(f"--resume needs the same {what} as the run that made this directory", file=path)
+
+
+def render_dataset(request: RenderRequest) -> RenderSummary:
+    if request.frames < 0 or request.start < 0:
+        raise UserError("-n and --start must be non-negative")
+    loaded = load_scene_config(request.config, request.overrides)
+    check_meshes(loaded)
+    seed = loaded.config.render.seed if request.seed is None else request.seed
+    if not 0 <= seed < 2**32:
+        raise UserError(f"--seed must be in [0, 2**32), got {seed}")
+    manifest = _manifest(loaded, seed)
+    layout = Layout(request.out)
+    if request.mode is OutputMode.RESUME:
+        _check_resume(layout, manifest)
+    prepare_output_dir(request.out, request.mode, MANAGED)
+    layout.create(request.save_geometry)
+    atomic_write_json(request.out / MANIFEST, manifest)
+
+    todo = [i for i in range(request.start, request.start + request.frames)
+            if not (request.mode is OutputMode.RESUME and layout.is_complete(i))]
+    summary = RenderSummary(0, request.frames - len(todo), 0, 0.0, 0.0, 0, request.out)
+    with native_output_to(request.out / LOG) as (terminal_out, terminal_err):
+        if todo:
+            _render_frames(loaded, seed, todo, layout, request, summary, terminal_err)
+        summary.annotations = write_coco(layout.read_frames(), loaded.config.categories(),
+                                         request.out / "annotations" / "instances.json")
+    return summary
+
+
+def _render_frames(loaded, seed, todo, layout, request, summary, terminal_err) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from synthgen.dataset import write_frame
+    from synthgen.labels.extract import extract
+    from synthgen.render.blender import BlenderRenderer
+
+    console = Console(file=terminal_err)
+    columns = [TextColumn("rendering"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn()]
+    renderer = BlenderRenderer()
+    try:
+        with Progress(*columns, console=console, disable=not request.progress, transient=False) as progress:
+            task = progress.add_task("render", total=len(todo), rate="")
+            started = time.perf_counter()
+            for done, frame_index in enumerate(todo, start=1):
+                scene = build_scene(loaded.config, seed, frame_index, loaded.mesh_paths)
+                t0 = time.perf_counter()
+                passes = renderer.render(scene)
+                t1 = time.perf_counter()
+                outputs = extract(scene, passes, f"images/{layout.path('image', frame_index).name}")
+                write_frame(layout, scene, passes, outputs, request.save_geometry)
+                t2 = time.perf_counter()
+                summary.seconds_render += t1 - t0
+                summary.seconds_labels += t2 - t1
+                summary.rendered += 1
+                summary.instances += len(outputs.labels.instances)
+                rate = done / (time.perf_counter() - started)
+                progress.update(task, advance=1, rate=f"{rate:.2f} frames/s")
+    finally:
+        renderer.close()

@@ -1,0 +1,236 @@
+"""Build and update a Blender scene from a `Scene`, render it, return raw passes.
+
+This is the only module that imports `bpy`. One Blender scene lives for the whole
+run: meshes are created once per shape and objects, materials and lights are
+pooled and re-posed each frame, so nothing accumulates over thousands of frames.
+Passes leave Blender as one multilayer EXR on a RAM disk (the headless-safe path
+in Blender 5.0) and are read back with OpenEXR.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import OpenEXR
+
+from synthgen.render.passes import Passes
+from synthgen.scene.model import CameraSpec, Instance, LightSpec, Scene, WorldSpec
+from synthgen.scene.poses import CV_TO_BLENDER
+
+SMOOTH_SHAPES = ("primitive:sphere", "primitive:torus")
+LIGHT_TYPES = {"sun": "SUN", "point": "POINT", "area": "AREA"}
+
+
+def scratch_dir() -> Path:
+    """A RAM disk when there is one: the per-frame EXR never needs to touch a real disk."""
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+
+
+def cycles_seed(seed: int, frame_index: int) -> int:
+    """Cycles' noise seed for a frame: fixed by (seed, frame), different between frames."""
+    return int((seed * 2654435761 + frame_index * 40503 + 1) % (2**31 - 1))
+
+
+def read_exr(path: Path) -> dict[str, np.ndarray]:
+    """All channels of a multilayer EXR, by full name ('ViewLayer.Depth.Z', ...)."""
+    channels: dict[str, np.ndarray] = {}
+    with OpenEXR.File(str(path), separate_channels=True) as exr:
+        for part in exr.parts:
+            for name, channel in part.channels.items():
+                channels[name] = channel.pixels
+    return channels
+
+
+def _matrix(values: np.ndarray):
+    import mathutils
+
+    return mathutils.Matrix(np.asarray(values, dtype=np.float64).tolist())
+
+
+class BlenderRenderer:
+    """A Blender scene kept alive across frames (state is real here: pools of Blender data)."""
+
+    def __init__(self) -> None:
+        import bpy
+
+        self.bpy = bpy
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        self.scene = bpy.context.scene
+        self.meshes: dict[str, object] = {}
+        self.object_pools: dict[str, list] = {}
+        self.light_pools: dict[str, list] = {}
+        self.exr_path = scratch_dir() / f"synthgen-{os.getpid()}-{id(self)}.exr"
+        self._configure()
+
+    # ---- one-time set-up -------------------------------------------------
+    def _configure(self) -> None:
+        bpy, scene = self.bpy, self.scene
+        render = scene.render
+        render.engine = "CYCLES"
+        scene.cycles.device = "CPU"
+        render.resolution_percentage = 100
+        render.pixel_aspect_x = render.pixel_aspect_y = 1.0
+        render.film_transparent = False
+        render.use_motion_blur = False
+        scene.view_settings.view_transform = "Standard"
+        scene.view_settings.look = "None"
+        scene.view_settings.exposure = 0.0
+        scene.view_settings.gamma = 1.0
+        layer = scene.view_layers[0]
+        layer.use_pass_z = True
+        layer.use_pass_object_index = True
+        settings = render.image_settings
+        settings.media_type = "MULTI_LAYER_IMAGE"  # must come before the other image settings in 5.0
+        settings.color_depth = "32"
+        settings.exr_codec = "NONE"
+
+        camera_data = bpy.data.cameras.new("synthgen-camera")
+        self.camera = bpy.data.objects.new("synthgen-camera", camera_data)
+        scene.collection.objects.link(self.camera)
+        scene.camera = self.camera
+        camera_data.lens_unit = "MILLIMETERS"
+        camera_data.sensor_fit = "HORIZONTAL"
+        camera_data.dof.use_dof = False  # depth of field would break pixel-exact masks
+
+        world = bpy.data.worlds.new("synthgen-world")
+        scene.world = world
+        nodes = world.node_tree.nodes
+        self.background = next(n for n in nodes if n.bl_idname == "ShaderNodeBackground")
+        self.sky = nodes.new("ShaderNodeTexSky")
+        self.sky.sky_type = "SINGLE_SCATTERING"
+
+    # ---- per-frame updates -----------------------------------------------
+    def apply(self, scene: Scene) -> None:
+        """Make the Blender scene match `scene` (cheap: re-poses pooled objects)."""
+        self._settings(scene)
+        self._camera(scene.camera)
+        self._objects(scene.instances + ((scene.ground,) if scene.ground is not None else ()))
+        self._lights(scene.lights)
+        self._world(scene.world)
+
+    def _settings(self, scene: Scene) -> None:
+        cycles, render, spec = self.scene.cycles, self.scene.render, scene.render
+        render.resolution_x, render.resolution_y = scene.camera.width, scene.camera.height
+        cycles.samples = spec.samples
+        cycles.use_denoising = spec.denoise
+        if spec.denoise:
+            cycles.denoiser = "OPENIMAGEDENOISE"
+            cycles.denoising_prefilter = "FAST"
+        cycles.max_bounces = spec.max_bounces
+        cycles.seed = cycles_seed(spec.seed, scene.frame_index)
+        render.threads_mode = "FIXED" if spec.threads else "AUTO"
+        if spec.threads:
+            render.threads = spec.threads
+
+    def _camera(self, camera: CameraSpec) -> None:
+        data = self.camera.data
+        data.sensor_width = camera.sensor_width_mm
+        data.lens = float(camera.K[0, 0] * camera.sensor_width_mm / camera.width)
+        data.shift_x = data.shift_y = 0.0
+        data.clip_start, data.clip_end = camera.clip_start, camera.clip_end
+        blender_pose = camera.cam_to_world.copy()
+        blender_pose[:3, :3] = blender_pose[:3, :3] @ CV_TO_BLENDER
+        self.camera.matrix_world = _matrix(blender_pose)
+
+    def _mesh(self, instance: Instance):
+        mesh = self.meshes.get(instance.mesh_key)
+        if mesh is None:
+            mesh = self.bpy.data.meshes.new(instance.mesh_key)
+            mesh.from_pydata(instance.mesh.vertices.tolist(), [], instance.mesh.faces.tolist())
+            mesh.update()
+            if instance.mesh_key in SMOOTH_SHAPES:
+                mesh.shade_smooth()
+            mesh.materials.append(None)  # one slot, filled per object
+            self.meshes[instance.mesh_key] = mesh
+        return mesh
+
+    def _new_object(self, instance: Instance):
+        """A pooled object with a material of its own (linked to the object, not the shared mesh)."""
+        bpy = self.bpy
+        name = f"synthgen-{instance.mesh_key}-{len(self.object_pools.get(instance.mesh_key, []))}"
+        obj = bpy.data.objects.new(name, self._mesh(instance))
+        obj.material_slots[0].link = "OBJECT"
+        obj.material_slots[0].material = bpy.data.materials.new(name)
+        self.scene.collection.objects.link(obj)
+        return obj
+
+    def _objects(self, instances: tuple[Instance, ...]) -> None:
+        used: dict[str, int] = {}
+        for instance in instances:
+            pool = self.object_pools.setdefault(instance.mesh_key, [])
+            k = used.get(instance.mesh_key, 0)
+            if k == len(pool):
+                pool.append(self._new_object(instance))
+            obj = pool[k]
+            used[instance.mesh_key] = k + 1
+            obj.hide_render = False
+            obj.pass_index = instance.instance_id
+            obj.matrix_world = _matrix(instance.matrix_world)
+            bsdf = obj.material_slots[0].material.node_tree.nodes["Principled BSDF"]
+            bsdf.inputs["Base Color"].default_value = (*instance.material.color.tolist(), 1.0)
+            bsdf.inputs["Roughness"].default_value = instance.material.roughness
+            bsdf.inputs["Metallic"].default_value = instance.material.metallic
+        for key, pool in self.object_pools.items():
+            for obj in pool[used.get(key, 0):]:
+                obj.hide_render = True
+                obj.pass_index = 0
+
+    def _lights(self, lights: tuple[LightSpec, ...]) -> None:
+        bpy = self.bpy
+        used: dict[str, int] = {}
+        for light in lights:
+            pool = self.light_pools.setdefault(light.kind, [])
+            k = used.get(light.kind, 0)
+            if k == len(pool):
+                data = bpy.data.lights.new(f"synthgen-{light.kind}-{k}", LIGHT_TYPES[light.kind])
+                obj = bpy.data.objects.new(data.name, data)
+                self.scene.collection.objects.link(obj)
+                pool.append(obj)
+            obj = pool[k]
+            used[light.kind] = k + 1
+            obj.hide_render = False
+            obj.matrix_world = _matrix(light.matrix_world)
+            obj.data.energy = light.energy
+            obj.data.color = light.color.tolist()
+            if light.kind == "point":
+                obj.data.shadow_soft_size = light.size
+            elif light.kind == "area":
+                obj.data.size = light.size
+        for kind, pool in self.light_pools.items():
+            for obj in pool[used.get(kind, 0):]:
+                obj.hide_render = True
+
+    def _world(self, world: WorldSpec) -> None:
+        links = self.scene.world.node_tree.links
+        color_input = self.background.inputs["Color"]
+        for link in list(color_input.links):
+            links.remove(link)
+        self.background.inputs["Strength"].default_value = world.strength
+        if world.sky is None:
+            color_input.default_value = (*world.color.tolist(), 1.0)
+        else:
+            elevation, rotation, strength = world.sky
+            self.sky.sun_elevation = np.radians(elevation)
+            self.sky.sun_rotation = np.radians(rotation)
+            self.sky.sun_intensity = 1.0
+            self.background.inputs["Strength"].default_value = world.strength * strength
+            links.new(self.sky.outputs["Color"], color_input)
+
+    # ---- rendering ---------------------------------------------------------
+    def render(self, scene: Scene) -> Passes:
+        self.apply(scene)
+        self.bpy.ops.render.render()
+        self.bpy.data.images["Render Result"].save_render(str(self.exr_path), scene=self.scene)
+        channels = read_exr(self.exr_path)
+        rgb = np.stack([channels[f"ViewLayer.Combined.{c}"] for c in "RGB"], axis=-1)
+        depth = channels["ViewLayer.Depth.Z"]
+        depth = np.where(depth >= 1e9, np.inf, depth).astype(np.float32)
+        index = np.rint(channels["ViewLayer.Object Index.X"]).astype(np.int32)
+        return Passes(rgb=rgb, depth=depth, index=index)
+
+    def close(self) -> None:
+        self.exr_path.unlink(missing_ok=True)

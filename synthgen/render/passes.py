@@ -1,0 +1,23 @@
+"""Raw render passes as numpy arrays: what the renderer hands to label extraction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Passes:
+    """All arrays are (height, width[, channels]) with row 0 at the top of the image."""
+
+    rgb: np.ndarray  # float32 linear RGB
+    depth: np.ndarray  # float32 metres along the optical axis; np.inf where no surface
+    index: np.ndarray  # int32 object index (pass_index) seen at each pixel centre, 0 = background
+
+
+def linear_to_srgb8(rgb: np.ndarray) -> np.ndarray:
+    """The sRGB transfer function (Blender's 'Standard' view transform), quantised to 8 bits."""
+    c = np.clip(rgb, 0.0, 1.0)
+    srgb = np.where(c <= 0.0031308, c * 12.92, 1.055 * np.power(c, 1.0 / 2.4) - 0.055)
+    return np.round(srgb * 255.0).astype(np.uint8)
