@@ -18,9 +18,9 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from synthgen.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text, dumps_json
+from synthgen.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from synthgen.labels.extract import FrameOutputs
-from synthgen.labels.model import FrameLabels, frame_from_json, frame_to_json
+from synthgen.labels.model import FrameLabels, dumps_frame, frame_from_json
 from synthgen.render.passes import Passes, linear_to_srgb8
 from synthgen.scene.model import Scene
 
@@ -120,4 +120,4 @@ def write_frame(layout: Layout, scene: Scene, passes: Passes, outputs: FrameOutp
     atomic_write_bytes(layout.path("depth_npy", i), _npy_bytes(passes.depth))
     if save_geometry:
         write_geometry(scene, layout.path("geometry", i))
-    atomic_write_text(layout.path("frame", i), dumps_json(frame_to_json(outputs.labels)))
+    atomic_write_text(layout.path("frame", i), dumps_frame(outputs.labels))

@@ -8,6 +8,7 @@ OpenCV (x right, y down, z forward); metres throughout.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +64,7 @@ class FrameLabels:
 
 
 def _r(value: float, digits: int = 6) -> float:
-    return round(float(value), digits)
+    return round(float(value), digits) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def _box(box: Box | None) -> list[float] | None:
@@ -102,6 +103,19 @@ def frame_to_json(frame: FrameLabels) -> dict[str, Any]:
         "instances": [instance_to_json(i) for i in frame.instances],
         **frame.extra,
     }
+
+
+def dumps_frame(frame: FrameLabels) -> str:
+    """Deterministic, diff-friendly JSON: one top-level key per line, one instance per line."""
+    data = frame_to_json(frame)
+    lines = []
+    for key, value in data.items():
+        if key == "instances":
+            body = ",\n".join("  " + json.dumps(item, allow_nan=False) for item in value)
+            lines.append(f'"instances": [\n{body}\n ]' if value else '"instances": []')
+        else:
+            lines.append(f"{json.dumps(key)}: {json.dumps(value, allow_nan=False)}")
+    return "{\n " + ",\n ".join(lines) + "\n}\n"
 
 
 def _box_or_none(value: Any) -> Box | None:

@@ -1,0 +1,1 @@
+"""Labelled synthetic tables generated from YAML configs, vectorised with numpy."""
