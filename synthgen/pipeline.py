@@ -111,6 +111,9 @@ def _render_frames(loaded, seed, todo, layout, request, summary, terminal_err) -
     columns = [TextColumn("rendering"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn()]
     renderer = BlenderRenderer()
+    # fds 1 and 2 point at render.log here: this header and Blender's own output land there
+    print(f"synthgen {__version__} with Blender {renderer.version}: {len(todo)} frames of "
+          f"{loaded.source.path} (seed {seed})", flush=True)
     try:
         with Progress(*columns, console=console, disable=not request.progress, transient=False) as progress:
             task = progress.add_task("render", total=len(todo), rate="")

@@ -24,8 +24,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from synthgen.io.outdir import output_mode
     from synthgen.pipeline import RenderRequest, render_dataset
 
@@ -35,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
     summary = render_dataset(request)
     per_frame = (summary.seconds_render + summary.seconds_labels) / summary.rendered if summary.rendered else 0.0
     label_share = summary.seconds_labels / summary.rendered if summary.rendered else 0.0
-    Console().print(
-        f"[bold]{summary.rendered}[/bold] frames rendered, {summary.skipped} already complete; "
-        f"{summary.instances} instances; {per_frame:.3f} s/frame ({label_share:.3f} s labels and files); "
-        f"{summary.annotations} COCO annotations -> {summary.out}", highlight=False)
+    print(f"{summary.rendered} frames rendered, {summary.skipped} already complete; "
+          f"{per_frame:.3f} s/frame ({label_share:.3f} s of it labels and files)")
+    print(f"{summary.instances} instances, {summary.annotations} COCO annotations -> {summary.out}")
     return 0

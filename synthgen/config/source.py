@@ -69,9 +69,12 @@ def load_yaml(path: str | Path) -> ConfigSource:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # where a construct was opened (an unclosed bracket or quote) is where the fix goes
+        mark = exc.context_mark or exc.problem_mark
         line = mark.line + 1 if mark else None
-        problem = exc.problem or exc.context or "malformed YAML"
+        problem = "; ".join(p for p in (exc.context, exc.problem) if p) or "malformed YAML"
+        if exc.context_mark and exc.problem_mark and exc.problem_mark.line != exc.context_mark.line:
+            problem += f" (line {exc.problem_mark.line + 1})"
         raise UserError(f"malformed YAML: {problem}", file=path, line=line) from None
     except yaml.YAMLError as exc:
         raise UserError(f"malformed YAML: {exc}", file=path) from None

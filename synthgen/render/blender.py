@@ -58,6 +58,7 @@ class BlenderRenderer:
         import bpy
 
         self.bpy = bpy
+        self.version = bpy.app.version_string
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = bpy.context.scene
         self.meshes: dict[str, object] = {}
