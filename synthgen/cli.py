@@ -14,6 +14,7 @@ from synthgen.errors import EXIT_USAGE, UserError
 COMMAND_MODULES = [
     "synthgen.commands.validate",
     "synthgen.commands.render",
+    "synthgen.commands.table",
 ]
 
 

@@ -1,0 +1,502 @@
+"""Table config: columns, their dependencies and label rules, checked before anything is written.
+
+Every mistake a user can make (unknown key, bad value, unknown column in an
+expression, dependency cycle, impossible correlation) is reported as one
+`FILE:LINE: key.path: message` line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from synthgen.config.source import ConfigSource, KeyPath, load_yaml
+from synthgen.config.strict import Strict
+from synthgen.tabular.common import suggest, validate_at
+from synthgen.tabular.expr import Expr, ExprError, compile_expr
+
+Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+Scalar = Union[bool, int, float, str]
+
+
+class Outliers(Strict):
+    rate: Rate
+    factor: float = 10.0
+
+
+class _Column(Strict):
+    missing: Rate = 0.0
+    unique: bool = False
+    by: str | None = None
+    cases: dict[Union[bool, int, str], dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _by_and_cases(self) -> "_Column":
+        if (self.by is None) != (self.cases is None):
+            raise ValueError("'by' and 'cases' go together: by names a column, cases maps its values to overrides")
+        return self
+
+
+class _Numeric(_Column):
+    min: float | None = None
+    max: float | None = None
+    decimals: int | None = Field(default=None, ge=0, le=12)
+    dtype: Literal["float", "int"] | None = None
+    outliers: Outliers | None = None
+
+
+class NormalColumn(_Numeric):
+    type: Literal["normal"]
+    mean: float
+    std: float = Field(ge=0.0)
+
+
+class LognormalColumn(_Numeric):
+    type: Literal["lognormal"]
+    mean: float  # of the logarithm
+    sigma: float = Field(ge=0.0)
+
+
+class UniformColumn(_Numeric):
+    type: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self) -> "UniformColumn":
+        if self.high < self.low:
+            raise ValueError("expected low <= high")
+        return self
+
+
+class IntegerColumn(_Numeric):
+    type: Literal["integer"]
+    low: int
+    high: int  # inclusive
+
+    @model_validator(mode="after")
+    def _order(self) -> "IntegerColumn":
+        if self.high < self.low:
+            raise ValueError("expected low <= high")
+        return self
+
+
+class ExponentialColumn(_Numeric):
+    type: Literal["exponential"]
+    scale: float = Field(gt=0.0)
+
+
+class PoissonColumn(_Numeric):
+    type: Literal["poisson"]
+    lam: float = Field(gt=0.0)
+
+
+NUMERIC = ("normal", "lognormal", "uniform", "integer", "exponential", "poisson")
+
+
+class CategoryColumn(_Column):
+    type: Literal["category"]
+    values: list[Scalar] | dict[str, float]
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> "CategoryColumn":
+        if not self.values:
+            raise ValueError("expected at least one value")
+        if isinstance(self.values, dict):
+            if self.weights is not None:
+                raise ValueError("give weights either in 'values' (a mapping) or in 'weights', not both")
+            _check_weights(list(self.values.values()))
+        elif self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"expected {len(self.values)} weights (one per value), got {len(self.weights)}")
+            _check_weights(self.weights)
+        return self
+
+    def categories(self) -> list[Scalar]:
+        return list(self.values) if isinstance(self.values, dict) else list(self.values)
+
+    def probabilities(self) -> np.ndarray:
+        if isinstance(self.values, dict):
+            w = np.array(list(self.values.values()), dtype=np.float64)
+        elif self.weights is not None:
+            w = np.array(self.weights, dtype=np.float64)
+        else:
+            w = np.ones(len(self.values))
+        return w / w.sum()
+
+
+class BooleanColumn(_Column):
+    type: Literal["boolean"]
+    p: Rate = 0.5
+
+
+class DateColumn(_Column):
+    type: Literal["date"]
+    start: dt.date | dt.datetime
+    end: dt.date | dt.datetime
+    resolution: Literal["day", "second"] = "day"
+
+    @model_validator(mode="after")
+    def _order(self) -> "DateColumn":
+        if _as_datetime64(self.end) < _as_datetime64(self.start):
+            raise ValueError("expected start <= end")
+        return self
+
+
+class IdColumn(Strict):
+    type: Literal["id"]
+    start: int = 0
+    prefix: str = ""
+    width: int = Field(default=0, ge=0, le=30)
+
+
+class FakerColumn(_Column):
+    type: Literal["faker"]
+    provider: str
+    pool: int = Field(default=1000, ge=1, le=1_000_000)
+
+
+class Noise(Strict):
+    std: float = Field(ge=0.0)
+
+
+class FormulaColumn(_Numeric):
+    type: Literal["formula"]
+    expr: str
+    noise: Noise | None = None
+
+
+class Rule(Strict):
+    when: str | None = None
+    value: Scalar
+
+
+class LabelColumn(Strict):
+    type: Literal["label"]
+    rules: list[Rule] | None = None
+    score: str | None = None
+    classes: list[Scalar] | None = None
+    balance: list[float] | float | None = None
+    noise: Rate = 0.0
+    noise_column: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "LabelColumn":
+        if (self.rules is None) == (self.score is None):
+            raise ValueError("give either 'rules' (ordered conditions) or 'score' with 'classes' and 'balance'")
+        if self.rules is not None:
+            if self.classes is not None or self.balance is not None:
+                raise ValueError("'classes' and 'balance' go with 'score', not with 'rules'")
+            if not self.rules or self.rules[-1].when is not None:
+                raise ValueError("the last rule must be a default without 'when', e.g. {value: 0}")
+            if any(rule.when is None for rule in self.rules[:-1]):
+                raise ValueError("only the last rule may leave out 'when'")
+        else:
+            if not self.classes or len(self.classes) < 2:
+                raise ValueError("a score label needs 'classes' with at least two classes, lowest score first")
+            if self.balance is None:
+                raise ValueError("a score label needs 'balance': the share of each class (or of the last class)")
+            shares = self.shares()
+            if len(shares) != len(self.classes):
+                raise ValueError(f"expected {len(self.classes)} balance shares, one per class")
+            if any(s <= 0 for s in shares) or abs(sum(shares) - 1.0) > 1e-6:
+                raise ValueError("balance shares must be positive and add up to 1")
+        return self
+
+    def label_values(self) -> list[Scalar]:
+        if self.classes is not None:
+            return list(self.classes)
+        seen: list[Scalar] = []
+        for rule in self.rules or []:
+            if rule.value not in seen:
+                seen.append(rule.value)
+        return seen
+
+    def shares(self) -> list[float]:
+        if isinstance(self.balance, list):
+            return list(self.balance)
+        last = float(self.balance or 0.0)
+        count = len(self.classes or [])
+        return [(1.0 - last) / (count - 1)] * (count - 1) + [last] if count > 1 else [1.0]
+
+
+ColumnSpec = Union[NormalColumn, LognormalColumn, UniformColumn, IntegerColumn, ExponentialColumn, PoissonColumn,
+                   CategoryColumn, BooleanColumn, DateColumn, IdColumn, FakerColumn, FormulaColumn, LabelColumn]
+COLUMN_MODELS: dict[str, type[Strict]] = {
+    "normal": NormalColumn, "lognormal": LognormalColumn, "uniform": UniformColumn, "integer": IntegerColumn,
+    "exponential": ExponentialColumn, "poisson": PoissonColumn, "category": CategoryColumn,
+    "boolean": BooleanColumn, "date": DateColumn, "id": IdColumn, "faker": FakerColumn,
+    "formula": FormulaColumn, "label": LabelColumn,
+}
+
+
+class Correlation(Strict):
+    columns: list[str] = Field(min_length=2, max_length=2)
+    r: float = Field(gt=-1.0, lt=1.0)
+
+
+class TableFile(Strict):
+    """Top level of a table config; columns are validated one by one afterwards."""
+
+    locales: str | list[str] | dict[str, float] = "en_US"
+    columns: dict[str, dict[str, Any]]
+    correlations: list[Correlation] = []
+
+    @field_validator("columns")
+    @classmethod
+    def _some_columns(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            raise ValueError("expected at least one column")
+        return value
+
+
+def case_key(value: Any) -> str:
+    """How a value is matched against `cases` keys: booleans as true/false, others as text."""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _check_weights(weights: list[float]) -> None:
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise ValueError("weights must be non-negative and not all zero")
+
+
+def _as_datetime64(value: dt.date | dt.datetime) -> np.datetime64:
+    return np.datetime64(value.replace(tzinfo=None) if isinstance(value, dt.datetime) else value, "s")
+
+
+@dataclass
+class TableSpec:
+    """A fully checked table config, ready to generate from."""
+
+    source: ConfigSource
+    locales: list[str]
+    locale_weights: np.ndarray
+    columns: dict[str, Any]
+    order: list[str]  # generation order (dependencies first)
+    exprs: dict[KeyPath, Expr] = field(default_factory=dict)
+    case_specs: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> case value -> merged spec
+    correlation_groups: list[tuple[list[str], np.ndarray]] = field(default_factory=list)
+
+    @property
+    def path(self) -> Path:
+        return self.source.path
+
+    def output_columns(self) -> list[str]:
+        names = list(self.columns)
+        for name, spec in self.columns.items():
+            if isinstance(spec, LabelColumn) and spec.noise_column:
+                names.insert(names.index(name) + 1, spec.noise_column)
+        return names
+
+
+def parse_locales(source: ConfigSource, raw: str | list[str] | dict[str, float], key: KeyPath) -> tuple[list[str], np.ndarray]:
+    """Locales as names and normalised weights; unknown locales are config errors."""
+    from faker.config import AVAILABLE_LOCALES
+
+    if isinstance(raw, str):
+        raw = [raw]
+    pairs = list(raw.items()) if isinstance(raw, dict) else [(name, 1.0) for name in raw]
+    if not pairs:
+        raise source.error(key, "expected at least one locale")
+    for name, weight in pairs:
+        if name not in AVAILABLE_LOCALES:
+            raise source.error(key + ((name,) if isinstance(raw, dict) else ()),
+                               f"unknown Faker locale '{name}'{suggest(name, AVAILABLE_LOCALES)}")
+        if weight < 0:
+            raise source.error(key + (name,), "locale weights must be non-negative")
+    weights = np.array([w for _, w in pairs], dtype=np.float64)
+    if weights.sum() <= 0:
+        raise source.error(key, "locale weights must not all be zero")
+    return [name for name, _ in pairs], weights / weights.sum()
+
+
+def load_table_config(path: str | Path) -> TableSpec:
+    """Load and fully check a table config."""
+    source = load_yaml(path)
+    top = validate_at(source, (), TableFile, source.data)
+    locales, weights = parse_locales(source, top.locales, ("locales",))
+    columns: dict[str, Any] = {}
+    for name, raw in top.columns.items():
+        columns[name] = _column(source, name, raw)
+    spec = TableSpec(source, locales, weights, columns, order=[])
+    _check_names(spec)
+    _compile_expressions(spec)
+    _check_cases(spec)
+    _check_faker(spec)
+    _correlations(spec, top.correlations)
+    spec.order = _order(spec)
+    return spec
+
+
+def _column(source: ConfigSource, name: str, raw: Any) -> Any:
+    key = ("columns", name)
+    if not isinstance(raw, dict):
+        raise source.error(key, f"expected a mapping with a 'type' key, got {raw!r}")
+    kind = raw.get("type")
+    if kind not in COLUMN_MODELS:
+        hint = suggest(str(kind), COLUMN_MODELS) if kind is not None else ""
+        message = "missing required key" if kind is None else f"unknown column type '{kind}'{hint}"
+        raise source.error(key + ("type",), message + f" (one of: {', '.join(COLUMN_MODELS)})")
+    return validate_at(source, key, COLUMN_MODELS[kind], raw)
+
+
+def _check_names(spec: TableSpec) -> None:
+    names = set(spec.columns)
+    for name, column in spec.columns.items():
+        if isinstance(column, LabelColumn) and column.noise_column:
+            if column.noise_column in names:
+                raise spec.source.error(("columns", name, "noise_column"), f"'{column.noise_column}' is already a column")
+            names.add(column.noise_column)
+        if isinstance(column, (LabelColumn, IdColumn)):
+            continue
+        if column.unique:
+            if column.missing > 0:
+                raise spec.source.error(("columns", name, "missing"), "a unique column cannot have missing values")
+            if isinstance(column, (FormulaColumn, BooleanColumn)) or column.by is not None:
+                raise spec.source.error(("columns", name, "unique"),
+                                        "unique is for faker, date, category and numeric columns without 'by'")
+
+
+def _compile_expressions(spec: TableSpec) -> None:
+    for name, column in spec.columns.items():
+        keys: list[tuple[KeyPath, str]] = []
+        if isinstance(column, FormulaColumn):
+            keys.append((("columns", name, "expr"), column.expr))
+        if isinstance(column, LabelColumn):
+            if column.score is not None:
+                keys.append((("columns", name, "score"), column.score))
+            for index, rule in enumerate(column.rules or []):
+                if rule.when is not None:
+                    keys.append((("columns", name, "rules", index, "when"), rule.when))
+        for key, text in keys:
+            try:
+                expr = compile_expr(text, known={c: None for c in spec.columns if c != name})
+            except ExprError as exc:
+                raise spec.source.error(key, str(exc)) from None
+            spec.exprs[key] = expr
+
+
+def dependencies(spec: TableSpec, name: str) -> set[str]:
+    """Columns that must be generated before `name`."""
+    column = spec.columns[name]
+    deps = {e for key, expr in spec.exprs.items() if key[1] == name for e in expr.names}
+    if getattr(column, "by", None):
+        deps.add(column.by)
+    return deps
+
+
+def _check_cases(spec: TableSpec) -> None:
+    for name, column in spec.columns.items():
+        by = getattr(column, "by", None)
+        if by is None:
+            continue
+        key = ("columns", name)
+        if by == name or by not in spec.columns:
+            raise spec.source.error(key + ("by",), f"unknown column '{by}'{suggest(by, spec.columns)}")
+        parent = spec.columns[by]
+        allowed = None
+        if isinstance(parent, CategoryColumn):
+            allowed = [case_key(v) for v in parent.categories()]
+        elif isinstance(parent, LabelColumn):
+            allowed = [case_key(v) for v in parent.label_values()]
+        elif isinstance(parent, BooleanColumn):
+            allowed = ["true", "false"]
+        else:
+            raise spec.source.error(key + ("by",), f"'{by}' must be a category, boolean or label column to condition on")
+        merged: dict[str, Any] = {}
+        base = column.model_dump(exclude={"by", "cases"}, exclude_none=True)
+        for value, override in (column.cases or {}).items():
+            where = key + ("cases", value)
+            if case_key(value) not in allowed:
+                raise spec.source.error(where, f"'{value}' is not a value of '{by}'{suggest(str(value), allowed)}")
+            if not isinstance(override, dict):
+                raise spec.source.error(where, "expected a mapping of keys to override")
+            if "type" in override or "by" in override or "cases" in override:
+                raise spec.source.error(where, "a case may override parameters, not 'type', 'by' or 'cases'")
+            merged[case_key(value)] = validate_at(spec.source, where, type(column), {**base, **override})
+        if isinstance(column, CategoryColumn):
+            for value, case in merged.items():
+                if case.categories() != column.categories():
+                    raise spec.source.error(key + ("cases", value), "a case may change the weights, not the values")
+        spec.case_specs[name] = merged
+
+
+def _check_faker(spec: TableSpec) -> None:
+    from faker import Factory
+
+    providers = {name: c.provider for name, c in spec.columns.items() if isinstance(c, FakerColumn)}
+    if not providers:
+        return
+    generator = Factory.create(spec.locales[0])
+    for name, provider in providers.items():
+        if provider.startswith("_") or not callable(getattr(generator, provider, None)):
+            if provider != "email":
+                known = [m for m in dir(generator) if not m.startswith("_")]
+                raise spec.source.error(("columns", name, "provider"),
+                                        f"unknown Faker provider '{provider}'{suggest(provider, known)}")
+
+
+def _correlations(spec: TableSpec, correlations: list[Correlation]) -> None:
+    if not correlations:
+        return
+    members: list[str] = []
+    for index, corr in enumerate(correlations):
+        for position, name in enumerate(corr.columns):
+            key = ("correlations", index, "columns", position)
+            column = spec.columns.get(name)
+            if column is None:
+                raise spec.source.error(key, f"unknown column '{name}'{suggest(name, spec.columns)}")
+            if getattr(column, "type", None) not in NUMERIC:
+                raise spec.source.error(key, f"'{name}' is not a numeric distribution column ({', '.join(NUMERIC)})")
+            if name not in members:
+                members.append(name)
+        if corr.columns[0] == corr.columns[1]:
+            raise spec.source.error(("correlations", index, "columns"), "expected two different columns")
+    # connected components become one Gaussian copula each
+    groups: list[set[str]] = []
+    for corr in correlations:
+        a, b = corr.columns
+        touching = [g for g in groups if a in g or b in g]
+        merged = set().union(*touching, {a, b}) if touching else {a, b}
+        groups = [g for g in groups if g not in touching] + [merged]
+    for group in groups:
+        names = [m for m in members if m in group]
+        matrix = np.eye(len(names))
+        for corr in correlations:
+            if corr.columns[0] in group:
+                i, j = names.index(corr.columns[0]), names.index(corr.columns[1])
+                matrix[i, j] = matrix[j, i] = corr.r
+        if np.linalg.eigvalsh(matrix).min() <= 1e-9:
+            raise spec.source.error(("correlations",), f"the correlations among {', '.join(names)} are impossible together "
+                                    "(the correlation matrix is not positive definite)")
+        spec.correlation_groups.append((names, np.linalg.cholesky(matrix)))
+
+
+def _order(spec: TableSpec) -> list[str]:
+    """Dependencies first; ties keep config order. A cycle is a config error."""
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = trail[trail.index(name):] + [name]
+            raise spec.source.error(("columns", name), f"dependency cycle: {' -> '.join(cycle)}")
+        state[name] = 1
+        for dep in sorted(dependencies(spec, name), key=list(spec.columns).index):
+            visit(dep, trail + [name])
+        state[name] = 2
+        order.append(name)
+
+    for name in spec.columns:
+        visit(name, [])
+    return order

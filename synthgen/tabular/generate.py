@@ -1,0 +1,269 @@
+"""Generate a table block by block so that row i depends only on (config, seed, i).
+
+Each block has BLOCK_ROWS rows and is always generated whole (the last one is
+cut afterwards), and every column draws from its own stream keyed by the block
+index and the column name; so `-n 1000` is a prefix of `-n 5000`, and adding a
+column does not change the others. Order inside a block:
+
+1. the row locales and the copula uniforms of correlated columns;
+2. columns in dependency order: value, then outliers (which dependents see);
+3. label noise (flips recorded per row);
+4. missing values, applied last so labels are computed from complete rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+from scipy.special import ndtr
+
+from synthgen.errors import UserError
+from synthgen.tabular import columns as draw
+from synthgen.tabular.common import block_rng, blocks
+from synthgen.tabular.config import (
+    NUMERIC, BooleanColumn, CategoryColumn, DateColumn, FakerColumn, FormulaColumn, IdColumn, LabelColumn,
+    TableSpec, case_key,
+)
+from synthgen.tabular.fakevalues import FakerValues
+
+BLOCK_ROWS = 8192
+CALIBRATION_BLOCKS = 4  # rows used to place score-label thresholds: 4 x 8192
+MAIN, CALIBRATION = 0, 1
+
+
+@dataclass
+class Block:
+    """Columns of one block (full BLOCK_ROWS rows, or fewer once cut) and their missing masks."""
+
+    values: dict[str, np.ndarray]
+    missing: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def head(self, n: int) -> "Block":
+        return Block({k: v[:n] for k, v in self.values.items()}, {k: v[:n] for k, v in self.missing.items()})
+
+
+@dataclass
+class Generator:
+    """Generation state that outlives one block: Faker data, label thresholds, seen unique values."""
+
+    spec: TableSpec
+    seed: int
+    thresholds: dict[str, np.ndarray] = field(default_factory=dict)
+    _sources: dict[int, list[FakerValues]] = field(default_factory=dict)
+    _seen: dict[str, set] = field(default_factory=dict)
+    limit: int = 0  # rows wanted; uniqueness is enforced on these only, in row order
+
+    def sources(self, pool: int) -> list[FakerValues]:
+        if pool not in self._sources:
+            self._sources[pool] = [FakerValues(loc, self.seed, pool) for loc in self.spec.locales]
+        return self._sources[pool]
+
+    def rng(self, block: int, stream: str, root: int = MAIN) -> np.random.Generator:
+        return block_rng(self.seed, block, stream, root)
+
+    # -- one block ---------------------------------------------------------------------------
+    def block(self, index: int, root: int = MAIN, stop_at: str | None = None) -> Block | np.ndarray:
+        spec, n = self.spec, BLOCK_ROWS
+        env: dict[str, np.ndarray] = {}
+        locale_index = _choose(self.rng(index, "locale", root), spec.locale_weights, n)
+        uniforms = self._copula(index, root, n)
+        flips: dict[str, np.ndarray] = {}
+        for name in spec.order:
+            column = spec.columns[name]
+            if isinstance(column, LabelColumn):
+                if stop_at == name:
+                    return self._expr(("columns", name, "score"), env, n).astype(np.float64)
+                env[name], flips[name] = self._label(name, column, env, index, root, n)
+                if column.noise_column:
+                    env[column.noise_column] = flips[name]
+            else:
+                env[name] = self._column(name, column, env, index, root, n, locale_index, uniforms)
+                if getattr(column, "unique", False) and root == MAIN:
+                    self._make_unique(name, column, env, index, locale_index)
+        missing = {}
+        for name, column in spec.columns.items():
+            rate = getattr(column, "missing", 0.0)
+            if rate > 0 and not isinstance(column, LabelColumn):
+                missing[name] = self.rng(index, f"missing:{name}", root).random(n) < rate
+        values = {name: env[name] for name in spec.output_columns()}
+        return Block(values, missing)
+
+    def _copula(self, index: int, root: int, n: int) -> dict[str, np.ndarray]:
+        uniforms: dict[str, np.ndarray] = {}
+        for group, (names, chol) in enumerate(self.spec.correlation_groups):
+            z = self.rng(index, f"copula:{group}", root).standard_normal((n, len(names))) @ chol.T
+            for position, name in enumerate(names):
+                uniforms[name] = ndtr(z[:, position])
+        return uniforms
+
+    def _column(self, name: str, column: Any, env: dict[str, np.ndarray], index: int, root: int, n: int,
+                locale_index: np.ndarray, uniforms: dict[str, np.ndarray]) -> np.ndarray:
+        rng = self.rng(index, f"column:{name}", root)
+        if isinstance(column, IdColumn):
+            return draw.ids(column, index * BLOCK_ROWS, n)
+        if column.type in NUMERIC:
+            u = uniforms[name] if name in uniforms else rng.random(n)
+            values = self._per_case(name, column, env, n, lambda spec, rows: draw.numeric_from_uniform(spec, u[rows]))
+            return self._outliers(name, column, values, index, root, n)
+        if isinstance(column, FormulaColumn):
+            values = self._formula(name, column, env, index, root, n)
+            return self._outliers(name, column, values, index, root, n) if values.dtype.kind in "if" else values
+        if isinstance(column, CategoryColumn):
+            return self._per_case(name, column, env, n, lambda spec, rows: draw.category(spec, rng, rows.size))
+        if isinstance(column, BooleanColumn):
+            return self._per_case(name, column, env, n, lambda spec, rows: draw.boolean(spec, rng, rows.size))
+        if isinstance(column, DateColumn):
+            return self._per_case(name, column, env, n, lambda spec, rows: draw.date(spec, rng, rows.size))
+        if isinstance(column, FakerColumn):
+            return self._per_case(name, column, env, n, lambda spec, rows: draw.faker(
+                spec, self.sources(spec.pool), locale_index[rows], rng, rows.size))
+        raise TypeError(type(column).__name__)  # pragma: no cover
+
+    def _per_case(self, name: str, column: Any, env: dict[str, np.ndarray], n: int, make: Any) -> np.ndarray:
+        """Draw with the column's own parameters, then redraw the rows of each case with its overrides."""
+        all_rows = np.arange(n)
+        values = make(column, all_rows)
+        cases = self.spec.case_specs.get(name)
+        if cases:
+            parent = env[column.by]
+            keys = _case_keys(parent)
+            for value, case in cases.items():
+                rows = np.flatnonzero(keys == value)
+                if rows.size:
+                    values[rows] = make(case, rows)
+        return values
+
+    def _outliers(self, name: str, column: Any, values: np.ndarray, index: int, root: int, n: int) -> np.ndarray:
+        if column.outliers is None or column.outliers.rate <= 0:
+            return values
+        hit = self.rng(index, f"outliers:{name}", root).random(n) < column.outliers.rate
+        out = values.astype(np.float64)
+        out[hit] = out[hit] * column.outliers.factor
+        return draw.finish_numeric(column, out) if values.dtype.kind == "i" else out
+
+    def _formula(self, name: str, column: FormulaColumn, env: dict[str, np.ndarray], index: int, root: int,
+                 n: int) -> np.ndarray:
+        values = self._expr(("columns", name, "expr"), env, n)
+        if values.dtype.kind in "biuf" and values.dtype.kind != "b":
+            values = values.astype(np.float64)
+            if column.noise is not None and column.noise.std > 0:
+                values = values + self.rng(index, f"noise:{name}", root).normal(0.0, column.noise.std, n)
+            return draw.finish_numeric(column, values)
+        if column.noise is not None:
+            raise self.spec.source.error(("columns", name, "noise"), "noise needs a numeric expression")
+        return values.astype(object) if values.dtype.kind == "U" else values
+
+    def _expr(self, key: tuple, env: dict[str, np.ndarray], n: int) -> np.ndarray:
+        try:
+            return self.spec.exprs[key].evaluate(env, n)
+        except UserError:
+            raise
+        except Exception as exc:  # a type error inside the user's expression
+            raise self.spec.source.error(key, f"expression failed: {exc}") from None
+
+    def _label(self, name: str, column: LabelColumn, env: dict[str, np.ndarray], index: int, root: int,
+               n: int) -> tuple[np.ndarray, np.ndarray]:
+        classes = column.label_values()
+        if column.rules is not None:
+            chosen = np.full(n, -1, dtype=np.int64)
+            for position, rule in enumerate(column.rules):
+                class_index = classes.index(rule.value)
+                if rule.when is None:
+                    hit = np.ones(n, dtype=bool)
+                else:
+                    hit = np.asarray(self._expr(("columns", name, "rules", position, "when"), env, n), dtype=bool)
+                chosen = np.where((chosen < 0) & hit, class_index, chosen)
+        else:
+            score = self._expr(("columns", name, "score"), env, n).astype(np.float64)
+            chosen = np.searchsorted(self.thresholds[name], score, side="right")
+        flip = np.zeros(n, dtype=bool)
+        if column.noise > 0:
+            rng = self.rng(index, f"label-noise:{name}", root)
+            flip = rng.random(n) < column.noise
+            shift = rng.integers(1, len(classes), size=n)
+            chosen = np.where(flip, (chosen + shift) % len(classes), chosen)
+        return draw.natural_array(classes)[chosen], flip
+
+    def _make_unique(self, name: str, column: Any, env: dict[str, np.ndarray], index: int,
+                     locale_index: np.ndarray) -> None:
+        """Redraw values already seen in earlier rows; row order makes this prefix-stable."""
+        seen = self._seen.setdefault(name, set())
+        values = env[name]
+        rng = self.rng(index, f"unique:{name}")
+        for row in range(min(values.size, self.limit - index * BLOCK_ROWS)):
+            value = values[row]
+            key = value.item() if isinstance(value, np.generic) else value
+            attempts = 0
+            while key in seen:
+                attempts += 1
+                if attempts > 1000:
+                    raise UserError(f"no unused value left after 1000 draws at row {index * BLOCK_ROWS + row}; "
+                                    "the column's value space is too small for -n",
+                                    file=self.spec.path, key_path=("columns", name, "unique"))
+                one = self._redraw(name, column, rng, locale_index[row:row + 1])
+                values[row] = one[0]
+                key = values[row].item() if isinstance(values[row], np.generic) else values[row]
+            seen.add(key)
+
+    def _redraw(self, name: str, column: Any, rng: np.random.Generator, locale_index: np.ndarray) -> np.ndarray:
+        if column.type in NUMERIC:
+            return draw.numeric_from_uniform(column, rng.random(1))
+        if isinstance(column, DateColumn):
+            return draw.date(column, rng, 1)
+        if isinstance(column, FakerColumn):
+            return draw.faker(column, self.sources(column.pool), locale_index, rng, 1)
+        if isinstance(column, CategoryColumn):
+            return draw.category(column, rng, 1)
+        return draw.boolean(column, rng, 1)
+
+    # -- calibration ---------------------------------------------------------------------------
+    def calibrate(self) -> None:
+        """Place the class thresholds of score labels from a fixed calibration sample.
+
+        The sample is its own stream (never the output rows) and does not depend
+        on -n, so the thresholds, and therefore every label, are fixed by the seed.
+        """
+        for name in self.spec.order:
+            column = self.spec.columns[name]
+            if isinstance(column, LabelColumn) and column.score is not None:
+                scores = np.concatenate([self.block(b, CALIBRATION, stop_at=name)
+                                         for b in range(CALIBRATION_BLOCKS)])
+                cumulative = np.cumsum(column.shares())[:-1]
+                self.thresholds[name] = np.quantile(scores, cumulative, method="inverted_cdf")
+
+    def rows(self, n: int, first: Block | None = None) -> Iterator[Block]:
+        """The first n rows, block by block (call calibrate() first). `first` is block 0 if already made."""
+        self.limit = n
+        for index, wanted in blocks(n, BLOCK_ROWS):
+            block = first if index == 0 and first is not None else self.block(index)
+            assert isinstance(block, Block)
+            yield block if wanted == BLOCK_ROWS else block.head(wanted)
+
+
+def _case_keys(parent: np.ndarray) -> np.ndarray:
+    """Parent values as the strings case keys are compared with (booleans as true/false)."""
+    if parent.dtype == bool:
+        return np.where(parent, "true", "false").astype(object)
+    return np.array([case_key(v) for v in parent.tolist()], dtype=object)
+
+
+def _choose(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
+    if p.size == 1:
+        return np.zeros(n, dtype=np.int64)
+    cdf = np.cumsum(p)
+    cdf[-1] = 1.0
+    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), p.size - 1)
+
+
+def generate(spec: TableSpec, seed: int, n: int) -> Block:
+    """All n rows in memory (for tests and the benchmark)."""
+    generator = Generator(spec, seed)
+    generator.calibrate()
+    parts = list(generator.rows(n))
+    if not parts:
+        return Block({name: np.empty(0) for name in spec.output_columns()})
+    values = {k: np.concatenate([p.values[k] for p in parts]) for k in parts[0].values}
+    missing = {k: np.concatenate([p.missing[k] for p in parts]) for k in parts[0].missing}
+    return Block(values, missing)

@@ -1,0 +1,128 @@
+"""Run a table config end to end: check, generate, write the data file and its sidecar.
+
+Everything that can fail because of the config (validation, expression type
+errors, label calibration, the first block) happens before the output
+directory is created, so a bad config leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from synthgen import __version__
+from synthgen.errors import UserError
+from synthgen.io.atomic import atomic_write_json
+from synthgen.tabular.config import LabelColumn, TableSpec, load_table_config
+from synthgen.tabular.generate import BLOCK_ROWS, CALIBRATION_BLOCKS, Block, Generator
+from synthgen.tabular.stats import ColumnStats
+from synthgen.tabular.writers import FILE_NAMES, WRITERS
+
+SIDECAR = "schema.json"
+
+
+def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
+                prepare: Callable[[list[str]], None]) -> str:
+    spec = load_table_config(config)
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise UserError("--format parquet needs pyarrow: pip install 'synthgen[parquet]'") from None
+    generator = Generator(spec, seed)
+    generator.calibrate()
+    generator.limit = n
+    first = generator.block(0)
+    assert isinstance(first, Block)
+    prepare([FILE_NAMES[fmt], SIDECAR])
+
+    names = spec.output_columns()
+    stats = {name: ColumnStats() for name in names}
+    label_counts: dict[str, Counter] = {name: Counter() for name, c in spec.columns.items() if isinstance(c, LabelColumn)}
+
+    def observed() -> Iterator[Block]:
+        for block in generator.rows(n, first):
+            for name in names:
+                stats[name].add(block.values[name], block.missing.get(name))
+            for name in label_counts:
+                label_counts[name].update(block.values[name].tolist())
+            yield block
+
+    WRITERS[fmt](out / FILE_NAMES[fmt], names, observed())
+    atomic_write_json(out / SIDECAR, sidecar(spec, seed, n, fmt, generator, stats, label_counts))
+    return f"{out / FILE_NAMES[fmt]}: {n} rows, {len(names)} columns; schema in {out / SIDECAR}"
+
+
+def sidecar(spec: TableSpec, seed: int, n: int, fmt: str, generator: Generator,
+            stats: dict[str, ColumnStats], label_counts: dict[str, Counter]) -> dict[str, Any]:
+    import faker
+
+    raw = spec.source.data
+    columns = []
+    for name in spec.output_columns():
+        definition = raw["columns"].get(name)
+        entry: dict[str, Any] = {"name": name}
+        if definition is None:
+            entry["definition"] = {"type": "label noise flag", "of": _noise_owner(spec, name)}
+        else:
+            entry["definition"] = _plain(definition)
+        entry["stats"] = stats[name].summary()
+        columns.append(entry)
+    labels = {}
+    for name, column in spec.columns.items():
+        if not isinstance(column, LabelColumn):
+            continue
+        label: dict[str, Any] = {"classes": _plain(column.label_values()), "noise_rate": column.noise,
+                                 "noise_column": column.noise_column}
+        if column.rules is not None:
+            label["rules"] = [{"when": r.when, "value": r.value} for r in column.rules]
+            label["how"] = "the first rule whose condition holds gives the class; the last rule is the default"
+        else:
+            cuts = generator.thresholds[name].tolist()
+            label.update(score=column.score, balance=column.shares(), thresholds=cuts,
+                         how="class k is the k-th class when thresholds[k-1] <= score < thresholds[k]; "
+                             f"thresholds are the balance quantiles of the score on {CALIBRATION_BLOCKS * BLOCK_ROWS} "
+                             "calibration rows drawn from the seed")
+        label["counts"] = {str(k): v for k, v in sorted(label_counts[name].items(), key=lambda kv: str(kv[0]))}
+        if column.noise_column:
+            label["flipped"] = stats[column.noise_column].counts.get("true", 0)
+        labels[name] = label
+    digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
+    return {
+        "generator": f"synthgen {__version__}",
+        "faker_version": faker.VERSION,
+        "config": str(spec.path),
+        "config_sha256": digest,
+        "seed": seed,
+        "rows": n,
+        "format": fmt,
+        "file": {"csv": "data.csv", "parquet": "data.parquet", "jsonl": "data.jsonl"}[fmt],
+        "locales": dict(zip(spec.locales, spec.locale_weights.tolist())),
+        "generation_order": spec.order,
+        "missing_values": "applied after labels: labels are computed from the complete row",
+        "columns": columns,
+        "labels": labels,
+        "correlations": _plain(raw.get("correlations", [])),
+    }
+
+
+def _noise_owner(spec: TableSpec, name: str) -> str:
+    return next(label for label, c in spec.columns.items() if isinstance(c, LabelColumn) and c.noise_column == name)
+
+
+def _plain(value: Any) -> Any:
+    """YAML data as JSON-safe values (dates become ISO text)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)

@@ -1,0 +1,106 @@
+"""Write table blocks as CSV, JSON Lines or Parquet, streaming block by block.
+
+Missing values are an empty CSV field, JSON null and a Parquet null. Dates are
+ISO 8601 text in CSV and JSONL and date/timestamp types in Parquet. Files are
+written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from synthgen.io.atomic import atomic_open
+from synthgen.tabular.generate import Block
+
+FORMATS = ("csv", "parquet", "jsonl")
+FILE_NAMES = {"csv": "data.csv", "parquet": "data.parquet", "jsonl": "data.jsonl"}
+
+
+def python_column(values: np.ndarray, missing: np.ndarray | None) -> list[Any]:
+    """A column as plain Python values: ISO dates, None for missing and for NaN or infinity."""
+    kind = values.dtype.kind
+    if kind == "M":
+        out = np.datetime_as_string(values).tolist()
+    else:
+        out = values.tolist()
+        if kind == "f":
+            out = [None if not math.isfinite(v) else v for v in out]
+    if missing is not None and missing.any():
+        for row in np.flatnonzero(missing).tolist():
+            out[row] = None
+    return out
+
+
+
+
+def write_csv(path: Path, names: list[str], parts: Iterable[Block]) -> None:
+    with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(names)
+        for block in parts:
+            columns = []
+            for name in names:
+                values = block.values[name]
+                column = python_column(values, block.missing.get(name))
+                if values.dtype.kind == "b":
+                    column = ["" if v is None else ("true" if v else "false") for v in column]
+                columns.append(column)
+            writer.writerows(zip(*columns))
+
+
+def write_jsonl(path: Path, names: list[str], parts: Iterable[Block]) -> None:
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as handle:
+        dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+        for block in parts:
+            columns = [python_column(block.values[name], block.missing.get(name)) for name in names]
+            buffer = io.StringIO()
+            for row in zip(*columns):
+                buffer.write(dumps(dict(zip(names, row))))
+                buffer.write("\n")
+            handle.write(buffer.getvalue())
+
+
+def _arrow_array(values: np.ndarray, missing: np.ndarray | None) -> Any:
+    import pyarrow as pa
+
+    mask = missing if missing is not None and missing.any() else None
+    kind = values.dtype.kind
+    if kind == "M":
+        unit = np.datetime_data(values.dtype)[0]
+        return pa.array(values, type=pa.date32() if unit == "D" else pa.timestamp("s"), mask=mask)
+    if kind == "f":
+        bad = ~np.isfinite(values)
+        if bad.any():
+            mask = bad if mask is None else (mask | bad)
+    if kind == "O":
+        return pa.array(values.tolist(), mask=mask)
+    return pa.array(values, mask=mask)
+
+
+def write_parquet(path: Path, names: list[str], parts: Iterable[Block]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    with atomic_open(path, "wb") as handle:
+        try:
+            for block in parts:
+                table = pa.table({name: _arrow_array(block.values[name], block.missing.get(name)) for name in names})
+                if writer is None:
+                    writer = pq.ParquetWriter(handle, table.schema)
+                elif table.schema != writer.schema:
+                    table = table.cast(writer.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+
+
+WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}
