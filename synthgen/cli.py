@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "synthgen.commands.validate",
     "synthgen.commands.render",
     "synthgen.commands.table",
+    "synthgen.commands.text",
 ]
 
 

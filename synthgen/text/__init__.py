@@ -1,0 +1,1 @@
+"""Labelled synthetic text: templates with typed slots, entity spans recorded while the text is built."""

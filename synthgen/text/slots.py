@@ -1,0 +1,124 @@
+"""Slot values for a block of documents, and the transforms that hide the templates.
+
+Values are drawn for every document of a block at once (numpy draws, Faker data
+composed as for tables); transforms change case, abbreviate leading words to
+initials or add typos at a per-character rate. Offsets are taken after the
+transforms, so they never disagree with the text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from synthgen.tabular.fakevalues import FakerValues, bothify
+from synthgen.text.config import Slot
+
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+
+
+def plain_values(slot: Slot, sources: list[FakerValues], locale_index: np.ndarray,
+                 rng: np.random.Generator) -> list[str]:
+    """Values of a non-template slot, one per document of the block, before transforms."""
+    n = locale_index.size
+    if slot.faker is not None:
+        out = np.empty(n, dtype=object)
+        for index, source in enumerate(sources):
+            rows = np.flatnonzero(locale_index == index)
+            if rows.size:
+                out[rows] = source.sample(slot.faker, rng, rows.size)
+        values = [str(v).strip() for v in out.tolist()]
+    elif slot.values is not None:
+        items = list(slot.values)
+        if isinstance(slot.values, dict):
+            p = np.array(list(slot.values.values()), dtype=np.float64)
+            cdf = np.cumsum(p / p.sum())
+            cdf[-1] = 1.0
+            picks = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(items) - 1)
+        else:
+            picks = rng.integers(0, len(items), size=n)
+        values = [items[i] for i in picks.tolist()]
+    elif slot.number is not None:
+        values = _numbers(slot, rng, n)
+    elif slot.date is not None:
+        values = _dates(slot, rng, n)
+    else:
+        assert slot.pattern is not None
+        values = bothify(slot.pattern, rng, n)
+    if slot.formats:
+        which = rng.integers(0, len(slot.formats), size=n).tolist()
+        values = [slot.formats[w].replace("{}", v) for w, v in zip(which, values)]
+    return values
+
+
+def _numbers(slot: Slot, rng: np.random.Generator, n: int) -> list[str]:
+    spec = slot.number
+    assert spec is not None
+    raw = np.round(rng.uniform(spec.min, spec.max, size=n), spec.decimals)
+    text = [f"{v:,.{spec.decimals}f}" for v in raw.tolist()]
+    if spec.thousands == "," and spec.decimal_point == ".":
+        return text
+    swap = str.maketrans({",": spec.thousands, ".": spec.decimal_point})
+    return [t.translate(swap) for t in text]
+
+
+def _dates(slot: Slot, rng: np.random.Generator, n: int) -> list[str]:
+    spec = slot.date
+    assert spec is not None
+    span = (spec.end - spec.start).days
+    offsets = rng.integers(0, span + 1, size=n).tolist()
+    which = rng.integers(0, len(spec.formats), size=n).tolist()
+    return [(spec.start + dt.timedelta(days=d)).strftime(spec.formats[w]) for d, w in zip(offsets, which)]
+
+
+def transform(slot: Slot, values: list[str], rng: np.random.Generator) -> list[str]:
+    """Apply the slot's case changes, abbreviations and typos; empty results keep the original."""
+    n = len(values)
+    if slot.case is not None:
+        u = rng.random(n)
+        c = slot.case
+        for i in np.flatnonzero(u < c.upper + c.lower + c.title).tolist():
+            v = values[i]
+            values[i] = v.upper() if u[i] < c.upper else v.lower() if u[i] < c.upper + c.lower else v.title()
+    if slot.abbreviate > 0:
+        for i in np.flatnonzero(rng.random(n) < slot.abbreviate).tolist():
+            values[i] = abbreviate(values[i])
+    if slot.typos > 0:
+        lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=n)
+        counts = rng.binomial(lengths, slot.typos)
+        for i in np.flatnonzero(counts).tolist():
+            values[i] = add_typos(values[i], int(counts[i]), rng)
+    return values
+
+
+def abbreviate(value: str) -> str:
+    """'Mary Ann Smith' -> 'M. A. Smith': every word but the last becomes its initial."""
+    if "\n" in value:
+        return value
+    words = value.split(" ")
+    if len(words) < 2:
+        return value
+    short = [w[0] + "." if w[:1].isalpha() and len(w) > 1 else w for w in words[:-1]]
+    return " ".join(short + words[-1:])
+
+
+def add_typos(value: str, count: int, rng: np.random.Generator) -> str:
+    """Typing errors at letters only: a wrong letter, a dropped, doubled or swapped one."""
+    chars = list(value)
+    for _ in range(count):
+        letters = [i for i, ch in enumerate(chars) if ch.isalpha()]
+        if len(letters) < 2:
+            break
+        i = letters[int(rng.integers(0, len(letters)))]
+        op = int(rng.integers(0, 4))
+        if op == 0:
+            new = _LOWER[int(rng.integers(0, 26))]
+            chars[i] = new.upper() if chars[i].isupper() else new
+        elif op == 1:
+            del chars[i]
+        elif op == 2:
+            chars.insert(i, chars[i])
+        elif i + 1 < len(chars) and chars[i + 1].isalpha():
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    return "".join(chars)
