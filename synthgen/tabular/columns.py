@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from scipy.special import ndtri
-from scipy.stats import poisson
 
 from synthgen.tabular.config import (
     BooleanColumn, CategoryColumn, DateColumn, ExponentialColumn, FakerColumn, IdColumn, IntegerColumn,
@@ -37,6 +36,8 @@ def numeric_from_uniform(spec: Any, u: np.ndarray) -> np.ndarray:
     elif isinstance(spec, ExponentialColumn):
         x = -spec.scale * np.log1p(-u)
     elif isinstance(spec, PoissonColumn):
+        from scipy.stats import poisson  # slow to import; only Poisson columns need it
+
         x = poisson.ppf(u, spec.lam)
     else:  # pragma: no cover - config validation only lets numeric types through
         raise TypeError(type(spec).__name__)

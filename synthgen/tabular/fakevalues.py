@@ -121,44 +121,56 @@ class FakerValues:
         values = [str(method()) for _ in range(self.pool_size)]
         return Words(np.array(values, dtype=object), None)
 
-    def sample(self, token: str, rng: np.random.Generator, n: int, depth: int = 0) -> list[str]:
-        """`n` values of provider `token`."""
+    def sample(self, token: str, rng: np.random.Generator, n: int, depth: int = 0, fold: bool = False) -> list[str]:
+        """`n` values of provider `token`.
+
+        `fold` lower-cases and ASCII-folds the result as Faker does for user
+        names; it is applied to the word lists and literal pieces (once, cached)
+        rather than to every value, which gives the same text.
+        """
         if depth > MAX_DEPTH:
             raise RecursionError(f"Faker formats nest deeper than {MAX_DEPTH} levels at '{token}'")
+        fold = fold or token in _LOWER_ASCII
         recipe = self.recipe(token)
         if isinstance(recipe, Words):
             index = _choose(rng, len(recipe.values), n, recipe.p)
-            values = recipe.values[index].tolist()
-        else:
-            values = self._expand(recipe, rng, n, depth)
-        if token in _LOWER_ASCII:
-            values = [_fold(v) for v in values]
-        return values
+            return (self._folded(token, recipe) if fold else recipe.values)[index].tolist()
+        return self._expand(recipe, rng, n, depth, fold)
 
-    def _expand(self, recipe: Formats, rng: np.random.Generator, n: int, depth: int) -> list[str]:
-        which = _choose(rng, len(recipe.parts), n, recipe.p)
-        out = np.empty(n, dtype=object)
+    def _folded(self, token: str, recipe: Words) -> np.ndarray:
+        key = "\0fold:" + token
+        if key not in self._recipes:
+            self._recipes[key] = Words(np.array([_fold(v) for v in recipe.values], dtype=object), recipe.p)
+        return self._recipes[key].values  # type: ignore[union-attr]
+
+    def _expand(self, recipe: Formats, rng: np.random.Generator, n: int, depth: int, fold: bool) -> list[str]:
+        single = len(recipe.parts) == 1
+        which = None if single else _choose(rng, len(recipe.parts), n, recipe.p)
+        out = None if single else np.empty(n, dtype=object)
         for f, pieces in enumerate(recipe.parts):
-            rows = np.flatnonzero(which == f)
-            if rows.size == 0:
+            rows = None if single else np.flatnonzero(which == f)
+            size = n if rows is None else rows.size
+            if size == 0:
                 continue
             columns: list[list[str]] = []
             template = []
             for text, is_token in pieces:
                 if is_token:
-                    columns.append(self.sample(text, rng, rows.size, depth + 1))
+                    columns.append(self.sample(text, rng, size, depth + 1, fold))
                     template.append("{}")
                 elif _PLACEHOLDER.search(text):
-                    columns.append(bothify(text, rng, rows.size))
+                    made = bothify(text, rng, size)
+                    columns.append([v.lower() for v in made] if fold else made)
                     template.append("{}")
                 else:
-                    template.append(text.replace("{", "{{").replace("}", "}}"))
+                    literal = _fold(text) if fold else text
+                    template.append(literal.replace("{", "{{").replace("}", "}}"))
             pattern = "".join(template)
-            if columns:
-                out[rows] = list(map(pattern.format, *columns))
-            else:
-                out[rows] = pattern.format()
-        return out.tolist()
+            values = list(map(pattern.format, *columns)) if columns else [pattern.format()] * size
+            if out is None:
+                return values
+            out[rows] = values
+        return out.tolist() if out is not None else []
 
 
 def _plurals(token: str) -> list[str]:

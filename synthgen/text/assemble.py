@@ -10,7 +10,7 @@ index, so document i depends only on (config, seed, i).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -19,11 +19,10 @@ from synthgen.tabular.fakevalues import FakerValues
 from synthgen.text.config import Piece, TextSpec
 from synthgen.text.slots import plain_values, transform
 
-BLOCK_DOCS = 256
+BLOCK_DOCS = 1024
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     start: int
     end: int
     label: str
