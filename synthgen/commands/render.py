@@ -31,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
                             overrides=args.overrides, mode=output_mode(args.overwrite, args.resume),
                             save_geometry=args.save_geometry, progress=not args.no_progress)
     summary = render_dataset(request)
-    per_frame = (summary.seconds_render + summary.seconds_labels) / summary.rendered if summary.rendered else 0.0
+    per_frame = summary.seconds_wall / summary.rendered if summary.rendered else 0.0
     label_share = summary.seconds_labels / summary.rendered if summary.rendered else 0.0
-    print(f"{summary.rendered} frames rendered, {summary.skipped} already complete; "
-          f"{per_frame:.3f} s/frame ({label_share:.3f} s of it labels and files)")
+    print(f"{summary.rendered} frames rendered, {summary.skipped} already complete; {per_frame:.3f} s/frame "
+          f"(of it labels and files: {label_share:.3f} s)")
     print(f"{summary.instances} instances, {summary.annotations} COCO annotations -> {summary.out}")
     return 0

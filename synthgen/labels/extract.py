@@ -78,14 +78,17 @@ def label_instance(instance: Instance, visible: np.ndarray, camera: CameraSpec) 
 def extract(scene: Scene, passes: Passes, image_path: str) -> FrameOutputs:
     camera = scene.camera
     instances = scene.labelled()
-    known = np.array(sorted(i.instance_id for i in instances), dtype=np.int32)
-    unexpected = np.setdiff1d(np.unique(passes.index), np.concatenate([[0], known]))
-    if unexpected.size:
-        raise RuntimeError(f"frame {scene.frame_index}: object index pass holds unknown ids {unexpected.tolist()}")
-    instance_mask = passes.index.astype(np.uint16)
-    lut = np.zeros(int(known.max(initial=0)) + 1, dtype=np.uint16)
+    if passes.index.min(initial=0) < 0:
+        raise RuntimeError(f"frame {scene.frame_index}: negative ids in the object index pass")
+    present = np.flatnonzero(np.bincount(passes.index.ravel()))
+    lut = np.zeros(max(int(present.max(initial=0)), max((i.instance_id for i in instances), default=0)) + 1,
+                   dtype=np.uint16)
     for instance in instances:
         lut[instance.instance_id] = instance.category_id
+    unexpected = [int(i) for i in present if i and not lut[i]]
+    if unexpected:
+        raise RuntimeError(f"frame {scene.frame_index}: object index pass holds unknown ids {unexpected}")
+    instance_mask = passes.index.astype(np.uint16)
     semantic = lut[instance_mask]
     semantic = semantic.astype(np.uint8) if len(scene.categories) < 256 else semantic
     labels = tuple(label_instance(i, instance_mask == i.instance_id, camera) for i in instances)

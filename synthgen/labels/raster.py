@@ -17,6 +17,8 @@ import numpy as np
 from synthgen.scene.model import CameraSpec, Instance
 
 MAX_EXTENDED_PIXELS = 4_000_000  # above this the off-image part is sampled on a coarser grid
+CHUNK = 2_000_000  # candidate pixel centres tested at once
+_closed_meshes: dict[str, bool] = {}
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ def camera_triangles(instance: Instance, camera: CameraSpec) -> np.ndarray:
     """The instance's triangles in OpenCV camera coordinates, (F, 3, 3)."""
     world_to_cam = camera.world_to_cam
     vertices = instance.world_vertices() @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
-    return vertices[instance.mesh.faces]
+    return vertices[np.asarray(instance.mesh.faces)]
 
 
 def clip_near(triangles: np.ndarray, near: float) -> np.ndarray:
@@ -81,14 +83,11 @@ def rasterize(triangles_2d: np.ndarray, x0: int, y0: int, width: int, height: in
     counts = nx * ny
     chosen = counts > 0
     tri, i0, j0, nx, counts = tri[chosen], i0[chosen], j0[chosen], nx[chosen], counts[chosen]
-    # process in chunks so a few huge triangles cannot exhaust memory
+    # process in chunks of about CHUNK candidate pixels, so huge triangles cannot exhaust memory
     starts = np.concatenate([[0], np.cumsum(counts)])
-    chunk_limit = 2_000_000
     first = 0
     while first < len(tri):
-        last = first + 1
-        while last < len(tri) and starts[last + 1] - starts[first] <= chunk_limit:
-            last += 1
+        last = max(first + 1, int(np.searchsorted(starts, starts[first] + CHUNK, side="right")) - 1)
         _fill(covered, tri[first:last], i0[first:last], j0[first:last], nx[first:last], counts[first:last],
               x0, y0, stride)
         first = last
@@ -110,9 +109,35 @@ def _fill(covered, tri, i0, j0, nx, counts, x0, y0, stride) -> None:
     covered[gj[inside], gi[inside]] = True
 
 
+def is_closed(instance: Instance) -> bool:
+    """Watertight, consistently wound and outward-facing: then back faces never add coverage."""
+    closed = _closed_meshes.get(instance.mesh_key)
+    if closed is None:
+        mesh = instance.mesh
+        closed = bool(mesh.is_watertight and mesh.is_winding_consistent and mesh.volume > 0)
+        _closed_meshes[instance.mesh_key] = closed
+    return closed
+
+
+def front_faces(triangles: np.ndarray, near: float, closed: bool) -> np.ndarray:
+    """Drop triangles facing away from the camera when that cannot change the covered set.
+
+    For a closed surface seen from outside, every ray that hits it first enters it
+    through a front face, so back faces are redundant. That fails when the camera
+    may be inside the object or the near plane cuts it, so those cases keep all faces."""
+    if not closed:
+        return triangles
+    lo, hi = triangles.reshape(-1, 3).min(axis=0), triangles.reshape(-1, 3).max(axis=0)
+    if lo[2] < near or np.all((lo <= 0.0) & (hi >= 0.0)):
+        return triangles
+    normals = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
+    return triangles[np.einsum("ij,ij->i", normals, triangles[:, 0]) < 0.0]
+
+
 def coverage(instance: Instance, camera: CameraSpec) -> Coverage:
     """The instance's unoccluded footprint in the image and its projected extent beyond it."""
-    triangles = clip_near(camera_triangles(instance, camera), camera.clip_start)
+    triangles = camera_triangles(instance, camera)
+    triangles = clip_near(front_faces(triangles, camera.clip_start, is_closed(instance)), camera.clip_start)
     width, height = camera.width, camera.height
     if len(triangles) == 0:
         return Coverage(np.zeros((height, width), dtype=bool), 0.0, None)

@@ -18,6 +18,7 @@ class Passes:
 
 def linear_to_srgb8(rgb: np.ndarray) -> np.ndarray:
     """The sRGB transfer function (Blender's 'Standard' view transform), quantised to 8 bits."""
-    c = np.clip(rgb, 0.0, 1.0)
-    srgb = np.where(c <= 0.0031308, c * 12.92, 1.055 * np.power(c, 1.0 / 2.4) - 0.055)
-    return np.round(srgb * 255.0).astype(np.uint8)
+    c = np.clip(rgb, np.float32(0.0), np.float32(1.0), dtype=np.float32)
+    srgb = np.where(c <= np.float32(0.0031308), c * np.float32(12.92),
+                    np.float32(1.055) * np.power(c, np.float32(1.0 / 2.4)) - np.float32(0.055))
+    return np.rint(srgb * np.float32(255.0)).astype(np.uint8)

@@ -43,7 +43,8 @@ class Instance:
         return matrix
 
     def world_vertices(self) -> np.ndarray:
-        return (self.mesh.vertices * self.scale) @ self.rotation.T + self.translation
+        # np.asarray: plain arrays, not trimesh's change-tracking subclass (slow in hot loops)
+        return (np.asarray(self.mesh.vertices) * self.scale) @ self.rotation.T + self.translation
 
 
 @dataclass(frozen=True)
