@@ -113,7 +113,7 @@ def synthgen_text(docs: int) -> float:
 
 
 def faker_text(docs: int) -> float:
-    """The same templates, one Faker call per entity, offsets recorded while joining, JSONL written."""
+    """The same templates and the same JSONL records, one Faker call per slot value, offsets recorded while joining."""
     from faker import Faker
 
     from synthgen.text.config import load_text_config
@@ -147,14 +147,14 @@ def faker_text(docs: int) -> float:
         values[name] = (text, inner)
         return values[name]
 
-    def join(pieces, fake, values) -> tuple[str, list]:
+    def join(pieces, fake, values, depth=0) -> tuple[str, list]:
         parts, spans, pos = [], [], 0
         for piece in pieces:
             if piece.is_slot:
                 text, inner = value(piece.text, fake, values)
-                spans += [(s + pos, e + pos, lab) for s, e, lab in inner]
+                spans += [(s + pos, e + pos, lab, slot, d + depth) for s, e, lab, slot, d in inner]
                 if spec.slots[piece.text].entity:
-                    spans.append((pos, pos + len(text), spec.slots[piece.text].entity))
+                    spans.append((pos, pos + len(text), spec.slots[piece.text].entity, piece.text, depth))
             else:
                 text = piece.text
             parts.append(text)
@@ -166,7 +166,11 @@ def faker_text(docs: int) -> float:
             t = rnd.choices(range(len(spec.templates)), weights=spec.template_weights.tolist())[0]
             fake = fakers[rnd.choices(spec.locales, weights=spec.locale_weights.tolist())[0]]
             text, spans = join(spec.templates[t], fake, {})
-            handle.write(json.dumps({"id": i, "text": text, "spans": spans}, ensure_ascii=False) + "\n")
+            record = {"id": i, "text": text,
+                      "spans": [{"start": s, "end": e, "label": lab, "text": text[s:e], "slot": slot, "depth": d}
+                                for s, e, lab, slot, d in sorted(spans, key=lambda x: (x[0], -x[1]))],
+                      "labels": spec.template_labels[t], "locale": fake._locales[0], "template": t}
+            handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
     return time.perf_counter() - began
 
 

@@ -430,12 +430,12 @@ def _check_cases(spec: TableSpec) -> None:
 
 
 def _check_faker(spec: TableSpec) -> None:
-    from faker import Factory
+    from synthgen.tabular.fakevalues import faker_generator
 
     providers = {name: c.provider for name, c in spec.columns.items() if isinstance(c, FakerColumn)}
     if not providers:
         return
-    generator = Factory.create(spec.locales[0])
+    generator = faker_generator(spec.locales[0])
     for name, provider in providers.items():
         if provider.startswith("_") or not callable(getattr(generator, provider, None)):
             if provider != "email":

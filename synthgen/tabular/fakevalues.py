@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable
 
 import numpy as np
@@ -31,6 +32,7 @@ _PLACEHOLDER = re.compile(r"[#%$?]")
 _DIGITS = np.arange(48, 58, dtype=np.uint32)
 _LETTERS = np.arange(65, 91, dtype=np.uint32)
 MAX_DEPTH = 6
+FLAT_LIMIT = 128  # most formats a nested recipe is flattened into
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,14 @@ class Words:
     p: np.ndarray | None
 
 
-Recipe = Formats | Words
+@dataclass(frozen=True)
+class Computed:
+    """A provider synthgen computes itself from the locale's data (e.g. IBANs with check digits)."""
+
+    make: Callable[[np.random.Generator, int], list[str]]
+
+
+Recipe = Formats | Words | Computed
 
 
 def _weights(items: Any) -> tuple[list[str], np.ndarray | None]:
@@ -80,27 +89,47 @@ class FakerValues:
     """Samples provider values for one locale; every draw comes from the caller's numpy generator."""
 
     def __init__(self, locale: str, seed: int, pool_size: int = 1000) -> None:
-        from faker import Factory
-
         self.locale = locale
         self.seed = seed
         self.pool_size = pool_size
-        self.generator = Factory.create(locale)
+        self.generator = faker_generator(locale)
         self._recipes: dict[str, Recipe] = {}
+        self._patterns: dict[tuple[int, int, bool], str] = {}
 
     def has(self, provider: str) -> bool:
         return provider in _RECIPES or callable(getattr(self.generator, provider, None))
 
     def recipe(self, token: str) -> Recipe:
         if token not in self._recipes:
-            self._recipes[token] = self._find_recipe(token)
+            found = self._find_recipe(token)
+            self._recipes[token] = self._flatten(found, 0) if isinstance(found, Formats) else found
         return self._recipes[token]
+
+    def _flatten(self, recipe: Formats, depth: int) -> Formats:
+        """Inline nested formats ("{{street_name}}" -> "{{last_name}} {{street_suffix}}") with multiplied
+        weights, so each value is built by one string format call instead of one per nesting level."""
+        p = recipe.p if recipe.p is not None else np.full(len(recipe.parts), 1.0 / len(recipe.parts))
+        flat: list[tuple[list[tuple[str, bool]], float]] = []
+        for parts, weight in zip(recipe.parts, p.tolist()):
+            combos: list[tuple[list[tuple[str, bool]], float]] = [([], weight)]
+            for text, is_token in parts:
+                sub = self.recipe(text) if is_token and text not in _LOWER_ASCII and depth < MAX_DEPTH else None
+                if isinstance(sub, Formats) and len(combos) * len(sub.parts) * len(recipe.parts) <= FLAT_LIMIT:
+                    sub_p = sub.p if sub.p is not None else np.full(len(sub.parts), 1.0 / len(sub.parts))
+                    combos = [(c + list(sp), cw * spw) for c, cw in combos for sp, spw in zip(sub.parts, sub_p.tolist())]
+                else:
+                    combos = [(c + [(text, is_token)], cw) for c, cw in combos]
+            flat.extend(combos)
+        weights = np.array([w for _, w in flat], dtype=np.float64)
+        return Formats(tuple(_merge_literals(pieces) for pieces, _ in flat), weights / weights.sum())
 
     def _find_recipe(self, token: str) -> Recipe:
         if token in _RECIPES:
             return _formats([_RECIPES[token]])
         method = getattr(self.generator, token)
         owner = getattr(method, "__self__", None)
+        if token == "iban" and isinstance(getattr(owner, "bban_format", None), str):
+            return Computed(lambda rng, n: ibans(owner.country_code, owner.bban_format, rng, n))
         candidates = [f"{token}_formats"] + (["formats"] if token in _PLAIN_FORMATS else [])
         for name in candidates:
             data = _own_data(owner, token, name)
@@ -132,6 +161,8 @@ class FakerValues:
             raise RecursionError(f"Faker formats nest deeper than {MAX_DEPTH} levels at '{token}'")
         fold = fold or token in _LOWER_ASCII
         recipe = self.recipe(token)
+        if isinstance(recipe, Computed):
+            return recipe.make(rng, n)
         if isinstance(recipe, Words):
             index = _choose(rng, len(recipe.values), n, recipe.p)
             return (self._folded(token, recipe) if fold else recipe.values)[index].tolist()
@@ -144,33 +175,82 @@ class FakerValues:
         return self._recipes[key].values  # type: ignore[union-attr]
 
     def _expand(self, recipe: Formats, rng: np.random.Generator, n: int, depth: int, fold: bool) -> list[str]:
-        single = len(recipe.parts) == 1
-        which = None if single else _choose(rng, len(recipe.parts), n, recipe.p)
-        out = None if single else np.empty(n, dtype=object)
-        for f, pieces in enumerate(recipe.parts):
-            rows = None if single else np.flatnonzero(which == f)
-            size = n if rows is None else rows.size
-            if size == 0:
-                continue
-            columns: list[list[str]] = []
+        """Values of a format recipe. Each distinct token or digit pattern is drawn once for all the
+        rows that need it, whatever format they use, so small blocks cost few numpy calls."""
+        counts = np.bincount(_choose(rng, len(recipe.parts), n, recipe.p), minlength=len(recipe.parts)) \
+            if len(recipe.parts) > 1 else np.array([n])
+        needed: dict[tuple[str, bool], int] = {}
+        for f in np.flatnonzero(counts).tolist():
+            for text, is_token in recipe.parts[f]:
+                if is_token or _PLACEHOLDER.search(text):
+                    needed[(text, is_token)] = needed.get((text, is_token), 0) + int(counts[f])
+        drawn: dict[tuple[str, bool], list[str]] = {}
+        for (text, is_token), total in needed.items():
+            if is_token:
+                drawn[(text, True)] = self.sample(text, rng, total, depth + 1, fold)
+            else:
+                made = bothify(text, rng, total)
+                drawn[(text, False)] = [v.lower() for v in made] if fold else made
+        cursor = dict.fromkeys(drawn, 0)
+        values: list[str] = []
+        for f in np.flatnonzero(counts).tolist():
+            size = int(counts[f])
+            columns = []
+            for text, is_token in recipe.parts[f]:
+                key = (text, is_token)
+                if key in drawn:
+                    columns.append(drawn[key][cursor[key]:cursor[key] + size])
+                    cursor[key] += size
+            pattern = self._pattern(recipe, f, fold)
+            values.extend(map(pattern.format, *columns) if columns else [pattern.format()] * size)
+        if len(recipe.parts) == 1:
+            return values
+        # values are grouped by format; put them back in row order with a random permutation
+        out = np.empty(n, dtype=object)
+        out[rng.permutation(n)] = values
+        return out.tolist()
+
+    def _pattern(self, recipe: Formats, f: int, fold: bool) -> str:
+        key = (id(recipe), f, fold)
+        pattern = self._patterns.get(key)
+        if pattern is None:
             template = []
-            for text, is_token in pieces:
-                if is_token:
-                    columns.append(self.sample(text, rng, size, depth + 1, fold))
-                    template.append("{}")
-                elif _PLACEHOLDER.search(text):
-                    made = bothify(text, rng, size)
-                    columns.append([v.lower() for v in made] if fold else made)
+            for text, is_token in recipe.parts[f]:
+                if is_token or _PLACEHOLDER.search(text):
                     template.append("{}")
                 else:
                     literal = _fold(text) if fold else text
                     template.append(literal.replace("{", "{{").replace("}", "}}"))
-            pattern = "".join(template)
-            values = list(map(pattern.format, *columns)) if columns else [pattern.format()] * size
-            if out is None:
-                return values
-            out[rows] = values
-        return out.tolist() if out is not None else []
+            pattern = self._patterns[key] = "".join(template)
+        return pattern
+
+
+def ibans(country: str, bban_format: str, rng: np.random.Generator, n: int) -> list[str]:
+    """IBANs as Faker builds them: a random BBAN of the locale's format and ISO 7064 check digits."""
+    letters = {chr(c): str(c - 55) for c in range(65, 91)}
+    out = []
+    for bban in bothify(bban_format, rng, n):
+        number = int("".join(letters.get(c, c) for c in bban + country + "00"))
+        out.append(f"{country}{98 - number % 97:02d}{bban}")
+    return out
+
+
+@lru_cache(maxsize=None)
+def faker_generator(locale: str) -> Any:
+    """One Faker generator per locale and process; pools reseed it before every use."""
+    from faker import Factory
+
+    return Factory.create(locale)
+
+
+def _merge_literals(pieces: list[tuple[str, bool]]) -> tuple[tuple[str, bool], ...]:
+    merged: list[tuple[str, bool]] = []
+    for text, is_token in pieces:
+        if not is_token and merged and not merged[-1][1]:
+            merged[-1] = (merged[-1][0] + text, False)
+        else:
+            merged.append((text, is_token))
+    return tuple(merged)
 
 
 def _plurals(token: str) -> list[str]:

@@ -28,8 +28,8 @@ from synthgen.tabular.config import (
 )
 from synthgen.tabular.fakevalues import FakerValues
 
-BLOCK_ROWS = 8192
-CALIBRATION_BLOCKS = 4  # rows used to place score-label thresholds: 4 x 8192
+BLOCK_ROWS = 10_000  # rows per block; -n in multiples of it wastes no generated rows
+CALIBRATION_BLOCKS = 4  # rows used to place score-label thresholds: 4 x 10,000
 MAIN, CALIBRATION = 0, 1
 
 

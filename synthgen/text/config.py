@@ -246,9 +246,9 @@ def _check_faker(source: ConfigSource, slots: dict[str, Slot], locales: list[str
     wanted = {name: slot.faker for name, slot in slots.items() if slot.faker}
     if not wanted:
         return
-    from faker import Factory
+    from synthgen.tabular.fakevalues import faker_generator
 
-    generator = Factory.create(locales[0])
+    generator = faker_generator(locales[0])
     for name, provider in wanted.items():
         if provider != "email" and (provider.startswith("_") or not callable(getattr(generator, provider, None))):
             known = [m for m in dir(generator) if not m.startswith("_")]
