@@ -35,6 +35,7 @@ Vec3 = sampled(shape=(3,))
 Colour = sampled(shape=(3,), low=0.0, high=1.0, colour=True)
 Scale = sampled(shape=(3,), low=0.0, low_open=True, broadcast_scalar=True)
 Count = sampled(low=0.0, high=10000.0, integer=True)
+FieldOfView = sampled(low=0.0, high=179.0, low_open=True)
 
 
 class Material(Strict):
@@ -83,7 +84,7 @@ def _check_resolution(raw: Any) -> Any:
 class Camera(Strict):
     resolution: Annotated[tuple[int, int], BeforeValidator(_check_resolution)] = (640, 480)
     focal_length: Positive | None = None  # millimetres, with sensor_width
-    fov: Annotated[Distribution, PlainValidator(lambda raw: parse_distribution(raw, Spec(low=0.0, high=179.0, low_open=True)))] | None = None
+    fov: FieldOfView | None = None  # horizontal, degrees
     sensor_width: float = Field(default=36.0, gt=0)
     position: Vec3 = Field(default_factory=lambda: const([0.0, -3.0, 2.0]))
     look_at: Vec3 | None = None
