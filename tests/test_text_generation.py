@@ -115,3 +115,24 @@ def test_bad_configs_give_one_line_exit_2_and_write_nothing(tmp_path: Path, caps
     if key:
         assert f": {key}: " in err, err
     assert not out.exists()
+
+
+def test_composed_faker_values_look_like_fakers_own(tmp_path: Path) -> None:
+    records = run_text(tmp_path, """
+locales: [en_US, de_DE, fr_FR]
+slots:
+  iban: {faker: iban, entity: IBAN}
+  email: {faker: email, entity: EMAIL}
+  phone: {faker: phone_number, entity: PHONE}
+templates: ["{iban} {email} {phone}"]
+""", 600)
+    spans = [{s["label"]: s["text"] for s in r["spans"]} for r in records]
+    for row, record in zip(spans, records):
+        iban = row["IBAN"]
+        digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
+        assert int(digits) % 97 == 1, iban  # valid ISO 13616 check digits
+        assert iban[:2] == {"en_US": "GB", "de_DE": "DE", "fr_FR": "FR"}[record["locale"]]
+        user, _, domain = row["EMAIL"].partition("@")
+        assert user and user == user.lower() and user.isascii() and domain.startswith("example.")
+        assert not any(c in row["PHONE"] for c in "#%$?")
+    assert len({row["IBAN"] for row in spans}) == 600
