@@ -30,14 +30,16 @@ class Coverage:
 
 def camera_triangles(instance: Instance, camera: CameraSpec) -> np.ndarray:
     """The instance's triangles in OpenCV camera coordinates, (F, 3, 3)."""
-    world_to_cam = camera.world_to_cam
-    vertices = instance.world_vertices() @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
+    local_to_cam = camera.world_to_cam @ instance.matrix_world
+    vertices = np.asarray(instance.mesh.vertices) @ local_to_cam[:3, :3].T + local_to_cam[:3, 3]
     return vertices[np.asarray(instance.mesh.faces)]
 
 
 def clip_near(triangles: np.ndarray, near: float) -> np.ndarray:
     """Clip triangles to z >= near; triangles cut by the plane become one or two triangles."""
     z = triangles[:, :, 2]
+    if z.min(initial=np.inf) >= near:
+        return triangles
     keep = triangles[np.all(z >= near, axis=1)]
     crossing = triangles[np.any(z >= near, axis=1) & np.any(z < near, axis=1)]
     pieces = [keep]
@@ -70,42 +72,48 @@ def rasterize(triangles_2d: np.ndarray, x0: int, y0: int, width: int, height: in
     covered = np.zeros((rows, cols), dtype=bool)
     a, b, c = triangles_2d[:, 0], triangles_2d[:, 1], triangles_2d[:, 2]
     area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
-    tri = triangles_2d[np.abs(area) > 1e-12]
-    if len(tri) == 0:
+    keep = np.abs(area) > 1e-12
+    if not keep.any():
         return covered
-    lo, hi = tri.min(axis=1), tri.max(axis=1)
-    # grid indices i whose centre x0 + stride*i + 0.5 lies in [lo, hi]
-    i0 = np.clip(np.ceil((lo[:, 0] - 0.5 - x0) / stride), 0, cols).astype(np.int64)
-    i1 = np.clip(np.floor((hi[:, 0] - 0.5 - x0) / stride) + 1, 0, cols).astype(np.int64)
-    j0 = np.clip(np.ceil((lo[:, 1] - 0.5 - y0) / stride), 0, rows).astype(np.int64)
-    j1 = np.clip(np.floor((hi[:, 1] - 0.5 - y0) / stride) + 1, 0, rows).astype(np.int64)
-    nx, ny = np.maximum(i1 - i0, 0), np.maximum(j1 - j0, 0)
-    counts = nx * ny
+    tri, sign = triangles_2d[keep], np.sign(area[keep])
+    xs, ys = tri[:, :, 0], tri[:, :, 1]
+    # grid indices i whose centre x0 + stride*i + 0.5 lies within the triangle's extent
+    i0 = np.clip(np.ceil((xs.min(axis=1) - 0.5 - x0) / stride), 0, cols).astype(np.int64)
+    i1 = np.clip(np.floor((xs.max(axis=1) - 0.5 - x0) / stride) + 1, 0, cols).astype(np.int64)
+    j0 = np.clip(np.ceil((ys.min(axis=1) - 0.5 - y0) / stride), 0, rows).astype(np.int64)
+    j1 = np.clip(np.floor((ys.max(axis=1) - 0.5 - y0) / stride) + 1, 0, rows).astype(np.int64)
+    nx, counts = i1 - i0, (i1 - i0) * np.maximum(j1 - j0, 0)
     chosen = counts > 0
-    tri, i0, j0, nx, counts = tri[chosen], i0[chosen], j0[chosen], nx[chosen], counts[chosen]
+    # edge k as a line A x + B y + C >= 0 inside (orientation folded into the sign)
+    xn, yn = np.roll(xs, -1, axis=1), np.roll(ys, -1, axis=1)
+    A = -(yn - ys) * sign[:, None]
+    B = (xn - xs) * sign[:, None]
+    C = -(A * xs + B * ys)
+    edges = np.concatenate([A, B, C], axis=1)[chosen]  # (T, 9)
+    i0, j0, nx, counts = i0[chosen], j0[chosen], nx[chosen], counts[chosen]
     # process in chunks of about CHUNK candidate pixels, so huge triangles cannot exhaust memory
     starts = np.concatenate([[0], np.cumsum(counts)])
     first = 0
-    while first < len(tri):
+    while first < len(edges):
         last = max(first + 1, int(np.searchsorted(starts, starts[first] + CHUNK, side="right")) - 1)
-        _fill(covered, tri[first:last], i0[first:last], j0[first:last], nx[first:last], counts[first:last],
+        _fill(covered, edges[first:last], i0[first:last], j0[first:last], nx[first:last], counts[first:last],
               x0, y0, stride)
         first = last
     return covered
 
 
-def _fill(covered, tri, i0, j0, nx, counts, x0, y0, stride) -> None:
-    owner = np.repeat(np.arange(len(tri)), counts)
-    local = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    gi = i0[owner] + local % nx[owner]
-    gj = j0[owner] + local // nx[owner]
-    px = x0 + stride * gi + 0.5
-    py = y0 + stride * gj + 0.5
-    t = tri[owner]
-    def edge(p, q):
-        return (q[:, 0] - p[:, 0]) * (py - p[:, 1]) - (q[:, 1] - p[:, 1]) * (px - p[:, 0])
-    e0, e1, e2 = edge(t[:, 0], t[:, 1]), edge(t[:, 1], t[:, 2]), edge(t[:, 2], t[:, 0])
-    inside = ((e0 >= 0) & (e1 >= 0) & (e2 >= 0)) | ((e0 <= 0) & (e1 <= 0) & (e2 <= 0))
+def _fill(covered, edges, i0, j0, nx, counts, x0, y0, stride) -> None:
+    owner = np.repeat(np.arange(len(edges)), counts)
+    local = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    step = nx[owner]
+    gi = i0[owner] + local % step
+    gj = j0[owner] + local // step
+    px = (x0 + 0.5) + stride * gi
+    py = (y0 + 0.5) + stride * gj
+    e = edges[owner]
+    inside = ((e[:, 0] * px + e[:, 3] * py + e[:, 6] >= 0)
+              & (e[:, 1] * px + e[:, 4] * py + e[:, 7] >= 0)
+              & (e[:, 2] * px + e[:, 5] * py + e[:, 8] >= 0))
     covered[gj[inside], gi[inside]] = True
 
 
@@ -127,11 +135,17 @@ def front_faces(triangles: np.ndarray, near: float, closed: bool) -> np.ndarray:
     may be inside the object or the near plane cuts it, so those cases keep all faces."""
     if not closed:
         return triangles
-    lo, hi = triangles.reshape(-1, 3).min(axis=0), triangles.reshape(-1, 3).max(axis=0)
+    points = triangles.reshape(-1, 3)
+    lo, hi = points.min(axis=0), points.max(axis=0)
     if lo[2] < near or np.all((lo <= 0.0) & (hi >= 0.0)):
         return triangles
-    normals = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
-    return triangles[np.einsum("ij,ij->i", normals, triangles[:, 0]) < 0.0]
+    u = triangles[:, 1] - triangles[:, 0]
+    v = triangles[:, 2] - triangles[:, 0]
+    p = triangles[:, 0]
+    # (u x v) . p, written out: np.cross is slow on small arrays
+    facing = (p[:, 0] * (u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1]) + p[:, 1] * (u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2])
+              + p[:, 2] * (u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]))
+    return triangles[facing < 0.0]
 
 
 def coverage(instance: Instance, camera: CameraSpec) -> Coverage:
