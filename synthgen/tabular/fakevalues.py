@@ -227,12 +227,14 @@ class FakerValues:
 
 def ibans(country: str, bban_format: str, rng: np.random.Generator, n: int) -> list[str]:
     """IBANs as Faker builds them: a random BBAN of the locale's format and ISO 7064 check digits."""
-    letters = {chr(c): str(c - 55) for c in range(65, 91)}
     out = []
     for bban in bothify(bban_format, rng, n):
-        number = int("".join(letters.get(c, c) for c in bban + country + "00"))
+        number = int((bban + country + "00").translate(_IBAN_DIGITS))
         out.append(f"{country}{98 - number % 97:02d}{bban}")
     return out
+
+
+_IBAN_DIGITS = {c: str(c - 55) for c in range(65, 91)}  # A=10 ... Z=35
 
 
 @lru_cache(maxsize=None)
@@ -297,19 +299,17 @@ def _choose(rng: np.random.Generator, k: int, n: int, p: np.ndarray | None) -> n
     return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), k - 1)
 
 
+_DRAWS = {"#": (0, 10, _DIGITS), "%": (1, 10, _DIGITS), "$": (2, 10, _DIGITS), "?": (0, 26, _LETTERS)}
+
+
 def bothify(text: str, rng: np.random.Generator, n: int) -> list[str]:
     """Faker's numerify and lexify for n copies: '#' 0-9, '%' 1-9, '$' 2-9, '?' an upper-case letter."""
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     grid = np.tile(codes, (n, 1))
-    for pos, char in enumerate(text):
-        if char == "#":
-            grid[:, pos] = _DIGITS[rng.integers(0, 10, size=n)]
-        elif char == "%":
-            grid[:, pos] = _DIGITS[rng.integers(1, 10, size=n)]
-        elif char == "$":
-            grid[:, pos] = _DIGITS[rng.integers(2, 10, size=n)]
-        elif char == "?":
-            grid[:, pos] = _LETTERS[rng.integers(0, 26, size=n)]
+    for char, (low, high, alphabet) in _DRAWS.items():
+        positions = [i for i, c in enumerate(text) if c == char]
+        if positions:
+            grid[:, positions] = alphabet[rng.integers(low, high, size=(n, len(positions)))]
     return np.ascontiguousarray(grid).view(f"<U{len(text)}").ravel().tolist()
 
 

@@ -19,7 +19,7 @@ from synthgen.tabular.fakevalues import FakerValues
 from synthgen.text.config import Piece, TextSpec
 from synthgen.text.slots import plain_values, transform
 
-BLOCK_DOCS = 1024
+BLOCK_DOCS = 4096
 
 
 class Span(NamedTuple):
@@ -49,6 +49,7 @@ class TextGenerator:
     spec: TextSpec
     seed: int
     _sources: list[FakerValues] = field(default_factory=list)
+    _cache: dict[int | str, list] = field(default_factory=dict)
 
     def sources(self) -> list[FakerValues]:
         if not self._sources:
@@ -62,10 +63,14 @@ class TextGenerator:
         values: dict[str, list[str]] = {}
         for name, slot in spec.slots.items():
             if slot.template is None:
-                raw = plain_values(slot, self.sources(), locale_index, block_rng(self.seed, index, f"slot:{name}"))
+                # only the documents whose template uses the slot draw a value for it
+                rows = np.flatnonzero(np.isin(template_index, self._users(name)))
+                raw = plain_values(slot, self.sources(), locale_index[rows], block_rng(self.seed, index, f"slot:{name}"))
                 raw = [v.strip() for v in raw]
                 changed = transform(slot, raw, block_rng(self.seed, index, f"transform:{name}"))
-                values[name] = [v.strip() for v in changed]
+                column = np.full(n, "", dtype=object)
+                column[rows] = [v.strip() for v in changed]
+                values[name] = column.tolist()
         docs = []
         for row in range(n):
             template = int(template_index[row])
@@ -80,23 +85,48 @@ class TextGenerator:
         parts: list[str] = []
         spans: list[Span] = []
         pos = 0
-        for piece in pieces:
-            if not piece.is_slot:
-                parts.append(piece.text)
-                pos += len(piece.text)
-                continue
-            slot = self.spec.slots[piece.text]
-            inner_depth = depth + 1 if slot.entity else depth
-            if slot.template is not None:
-                value, inner = self._join(self.spec.slot_pieces[piece.text], values, row, inner_depth)
-                spans.extend(Span(s.start + pos, s.end + pos, s.label, s.slot, s.depth) for s in inner)
+        for text, entity, nested in self._compiled(pieces):
+            if nested is None:
+                value = text if entity is None else values[text][row]
+                if entity is None:
+                    parts.append(text)
+                    pos += len(text)
+                    continue
             else:
-                value = values[piece.text][row]
-            if slot.entity and value:
-                spans.append(Span(pos, pos + len(value), slot.entity, piece.text, depth))
+                value, inner = self._join(nested, values, row, depth + 1 if entity else depth)
+                spans.extend(Span(s.start + pos, s.end + pos, s.label, s.slot, s.depth) for s in inner)
+            end = pos + len(value)
+            if entity and value:
+                spans.append(Span(pos, end, entity, text, depth))
             parts.append(value)
-            pos += len(value)
+            pos = end
         return "".join(parts), spans
+
+    def _users(self, slot: str) -> list[int]:
+        """Indices of the templates that use `slot`, directly or inside template slots."""
+        key = "users:" + slot
+        if key not in self._cache:
+            def uses(pieces: list[Piece]) -> bool:
+                return any(p.is_slot and (p.text == slot or uses(self.spec.slot_pieces.get(p.text, [])))
+                           for p in pieces)
+            self._cache[key] = [t for t, pieces in enumerate(self.spec.templates) if uses(pieces)]
+        return self._cache[key]
+
+    def _compiled(self, pieces: list[Piece]) -> list[tuple[str, str | None, list[Piece] | None]]:
+        """(text or slot name, entity label or "" for an unlabelled slot or None for literal text, nested pieces)."""
+        key = id(pieces)
+        compiled = self._cache.get(key)
+        if compiled is None:
+            compiled = []
+            for piece in pieces:
+                if not piece.is_slot:
+                    compiled.append((piece.text, None, None))
+                else:
+                    slot = self.spec.slots[piece.text]
+                    nested = self.spec.slot_pieces.get(piece.text) if slot.template is not None else None
+                    compiled.append((piece.text, slot.entity or "", nested))
+            self._cache[key] = compiled
+        return compiled
 
     def documents(self, n: int) -> Iterator[Document]:
         for index, wanted in blocks(n, BLOCK_DOCS):
