@@ -31,6 +31,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--seed must be between 0 and 2**63-1, got {args.seed}")
     out = Path(args.out)
     summary = write_table(args.config, out, args.rows, args.seed, args.format,
-                          prepare=lambda managed: prepare_output_dir(out, output_mode(args.overwrite, False), managed))
+                          prepare=lambda managed: prepare_output_dir(out, output_mode(args.overwrite, False), managed, resumable=False))
     print(summary)
     return 0

@@ -33,5 +33,5 @@ def run(args: argparse.Namespace) -> int:
     formats = list(dict.fromkeys(args.formats or ["jsonl"]))
     out = Path(args.out)
     print(write_text(args.config, out, args.docs, args.seed, formats,
-                     prepare=lambda managed: prepare_output_dir(out, output_mode(args.overwrite, False), managed)))
+                     prepare=lambda managed: prepare_output_dir(out, output_mode(args.overwrite, False), managed, resumable=False)))
     return 0

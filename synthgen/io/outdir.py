@@ -26,13 +26,15 @@ def output_mode(overwrite: bool, resume: bool) -> OutputMode:
     return OutputMode.OVERWRITE if overwrite else OutputMode.RESUME if resume else OutputMode.NEW
 
 
-def prepare_output_dir(out: Path, mode: OutputMode, managed: list[str]) -> None:
-    """Create or clean `out` for writing. `managed` lists the entries synthgen owns in it."""
+def prepare_output_dir(out: Path, mode: OutputMode, managed: list[str], resumable: bool = True) -> None:
+    """Create or clean `out` for writing. `managed` lists the entries synthgen owns in it;
+    `resumable` says whether the command has a --resume to suggest."""
     if out.exists() and not out.is_dir():
         raise UserError("exists and is not a directory", file=out)
     non_empty = out.is_dir() and any(out.iterdir())
     if non_empty and mode is OutputMode.NEW:
-        raise UserError("output directory is not empty; pass --overwrite to replace it or --resume to finish it", file=out)
+        hint = "pass --overwrite to replace it or --resume to finish it" if resumable else "pass --overwrite to replace it"
+        raise UserError(f"output directory is not empty; {hint}", file=out)
     if non_empty and mode is OutputMode.OVERWRITE:
         for name in managed:
             target = out / name
