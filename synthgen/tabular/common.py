@@ -36,6 +36,19 @@ def blocks(n: int, size: int) -> Iterable[tuple[int, int]]:
         yield index, min(size, n - index * size)
 
 
+def choose_weighted(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
+    """n indices drawn with probabilities p (summing to 1), by inverse CDF on uniforms.
+
+    A single choice draws nothing, so adding a second locale or template is what
+    starts consuming the stream.
+    """
+    if p.size == 1:
+        return np.zeros(n, dtype=np.int64)
+    cdf = np.cumsum(p)
+    cdf[-1] = 1.0  # rounding must not leave a uniform above the last bin
+    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), p.size - 1)
+
+
 def suggest(name: str, known: Iterable[str]) -> str:
     """'; did you mean X?' for a misspelt name, or ''."""
     close = difflib.get_close_matches(name, list(known), n=1)

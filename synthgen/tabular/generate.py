@@ -21,7 +21,7 @@ from scipy.special import ndtr
 
 from synthgen.errors import UserError
 from synthgen.tabular import columns as draw
-from synthgen.tabular.common import block_rng, blocks
+from synthgen.tabular.common import block_rng, blocks, choose_weighted
 from synthgen.tabular.config import (
     NUMERIC, BooleanColumn, CategoryColumn, DateColumn, FakerColumn, FormulaColumn, IdColumn, LabelColumn,
     TableSpec, case_key,
@@ -67,7 +67,7 @@ class Generator:
     def block(self, index: int, root: int = MAIN, stop_at: str | None = None) -> Block | np.ndarray:
         spec, n = self.spec, BLOCK_ROWS
         env: dict[str, np.ndarray] = {}
-        locale_index = _choose(self.rng(index, "locale", root), spec.locale_weights, n)
+        locale_index = choose_weighted(self.rng(index, "locale", root), spec.locale_weights, n)
         uniforms = self._copula(index, root, n)
         flips: dict[str, np.ndarray] = {}
         for name in spec.order:
@@ -247,14 +247,6 @@ def _case_keys(parent: np.ndarray) -> np.ndarray:
     if parent.dtype == bool:
         return np.where(parent, "true", "false").astype(object)
     return np.array([case_key(v) for v in parent.tolist()], dtype=object)
-
-
-def _choose(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
-    if p.size == 1:
-        return np.zeros(n, dtype=np.int64)
-    cdf = np.cumsum(p)
-    cdf[-1] = 1.0
-    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), p.size - 1)
 
 
 def generate(spec: TableSpec, seed: int, n: int) -> Block:

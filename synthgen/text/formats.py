@@ -8,13 +8,15 @@ tokens, spaCy uses its own token alignment (built from our tokens, so exact).
 
 from __future__ import annotations
 
-import json
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
 from synthgen.io.atomic import atomic_open, atomic_write_json, atomic_write_text
-from synthgen.text.assemble import Document
+from synthgen.text.batch import Batch
+from synthgen.text.document import Document
+from synthgen.text.jsonl import DUMPS as _DUMPS
+from synthgen.text.jsonl import jsonl_lines, jsonl_record
 from synthgen.text.tokenize import bio_tags, tokenize
 
 FORMATS = ("jsonl", "conll", "doccano", "labelstudio", "hf", "spacy")
@@ -34,7 +36,6 @@ OFFSET_UNITS = {
     "hf": "tokens; ner_tags index the IOB2 label names in dataset_info.json",
     "spacy": "spaCy tokens aligned to the same tokenizer; doc.ents outer entities, doc.spans['sc'] all",
 }
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def utf16_offsets(text: str, positions: list[int]) -> list[int]:
@@ -102,11 +103,22 @@ class Writers:
         finally:
             self._stack.__exit__(kind, error, trace)
 
+    def add_batch(self, batch: Batch) -> None:
+        """Every document of a batch: JSONL straight from its columns, the other formats per document."""
+        if "jsonl" in self.formats:
+            self._files["jsonl"].write(jsonl_lines(batch))
+        if any(f != "jsonl" for f in self.formats):
+            for doc in batch.documents():
+                self._add_others(doc)
+
     def add(self, doc: Document) -> None:
+        if "jsonl" in self.formats:
+            self._files["jsonl"].write(_DUMPS(jsonl_record(doc)) + "\n")
+        self._add_others(doc)
+
+    def _add_others(self, doc: Document) -> None:
         needs_tokens = any(f in self.formats for f in ("conll", "hf", "spacy"))
         tokens = tokenize(doc.text, doc.spans) if needs_tokens else []
-        if "jsonl" in self.formats:
-            self._files["jsonl"].write(_DUMPS(_jsonl_record(doc)) + "\n")
         if "doccano" in self.formats:
             self._files["doccano"].write(_DUMPS(_doccano_record(doc)) + "\n")
         if "labelstudio" in self.formats:
@@ -151,18 +163,6 @@ class Writers:
 
 def _xml(text: str) -> str:
     return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _jsonl_record(doc: Document) -> dict[str, Any]:
-    return {
-        "id": doc.id,
-        "text": doc.text,
-        "spans": [{"start": s.start, "end": s.end, "label": s.label, "text": doc.text[s.start:s.end],
-                   "slot": s.slot, "depth": s.depth} for s in doc.spans],
-        "labels": doc.labels,
-        "locale": doc.locale,
-        "template": doc.template,
-    }
 
 
 def _doccano_record(doc: Document) -> dict[str, Any]:

@@ -35,12 +35,11 @@ def write_text(config: str | Path, out: Path, n: int, seed: int, formats: list[s
     label_counts: dict[str, Counter] = {k: Counter() for k in spec.labels}
     with Writers(out, formats, spec.entity_labels, spec.labels) as writers:
         for index, wanted in blocks(n, BLOCK_DOCS):
-            docs = first if index == 0 else generator.block(index)
-            for doc in docs[:wanted]:
-                writers.add(doc)
-                entity_counts.update(s.label for s in doc.spans)
-                for key, value in doc.labels.items():
-                    label_counts[key][value] += 1
+            batch = (first if index == 0 else generator.block(index)).head(wanted)
+            writers.add_batch(batch)
+            entity_counts.update(batch.entity_counts())
+            for key, counts in batch.label_counts().items():
+                label_counts[key].update(counts)
     atomic_write_json(out / SIDECAR, _sidecar(spec, seed, n, formats, entity_counts, label_counts))
     return f"{out}: {n} documents, {sum(entity_counts.values())} entities, formats: {', '.join(formats)}"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from synthgen.text.assemble import Span
+from synthgen.text.document import Span
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
 
