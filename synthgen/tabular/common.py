@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from synthgen.config.source import ConfigSource, KeyPath
 from synthgen.errors import UserError
+from synthgen.tabular.weighted import InverseCdf
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -44,9 +45,7 @@ def choose_weighted(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarr
     """
     if p.size == 1:
         return np.zeros(n, dtype=np.int64)
-    cdf = np.cumsum(p)
-    cdf[-1] = 1.0  # rounding must not leave a uniform above the last bin
-    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), p.size - 1)
+    return InverseCdf(p).draw(rng, n)
 
 
 def suggest(name: str, known: Iterable[str]) -> str:

@@ -21,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from synthgen.tabular.common import stream_key
+from synthgen.tabular.weighted import InverseCdf
 
 # Providers whose Faker method is `parse(random_element(self.formats))`.
 _PLAIN_FORMATS = {"name", "phone_number", "company"}
@@ -95,6 +96,7 @@ class FakerValues:
         self.generator = faker_generator(locale)
         self._recipes: dict[str, Recipe] = {}
         self._patterns: dict[tuple[int, int, bool], str] = {}
+        self._tables: dict[int, tuple[np.ndarray, InverseCdf]] = {}  # keyed by id of the weights, kept alive
 
     def has(self, provider: str) -> bool:
         return provider in _RECIPES or callable(getattr(self.generator, provider, None))
@@ -164,9 +166,17 @@ class FakerValues:
         if isinstance(recipe, Computed):
             return recipe.make(rng, n)
         if isinstance(recipe, Words):
-            index = _choose(rng, len(recipe.values), n, recipe.p)
+            index = self._choose(rng, len(recipe.values), n, recipe.p)
             return (self._folded(token, recipe) if fold else recipe.values)[index].tolist()
         return self._expand(recipe, rng, n, depth, fold)
+
+    def _choose(self, rng: np.random.Generator, k: int, n: int, p: np.ndarray | None) -> np.ndarray:
+        if p is None:
+            return rng.integers(0, k, size=n)
+        table = self._tables.get(id(p))
+        if table is None or table[0] is not p:
+            table = self._tables[id(p)] = (p, InverseCdf(p))
+        return table[1].draw(rng, n)
 
     def _folded(self, token: str, recipe: Words) -> np.ndarray:
         key = "\0fold:" + token
@@ -177,7 +187,7 @@ class FakerValues:
     def _expand(self, recipe: Formats, rng: np.random.Generator, n: int, depth: int, fold: bool) -> list[str]:
         """Values of a format recipe. Each distinct token or digit pattern is drawn once for all the
         rows that need it, whatever format they use, so small blocks cost few numpy calls."""
-        counts = np.bincount(_choose(rng, len(recipe.parts), n, recipe.p), minlength=len(recipe.parts)) \
+        counts = np.bincount(self._choose(rng, len(recipe.parts), n, recipe.p), minlength=len(recipe.parts)) \
             if len(recipe.parts) > 1 else np.array([n])
         needed: dict[tuple[str, bool], int] = {}
         for f in np.flatnonzero(counts).tolist():
@@ -290,27 +300,30 @@ def _is_sequence(value: Any) -> bool:
     return isinstance(value, (list, tuple, Mapping)) and len(value) > 0 and all(isinstance(v, str) for v in value)
 
 
-def _choose(rng: np.random.Generator, k: int, n: int, p: np.ndarray | None) -> np.ndarray:
-    if p is None:
-        return rng.integers(0, k, size=n)
-    # inverse CDF on uniforms: faster than Generator.choice with p and identical in meaning
-    cdf = np.cumsum(p)
-    cdf[-1] = 1.0
-    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), k - 1)
-
-
 _DRAWS = {"#": (0, 10, _DIGITS), "%": (1, 10, _DIGITS), "$": (2, 10, _DIGITS), "?": (0, 26, _LETTERS)}
 
 
 def bothify(text: str, rng: np.random.Generator, n: int) -> list[str]:
     """Faker's numerify and lexify for n copies: '#' 0-9, '%' 1-9, '$' 2-9, '?' an upper-case letter."""
+    codes, draws = _bothify_plan(text)
+    grid = np.empty((n, codes.size), dtype=np.uint32)
+    grid[:] = codes
+    for low, high, alphabet, positions in draws:
+        grid[:, positions] = alphabet[rng.integers(low, high, size=(n, positions.size))]
+    return grid.view(f"<U{len(text)}").ravel().tolist()
+
+
+@lru_cache(maxsize=4096)
+def _bothify_plan(text: str) -> tuple[np.ndarray, tuple[tuple[int, int, np.ndarray, np.ndarray], ...]]:
+    """The code points of a pattern and, per placeholder kind present, its draw range and positions
+    (patterns repeat block after block, so they are read once)."""
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    grid = np.tile(codes, (n, 1))
+    draws = []
     for char, (low, high, alphabet) in _DRAWS.items():
-        positions = [i for i, c in enumerate(text) if c == char]
-        if positions:
-            grid[:, positions] = alphabet[rng.integers(low, high, size=(n, len(positions)))]
-    return np.ascontiguousarray(grid).view(f"<U{len(text)}").ravel().tolist()
+        positions = np.array([i for i, c in enumerate(text) if c == char], dtype=np.intp)
+        if positions.size:
+            draws.append((low, high, alphabet, positions))
+    return codes, tuple(draws)
 
 
 _DROP = {c: None for c in range(128) if not (chr(c).isalnum() or chr(c) in "._-")}

@@ -55,10 +55,10 @@ class TextGenerator:
                 # only the documents whose template uses the slot draw a value for it
                 rows = np.flatnonzero(np.isin(template_index, self.users(name)))
                 raw = plain_values(slot, self.sources(), locale_index[rows], block_rng(self.seed, index, f"slot:{name}"))
-                raw = [v.strip() for v in raw]
+                raw = list(map(str.strip, raw))
                 changed = transform(slot, raw, block_rng(self.seed, index, f"transform:{name}"))
                 column = np.full(n, "", dtype=object)
-                column[rows] = [v.strip() for v in changed]
+                column[rows] = list(map(str.strip, changed))
                 values[name] = column
         order = np.argsort(template_index, kind="stable")
         bounds = np.searchsorted(template_index[order], np.arange(len(spec.templates) + 1))

@@ -9,6 +9,7 @@ transforms, so they never disagree with the text.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import numpy as np
 
@@ -67,9 +68,15 @@ def _dates(slot: Slot, rng: np.random.Generator, n: int) -> list[str]:
     spec = slot.date
     assert spec is not None
     span = (spec.end - spec.start).days
-    offsets = rng.integers(0, span + 1, size=n).tolist()
-    which = rng.integers(0, len(spec.formats), size=n).tolist()
-    return [(spec.start + dt.timedelta(days=d)).strftime(spec.formats[w]) for d, w in zip(offsets, which)]
+    days = (rng.integers(0, span + 1, size=n) + spec.start.toordinal()).tolist()
+    formats = [spec.formats[w] for w in rng.integers(0, len(spec.formats), size=n).tolist()]
+    return list(map(_day_text, days, formats))
+
+
+@lru_cache(maxsize=1 << 16)
+def _day_text(ordinal: int, fmt: str) -> str:
+    """A formatted day; cached because blocks of thousands of dates repeat days (strftime is slow)."""
+    return dt.date.fromordinal(ordinal).strftime(fmt)
 
 
 def transform(slot: Slot, values: list[str], rng: np.random.Generator) -> list[str]:
