@@ -94,8 +94,12 @@ def transform(slot: Slot, values: list[str], rng: np.random.Generator) -> list[s
     if slot.typos > 0:
         lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=n)
         counts = rng.binomial(lengths, slot.typos)
-        for i in np.flatnonzero(counts).tolist():
-            values[i] = add_typos(values[i], int(counts[i]), rng)
+        hit = np.flatnonzero(counts)
+        # one draw for the whole block: scalar draws per typo cost more than the typos themselves
+        draws = rng.random((int(counts.sum()), 3)).tolist()
+        ends = np.cumsum(counts[hit]).tolist()
+        for i, end, count in zip(hit.tolist(), ends, counts[hit].tolist()):
+            values[i] = _typed(values[i], draws[end - count:end])
     return values
 
 
@@ -112,15 +116,20 @@ def abbreviate(value: str) -> str:
 
 def add_typos(value: str, count: int, rng: np.random.Generator) -> str:
     """Typing errors at letters only: a wrong letter, a dropped, doubled or swapped one."""
+    return _typed(value, rng.random((count, 3)).tolist())
+
+
+def _typed(value: str, draws: list[list[float]]) -> str:
+    """`value` with one typo per row of uniforms (where, which error, which letter)."""
     chars = list(value)
-    for _ in range(count):
+    for where, which, letter in draws:
         letters = [i for i, ch in enumerate(chars) if ch.isalpha()]
         if len(letters) < 2:
             break
-        i = letters[int(rng.integers(0, len(letters)))]
-        op = int(rng.integers(0, 4))
+        i = letters[int(where * len(letters))]
+        op = int(which * 4)
         if op == 0:
-            new = _LOWER[int(rng.integers(0, 26))]
+            new = _LOWER[int(letter * 26)]
             chars[i] = new.upper() if chars[i].isupper() else new
         elif op == 1:
             del chars[i]
