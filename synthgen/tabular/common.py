@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import difflib
 import zlib
-from typing import Any, Iterable, TypeVar
+from typing import Any, ClassVar, Iterable, TypeVar
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from synthgen.config.source import ConfigSource, KeyPath
+from synthgen.config.strict import Strict
 from synthgen.errors import UserError
 from synthgen.tabular.weighted import InverseCdf
 
@@ -46,6 +47,19 @@ def choose_weighted(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarr
     if p.size == 1:
         return np.zeros(n, dtype=np.int64)
     return InverseCdf(p).draw(rng, n)
+
+
+class Ordered(Strict):
+    """A config range whose two ends, named by `ends`, must not be given upside down."""
+
+    ends: ClassVar[tuple[str, str]] = ("low", "high")
+
+    @model_validator(mode="after")
+    def _order(self) -> "Ordered":
+        low, high = self.ends
+        if getattr(self, high) < getattr(self, low):
+            raise ValueError(f"expected {low} <= {high}")
+        return self
 
 
 def suggest(name: str, known: Iterable[str]) -> str:

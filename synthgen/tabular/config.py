@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 
 from synthgen.config.source import ConfigSource, KeyPath, load_yaml
 from synthgen.config.strict import Strict
-from synthgen.tabular.common import suggest, validate_at
+from synthgen.tabular.common import Ordered, suggest, validate_at
 from synthgen.tabular.expr import Expr, ExprError, compile_expr
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -62,28 +62,16 @@ class LognormalColumn(_Numeric):
     sigma: float = Field(ge=0.0)
 
 
-class UniformColumn(_Numeric):
+class UniformColumn(_Numeric, Ordered):
     type: Literal["uniform"]
     low: float
     high: float
 
-    @model_validator(mode="after")
-    def _order(self) -> "UniformColumn":
-        if self.high < self.low:
-            raise ValueError("expected low <= high")
-        return self
 
-
-class IntegerColumn(_Numeric):
+class IntegerColumn(_Numeric, Ordered):
     type: Literal["integer"]
     low: int
     high: int  # inclusive
-
-    @model_validator(mode="after")
-    def _order(self) -> "IntegerColumn":
-        if self.high < self.low:
-            raise ValueError("expected low <= high")
-        return self
 
 
 class ExponentialColumn(_Numeric):

@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 
 from synthgen.config.source import ConfigSource, load_yaml
 from synthgen.config.strict import Strict
-from synthgen.tabular.common import suggest, validate_at
+from synthgen.tabular.common import Ordered, suggest, validate_at
 from synthgen.tabular.config import parse_locales
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -38,30 +38,20 @@ class Case(Strict):
         return self
 
 
-class NumberSpec(Strict):
+class NumberSpec(Ordered):
+    ends = ("min", "max")
     min: float
     max: float
     decimals: int = Field(default=2, ge=0, le=6)
     thousands: str = Field(default=",", max_length=1)
     decimal_point: str = Field(default=".", min_length=1, max_length=1)
 
-    @model_validator(mode="after")
-    def _order(self) -> "NumberSpec":
-        if self.max < self.min:
-            raise ValueError("expected min <= max")
-        return self
 
-
-class DateSpec(Strict):
+class DateSpec(Ordered):
+    ends = ("start", "end")
     start: dt.date
     end: dt.date
     formats: list[str] = Field(default=["%Y-%m-%d"], min_length=1)
-
-    @model_validator(mode="after")
-    def _order(self) -> "DateSpec":
-        if self.end < self.start:
-            raise ValueError("expected start <= end")
-        return self
 
 
 class Slot(Strict):

@@ -1,0 +1,35 @@
+"""Arguments and checks that `synthgen text` and `synthgen table` share.
+
+Both generate a dataset of N items from a config and a seed into a fresh output
+directory; keeping the flags and their checks in one place keeps the two
+commands' interfaces and error messages identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Callable
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser, config_help: str, count_dest: str, items: str) -> None:
+    """CONFIG, --out, -n (stored as `count_dest`), --seed and --overwrite."""
+    parser.add_argument("config", help=config_help)
+    parser.add_argument("--out", required=True, help="output directory (refused if not empty, unless --overwrite)")
+    parser.add_argument("-n", f"--{count_dest}", type=int, required=True, help=f"number of {items}")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--overwrite", action="store_true", help="replace what synthgen wrote in --out before")
+
+
+def checked_output(count: int, seed: int, out: str, overwrite: bool) -> tuple[Path, Callable[[list[str]], None]]:
+    """Reject a bad -n or --seed; return the output directory and the function that prepares it
+    (called only once the config has been checked, so a bad config writes nothing)."""
+    from synthgen.errors import UserError
+    from synthgen.io.outdir import output_mode, prepare_output_dir
+
+    if count < 1:
+        raise UserError(f"-n must be at least 1, got {count}")
+    if not 0 <= seed < 2**63:
+        raise UserError(f"--seed must be between 0 and 2**63-1, got {seed}")
+    path = Path(out)
+    return path, lambda managed: prepare_output_dir(path, output_mode(overwrite, False), managed, resumable=False)
