@@ -35,8 +35,11 @@ class ColumnStats:
         if kind in "iuf":
             finite = present[np.isfinite(present)] if kind == "f" else present
             if finite.size:
-                self.total += float(finite.sum(dtype=np.float64))
-                self.squares += float(np.square(finite, dtype=np.float64).sum())
+                # exactly rounded sums: numpy's vectorised sum can differ in the last bit from run to
+                # run (it depends on memory alignment), which would break byte-identical sidecars
+                as_float = finite.astype(np.float64, copy=False)
+                self.total = math.fsum((self.total, math.fsum(as_float.tolist())))
+                self.squares = math.fsum((self.squares, math.fsum(np.square(as_float).tolist())))
                 self._range(finite.min().item(), finite.max().item())
         elif kind == "M":
             self._range(str(present.min()), str(present.max()))
