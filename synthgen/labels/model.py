@@ -30,27 +30,35 @@ class Box3D:
         return (signs * self.size / 2.0) @ self.rotation.T + self.center
 
 
+Keypoint = tuple[float, float, int]  # x, y in continuous pixel coordinates; v: 0 unlabelled, 1 hidden, 2 visible
+
+
 @dataclass(frozen=True)
 class InstanceLabel:
+    """One object in one frame. Rendered frames fill every field; labels imported from
+    human annotation formats leave what the format does not carry as None (or 0 pixels)."""
+
     instance_id: int
     category: str
     category_id: int
     bbox: Box | None  # tight: the extent of the visible mask pixels; None when nothing is visible
-    bbox_amodal: Box | None  # full projected extent, clipped to the image
-    bbox_amodal_unclipped: Box | None  # full projected extent, may leave the image
-    visible_pixels: int
-    visibility: float  # visible pixels / in-image pixels it would cover if nothing occluded it
-    truncation: float  # fraction of its projected area outside the image
-    box3d: Box3D | None
+    bbox_amodal: Box | None = None  # full projected extent, clipped to the image
+    bbox_amodal_unclipped: Box | None = None  # full projected extent, may leave the image
+    visible_pixels: int = 0
+    visibility: float | None = None  # visible pixels / in-image pixels it would cover if nothing occluded it
+    truncation: float | None = None  # fraction of its projected area outside the image
+    box3d: Box3D | None = None
     mask_rle: dict[str, Any] | None = None  # COCO compressed RLE of the visible mask
+    keypoints: tuple[Keypoint, ...] | None = None  # in the order of the category's keypoint names
+    attributes: dict[str, Any] = field(default_factory=dict)  # format flags a reader found (iscrowd, difficult, track_id...)
 
 
 @dataclass(frozen=True)
 class CameraLabel:
     width: int
     height: int
-    K: np.ndarray  # (3, 3)
-    world_to_cam: np.ndarray  # (4, 4), OpenCV camera frame
+    K: np.ndarray | None = None  # (3, 3); None when an imported format has no calibration
+    world_to_cam: np.ndarray | None = None  # (4, 4), OpenCV camera frame
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,14 @@ def _box(box: Box | None) -> list[float] | None:
     return None if box is None else [_r(v) for v in box]
 
 
+def _opt(value: float | None) -> float | None:
+    return None if value is None else _r(value)
+
+
+def _matrix(matrix: np.ndarray | None) -> list[list[float]] | None:
+    return None if matrix is None else [[_r(v, 9) for v in row] for row in matrix]
+
+
 def instance_to_json(label: InstanceLabel) -> dict[str, Any]:
     box3d = None
     if label.box3d is not None:
@@ -84,10 +100,14 @@ def instance_to_json(label: InstanceLabel) -> dict[str, Any]:
         "bbox_amodal": _box(label.bbox_amodal),
         "bbox_amodal_unclipped": _box(label.bbox_amodal_unclipped),
         "visible_pixels": label.visible_pixels,
-        "visibility": _r(label.visibility),
-        "truncation": _r(label.truncation),
+        "visibility": _opt(label.visibility),
+        "truncation": _opt(label.truncation),
         "box3d": box3d,
         "mask_rle": label.mask_rle,
+        # optional keys appear only when set, so rendered frames keep their exact bytes
+        **({"keypoints": [[_r(x), _r(y), int(v)] for x, y, v in label.keypoints]}
+           if label.keypoints is not None else {}),
+        **({"attributes": label.attributes} if label.attributes else {}),
     }
 
 
@@ -97,8 +117,8 @@ def frame_to_json(frame: FrameLabels) -> dict[str, Any]:
         "image": frame.image,
         "width": frame.camera.width,
         "height": frame.camera.height,
-        "K": [[_r(v, 9) for v in row] for row in frame.camera.K],
-        "world_to_cam": [[_r(v, 9) for v in row] for row in frame.camera.world_to_cam],
+        "K": _matrix(frame.camera.K),
+        "world_to_cam": _matrix(frame.camera.world_to_cam),
         "categories": list(frame.categories),
         "instances": [instance_to_json(i) for i in frame.instances],
         **frame.extra,
@@ -122,6 +142,14 @@ def _box_or_none(value: Any) -> Box | None:
     return None if value is None else tuple(float(v) for v in value)  # type: ignore[return-value]
 
 
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _array_or_none(value: Any) -> np.ndarray | None:
+    return None if value is None else np.array(value)
+
+
 def frame_from_json(data: dict[str, Any]) -> FrameLabels:
     """Inverse of `frame_to_json` (up to the rounding it applies)."""
     instances = []
@@ -131,12 +159,16 @@ def frame_from_json(data: dict[str, Any]) -> FrameLabels:
             instance_id=int(item["id"]), category=item["category"], category_id=int(item["category_id"]),
             bbox=_box_or_none(item["bbox"]), bbox_amodal=_box_or_none(item["bbox_amodal"]),
             bbox_amodal_unclipped=_box_or_none(item["bbox_amodal_unclipped"]),
-            visible_pixels=int(item["visible_pixels"]), visibility=float(item["visibility"]),
-            truncation=float(item["truncation"]),
+            visible_pixels=int(item["visible_pixels"]), visibility=_float_or_none(item["visibility"]),
+            truncation=_float_or_none(item["truncation"]),
             box3d=None if box3d is None else Box3D(np.array(box3d["center"]), np.array(box3d["size"]),
                                                    np.array(box3d["rotation"])),
-            mask_rle=item.get("mask_rle")))
+            mask_rle=item.get("mask_rle"),
+            keypoints=None if item.get("keypoints") is None
+            else tuple((float(x), float(y), int(v)) for x, y, v in item["keypoints"]),
+            attributes=dict(item.get("attributes") or {})))
     known = {"frame", "image", "width", "height", "K", "world_to_cam", "categories", "instances"}
-    camera = CameraLabel(int(data["width"]), int(data["height"]), np.array(data["K"]), np.array(data["world_to_cam"]))
+    camera = CameraLabel(int(data["width"]), int(data["height"]), _array_or_none(data.get("K")),
+                         _array_or_none(data.get("world_to_cam")))
     return FrameLabels(int(data["frame"]), data["image"], camera, tuple(instances), tuple(data["categories"]),
                        {k: v for k, v in data.items() if k not in known})
