@@ -53,11 +53,11 @@ class TextGenerator:
         for name, slot in spec.slots.items():
             if slot.template is None:
                 # only the documents whose template uses the slot draw a value for it
-                rows = np.flatnonzero(np.isin(template_index, self.users(name)))
+                rows = np.flatnonzero(self.users(name)[template_index])
                 raw = plain_values(slot, self.sources(), locale_index[rows], block_rng(self.seed, index, f"slot:{name}"))
                 raw = list(map(str.strip, raw))
                 changed = transform(slot, raw, block_rng(self.seed, index, f"transform:{name}"))
-                column = np.full(n, "", dtype=object)
+                column = np.empty(n, dtype=object)  # only `rows` are ever read: their templates use the slot
                 column[rows] = list(map(str.strip, changed))
                 values[name] = column
         order = np.argsort(template_index, kind="stable")
@@ -68,13 +68,12 @@ class TextGenerator:
         return Batch(index * n, n, locales, groups, spec.template_labels)
 
     def users(self, slot: str) -> np.ndarray:
-        """Indices of the templates that use `slot`, directly or inside template slots."""
+        """Per template, whether it uses `slot`, directly or inside template slots."""
         if slot not in self._users:
             def uses(pieces: list[Piece]) -> bool:
                 return any(p.is_slot and (p.text == slot or uses(self.spec.slot_pieces.get(p.text, [])))
                            for p in pieces)
-            self._users[slot] = np.array([t for t, pieces in enumerate(self.spec.templates) if uses(pieces)],
-                                         dtype=np.int64)
+            self._users[slot] = np.array([uses(pieces) for pieces in self.spec.templates], dtype=bool)
         return self._users[slot]
 
     def documents(self, n: int) -> Iterator[Document]:

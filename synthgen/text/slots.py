@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from itertools import repeat
 
 import numpy as np
 
@@ -29,7 +30,7 @@ def plain_values(slot: Slot, sources: list[FakerValues], locale_index: np.ndarra
             rows = np.flatnonzero(locale_index == index)
             if rows.size:
                 out[rows] = source.sample(slot.faker, rng, rows.size)
-        values = [str(v).strip() for v in out.tolist()]
+        values = list(map(str.strip, out.tolist()))  # every source gives str
     elif slot.values is not None:
         items = list(slot.values)
         if isinstance(slot.values, dict):
@@ -57,7 +58,7 @@ def _numbers(slot: Slot, rng: np.random.Generator, n: int) -> list[str]:
     spec = slot.number
     assert spec is not None
     raw = np.round(rng.uniform(spec.min, spec.max, size=n), spec.decimals)
-    text = [f"{v:,.{spec.decimals}f}" for v in raw.tolist()]
+    text = list(map(format, raw.tolist(), repeat(f",.{spec.decimals}f", n)))
     if spec.thousands == "," and spec.decimal_point == ".":
         return text
     swap = str.maketrans({",": spec.thousands, ".": spec.decimal_point})
@@ -92,7 +93,7 @@ def transform(slot: Slot, values: list[str], rng: np.random.Generator) -> list[s
         for i in np.flatnonzero(rng.random(n) < slot.abbreviate).tolist():
             values[i] = abbreviate(values[i])
     if slot.typos > 0:
-        lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=n)
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
         counts = rng.binomial(lengths, slot.typos)
         hit = np.flatnonzero(counts)
         # one draw for the whole block: scalar draws per typo cost more than the typos themselves
