@@ -18,11 +18,9 @@ from synthgen.tabular.common import block_rng, blocks, choose_weighted
 from synthgen.tabular.fakevalues import FakerValues
 from synthgen.text.batch import Batch, fill
 from synthgen.text.config import Piece, TextSpec
-from synthgen.text.document import Document, Span
+from synthgen.text.document import Document
 from synthgen.text.layout import Layout, compile_layout
 from synthgen.text.slots import plain_values, transform
-
-__all__ = ["BLOCK_DOCS", "Document", "Span", "TextGenerator"]
 
 BLOCK_DOCS = 4096
 
