@@ -16,6 +16,8 @@ COMMAND_MODULES = [
     "synthgen.commands.render",
     "synthgen.commands.table",
     "synthgen.commands.text",
+    "synthgen.commands.export",
+    "synthgen.commands.convert",
 ]
 
 

@@ -55,3 +55,130 @@ def write_coco(frames: Iterable[FrameLabels], categories: list[str], path: Path,
             out.write((",\n" if k else "\n") + json.dumps(image))
         out.write("\n]}\n")
     return count
+
+
+# ---------------------------------------------------------------------------
+# COCO as an export and import format, over a LabelSet (synthgen.formats.base)
+
+COCO_JSON = "annotations/instances.json"
+
+
+def _coco_segmentation(instance, mode: str, losses) -> tuple[object, int] | None:
+    """(segmentation, area) for an instance mask: RLE, or a polygon when it rasterises back exactly."""
+    from synthgen.formats.masks import decode_rle, iou, mask_to_polygon, polygons_to_mask
+
+    if instance.mask_rle is None:
+        return None
+    height, width = instance.mask_rle["size"]
+    mask = decode_rle(instance.mask_rle, height, width)
+    area = int(mask.sum())
+    if mode == "polygon" and not instance.attributes.get("iscrowd"):  # crowd regions stay RLE, as COCO does
+        polygon = mask_to_polygon(mask)
+        # the bridged edge outline normally reproduces the mask; fall back to RLE if it would lose > 3 %
+        if polygon is not None and iou(polygons_to_mask([polygon], height, width), mask) >= 0.97:
+            return [polygon], area
+    return dict(instance.mask_rle), area
+
+
+def coco_document(labels, images: list[str], segmentation: str = "rle", losses=None) -> dict:
+    """The COCO dict for a LabelSet; `images` are the file names written for its frames."""
+    from synthgen.formats.base import Losses, visible
+
+    losses = losses if losses is not None else Losses()
+    categories = []
+    for category in labels.categories:
+        entry = {"id": category.id, "name": category.name, "supercategory": category.name}
+        if category.keypoints:
+            entry["keypoints"] = list(category.keypoints)
+            entry["skeleton"] = [list(pair) for pair in category.skeleton]
+        categories.append(entry)
+    annotations = []
+    image_entries = []
+    for frame, file_name in zip(labels.frames, images):
+        image_entries.append({"id": frame.frame_index, "file_name": file_name,
+                              "width": frame.camera.width, "height": frame.camera.height})
+        for instance in visible(frame):
+            ann_id = (annotation_id(frame.frame_index, instance.instance_id)
+                      if 0 < instance.instance_id < ANNOTATION_ID_STRIDE else None)
+            seg = _coco_segmentation(instance, segmentation, losses)
+            x, y, w, h = instance.bbox
+            annotation = {"id": ann_id, "image_id": frame.frame_index, "category_id": instance.category_id,
+                          "bbox": [float(x), float(y), float(w), float(h)],
+                          "area": seg[1] if seg else round(float(w) * float(h), 6),
+                          "iscrowd": int(instance.attributes.get("iscrowd", 0))}
+            if seg:
+                annotation["segmentation"] = seg[0]
+            if instance.keypoints is not None:
+                annotation["keypoints"] = [v for x_, y_, vis in instance.keypoints for v in (x_, y_, int(vis))]
+                annotation["num_keypoints"] = sum(1 for _, _, vis in instance.keypoints if vis > 0)
+            annotations.append(annotation)
+    if any(a["id"] is None for a in annotations) or len({a["id"] for a in annotations}) != len(annotations):
+        for k, annotation in enumerate(annotations):
+            annotation["id"] = k + 1
+    return {"info": {"description": "synthgen", "version": "1.0"}, "licenses": [], "categories": categories,
+            "images": image_entries, "annotations": annotations}
+
+
+def write_coco_dir(labels, out: Path, segmentation: str = "rle", losses=None) -> None:
+    """images/ plus annotations/instances.json (file_name relative to `out`)."""
+    from synthgen.formats.base import copy_image, frame_names
+
+    names = frame_names(labels.frames)
+    files = [f"images/{name}{Path(frame.image).suffix or '.png'}" for name, frame in zip(names, labels.frames)]
+    document = coco_document(labels, files, segmentation, losses)
+    for frame, file in zip(labels.frames, files):
+        copy_image(labels, frame, out / file)
+    (out / "annotations").mkdir(parents=True, exist_ok=True)
+    with atomic_open(out / COCO_JSON, "w", encoding="utf-8") as handle:
+        handle.write(dumps_coco(document))
+
+
+def dumps_coco(document: dict) -> str:
+    """Deterministic COCO JSON with one image, category or annotation per line (diffable, streamable)."""
+    parts = []
+    for key, value in document.items():
+        if isinstance(value, list) and value:
+            body = ",\n".join(json.dumps(item, allow_nan=False) for item in value)
+            parts.append(f"{json.dumps(key)}: [\n{body}\n]")
+        else:
+            parts.append(f"{json.dumps(key)}: {json.dumps(value, allow_nan=False)}")
+    return "{" + ",\n".join(parts) + "}\n"
+
+
+def _find_coco_json(path: Path) -> Path:
+    if path.is_dir():
+        candidates = sorted((path / "annotations").glob("*.json")) if (path / "annotations").is_dir() else []
+        candidates = candidates or sorted(path.glob("*.json"))
+        if len(candidates) != 1:
+            from synthgen.errors import UserError
+
+            raise UserError(f"expected one COCO JSON in {path} or {path / 'annotations'}, found {len(candidates)}",
+                            file=path)
+        return candidates[0]
+    return path
+
+
+def _image_root(json_path: Path, file_name: str) -> Path:
+    """COCO leaves the image directory to the user: try the usual places around the JSON."""
+    for base in (json_path.parent, json_path.parent.parent, json_path.parent / "images",
+                 json_path.parent.parent / "images"):
+        if (base / file_name).is_file():
+            return base
+    return json_path.parent.parent if json_path.parent.name == "annotations" else json_path.parent
+
+
+def read_coco(path: Path):
+    """Read and validate a COCO instances/keypoints JSON (a file, or a directory holding one)."""
+    from synthgen.formats import coco_checks
+
+    return coco_checks.read(_find_coco_json(Path(path)), _image_root)
+
+
+def write(labels, out: Path, losses, variant: str = "rle") -> None:
+    """Registry entry point (synthgen.formats.registry)."""
+    write_coco_dir(labels, out, "polygon" if variant == "polygon" else "rle", losses)
+
+
+def read(path: Path):
+    """Registry entry point: a COCO JSON file or a directory holding annotations/*.json."""
+    return read_coco(path)

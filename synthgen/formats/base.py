@@ -1,0 +1,182 @@
+"""What every format reader returns and every writer takes: frames over one category list.
+
+A `LabelSet` is canonical frames (synthgen.labels.model) plus the category table
+they refer to and the directory their image paths are relative to. Masks travel
+inside the frames as `InstanceLabel.mask_rle`, so one object carries everything
+a format might hold.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+from synthgen.errors import UserError
+from synthgen.labels.model import CameraLabel, FrameLabels, InstanceLabel
+
+
+@dataclass(frozen=True)
+class Category:
+    id: int
+    name: str
+    keypoints: tuple[str, ...] = ()
+    skeleton: tuple[tuple[int, int], ...] = ()  # pairs of 1-based keypoint indices, as COCO writes them
+
+
+@dataclass
+class LabelSet:
+    categories: list[Category]
+    frames: list[FrameLabels]
+    root: Path  # frame image paths are relative to this directory (or absolute)
+    source: str = ""  # what it was read from, for messages
+
+    def image_path(self, frame: FrameLabels) -> Path:
+        return self.root / frame.image
+
+    def category_by_id(self) -> dict[int, Category]:
+        return {c.id: c for c in self.categories}
+
+    def names(self) -> list[str]:
+        return [c.name for c in self.categories]
+
+
+@dataclass
+class Losses:
+    """What a writer could not put into its format, counted per kind, reported in one line."""
+
+    counts: Counter = field(default_factory=Counter)
+
+    def add(self, what: str, n: int = 1) -> None:
+        if n:
+            self.counts[what] += n
+
+    def line(self, target: str) -> str:
+        if not self.counts:
+            return f"{target}: everything carried over"
+        parts = ", ".join(f"{n} {what}" for what, n in sorted(self.counts.items()))
+        return f"{target}: could not hold {parts}"
+
+
+def fail(file: Path | str, record: str, problem: str) -> UserError:
+    """The one-line error every reader raises: FILE: record: problem."""
+    return UserError(problem, file=str(file), key_path=record)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise fail(path, "(file)", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(path, "(file)", f"cannot read ({exc.__class__.__name__})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(path, f"line {exc.lineno} column {exc.colno}", f"invalid JSON: {exc.msg}") from None
+
+
+def read_xml(path: Path) -> Any:
+    import xml.etree.ElementTree as ET
+
+    try:
+        return ET.parse(path).getroot()
+    except FileNotFoundError:
+        raise fail(path, "(file)", "no such file") from None
+    except ET.ParseError as exc:
+        line, column = exc.position
+        raise fail(path, f"line {line} column {column}", f"invalid XML: {str(exc).split(':')[0]}") from None
+    except OSError as exc:
+        raise fail(path, "(file)", f"cannot read ({exc.__class__.__name__})") from None
+
+
+def image_size(path: Path, file: Path | str, record: str) -> tuple[int, int]:
+    """(width, height) from the image header; a missing or unreadable image is the record's error."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise fail(file, record, f"image file not found: {path}")
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError):
+        raise fail(file, record, f"not a readable image: {path}") from None
+
+
+def read_png(path: Path, file: Path | str, record: str) -> Any:
+    """A label PNG as a numpy array, exactly as stored (palette indices, 16-bit values)."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise fail(file, record, f"file not found: {path}")
+    try:
+        with Image.open(path) as image:
+            if image.mode in ("RGB", "RGBA"):
+                raise fail(file, record, f"{path.name}: expected a single-channel label PNG, got {image.mode}")
+            return np.array(image)
+    except (UnidentifiedImageError, OSError):
+        raise fail(file, record, f"not a readable PNG: {path}") from None
+
+
+def blank_camera(width: int, height: int) -> CameraLabel:
+    return CameraLabel(width, height)
+
+
+def make_frame(index: int, image: str, width: int, height: int, instances: list[InstanceLabel],
+               categories: list[Category], camera: CameraLabel | None = None, **extra: Any) -> FrameLabels:
+    return FrameLabels(index, image, camera or blank_camera(width, height), tuple(instances),
+                       tuple(c.name for c in categories), dict(extra))
+
+
+def frame_names(frames: list[FrameLabels]) -> list[str]:
+    """File stems for the frames' outputs: the image stems when they are unique, else the frame indices."""
+    stems = [Path(f.image).stem for f in frames]
+    if len(set(stems)) == len(stems) and all(stems):
+        return stems
+    return [f"{f.frame_index:06d}" for f in frames]
+
+
+def copy_image(labels: LabelSet, frame: FrameLabels, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(labels.image_path(frame), target)
+
+
+def visible(frame: FrameLabels) -> list[InstanceLabel]:
+    """Instances with a visible box: what 2D formats can list."""
+    return [i for i in frame.instances if i.bbox is not None]
+
+
+def count_common_losses(labels: LabelSet, holds: set[str], losses: Losses) -> None:
+    """Count what the target cannot carry, from the kinds of data it `holds`:
+    mask, keypoints, box3d, hidden (instances with no visible pixel), amodal, track."""
+    for frame in labels.frames:
+        for instance in frame.instances:
+            if instance.bbox is None:
+                if "hidden" not in holds:
+                    losses.add("fully hidden objects")
+                    continue
+            if instance.mask_rle is not None and "mask" not in holds:
+                losses.add("masks")
+            if instance.keypoints is not None and "keypoints" not in holds:
+                losses.add("keypoint sets")
+            if instance.box3d is not None and "box3d" not in holds:
+                losses.add("3D boxes")
+            if instance.bbox_amodal is not None and "amodal" not in holds:
+                losses.add("amodal boxes")
+
+
+def with_instances(frame: FrameLabels, instances: Iterable[InstanceLabel]) -> FrameLabels:
+    return replace(frame, instances=tuple(instances))

@@ -1,0 +1,155 @@
+"""Validate a COCO JSON before trusting any of it, and turn it into a LabelSet.
+
+Every check names the file, the record (`annotations[12] (id 7)`) and the
+problem. RLE is decoded by synthgen.formats.masks, which checks the counts
+first, so pycocotools never sees a malformed RLE.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from synthgen.formats.base import (Category, LabelSet, fail, image_size, is_int, is_number, make_frame, read_json)
+from synthgen.formats.masks import RleError, check_polygon, decode_rle, encode_rle, polygons_to_mask
+from synthgen.labels.model import InstanceLabel
+
+
+def _list(doc: dict, key: str, file: Path) -> list:
+    value = doc.get(key)
+    if not isinstance(value, list):
+        raise fail(file, key, "missing" if value is None else "must be a list")
+    return value
+
+
+def _categories(items: list, file: Path) -> list[Category]:
+    categories, seen = [], set()
+    for k, item in enumerate(items):
+        record = f"categories[{k}]"
+        if not isinstance(item, dict):
+            raise fail(file, record, "must be an object")
+        cid, name = item.get("id"), item.get("name")
+        if not is_int(cid):
+            raise fail(file, record, f"id must be an integer, got {cid!r}")
+        if cid in seen:
+            raise fail(file, record, f"duplicate category id {cid}")
+        if not isinstance(name, str) or not name:
+            raise fail(file, record, "name must be a non-empty string")
+        names = item.get("keypoints", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise fail(file, record, "keypoints must be a list of names")
+        skeleton = item.get("skeleton", [])
+        if not isinstance(skeleton, list) or not all(
+                isinstance(p, list) and len(p) == 2 and all(is_int(i) and 1 <= i <= len(names) for i in p)
+                for p in skeleton):
+            raise fail(file, record, f"skeleton must be pairs of keypoint numbers 1..{len(names)}")
+        seen.add(cid)
+        categories.append(Category(cid, name, tuple(names), tuple(tuple(p) for p in skeleton)))
+    if len({c.name for c in categories}) != len(categories):
+        raise fail(file, "categories", "two categories share a name")
+    return categories
+
+
+def _images(items: list, file: Path, find_root: Callable[[Path, str], Path]) -> tuple[dict[int, dict], Path]:
+    images: dict[int, dict] = {}
+    root: Path | None = None
+    for k, item in enumerate(items):
+        record = f"images[{k}]"
+        if not isinstance(item, dict):
+            raise fail(file, record, "must be an object")
+        iid = item.get("id")
+        record = f"images[{k}] (id {iid})"
+        if not is_int(iid) or iid < 0:
+            raise fail(file, record, f"id must be a non-negative integer, got {iid!r}")
+        if iid in images:
+            raise fail(file, record, "duplicate image id")
+        name = item.get("file_name")
+        if not isinstance(name, str) or not name:
+            raise fail(file, record, "file_name must be a non-empty string")
+        width, height = item.get("width"), item.get("height")
+        if not (is_int(width) and is_int(height) and width > 0 and height > 0):
+            raise fail(file, record, f"width and height must be positive integers, got {width!r}, {height!r}")
+        root = root or find_root(file, name)
+        actual = image_size(root / name, file, record)
+        if actual != (width, height):
+            raise fail(file, record, f"width x height {width}x{height} disagrees with the image ({actual[0]}x{actual[1]})")
+        images[iid] = item
+    return images, root or file.parent
+
+
+def _keypoints(value: Any, category: Category, file: Path, record: str) -> tuple | None:
+    if value is None:
+        return None
+    k = len(category.keypoints)
+    if not isinstance(value, list) or len(value) != 3 * k or not all(is_number(v) for v in value):
+        raise fail(file, record, f"keypoints must be {3 * k} numbers (x, y, v for the {k} keypoints of "
+                                 f"'{category.name}'), got {len(value) if isinstance(value, list) else value!r}")
+    triples = [(float(value[i]), float(value[i + 1]), value[i + 2]) for i in range(0, len(value), 3)]
+    if any(v not in (0, 1, 2) for _, _, v in triples):
+        raise fail(file, record, "keypoint visibility must be 0, 1 or 2")
+    return tuple((x, y, int(v)) for x, y, v in triples)
+
+
+def _mask(segmentation: Any, height: int, width: int, file: Path, record: str):
+    try:
+        if isinstance(segmentation, dict):
+            return decode_rle(segmentation, height, width)
+        if isinstance(segmentation, list):
+            polygons = [check_polygon(p, f"segmentation[{i}]") for i, p in enumerate(segmentation)]
+            return polygons_to_mask(polygons, height, width) if polygons else None
+    except (RleError, ValueError) as exc:
+        raise fail(file, record, str(exc)) from None
+    raise fail(file, record, "segmentation must be an RLE object or a list of polygons")
+
+
+def read(file: Path, find_root: Callable[[Path, str], Path]) -> LabelSet:
+    doc = read_json(file)
+    if not isinstance(doc, dict):
+        raise fail(file, "(top level)", "a COCO file is a JSON object")
+    categories = _categories(_list(doc, "categories", file), file)
+    by_id = {c.id: c for c in categories}
+    images, root = _images(_list(doc, "images", file), file, find_root)
+    per_image: dict[int, list[InstanceLabel]] = {iid: [] for iid in images}
+    seen_ids: set = set()
+    for k, ann in enumerate(_list(doc, "annotations", file)):
+        if not isinstance(ann, dict):
+            raise fail(file, f"annotations[{k}]", "must be an object")
+        record = f"annotations[{k}] (id {ann.get('id')})"
+        aid = ann.get("id")
+        if not is_int(aid):
+            raise fail(file, record, f"id must be an integer, got {aid!r}")
+        if aid in seen_ids:
+            raise fail(file, record, "duplicate annotation id")
+        seen_ids.add(aid)
+        image_id, category_id = ann.get("image_id"), ann.get("category_id")
+        if image_id not in images or not is_int(image_id):
+            raise fail(file, record, f"image_id {image_id!r} is not declared in images")
+        if category_id not in by_id or not is_int(category_id):
+            raise fail(file, record, f"category_id {category_id!r} is not declared in categories")
+        bbox = ann.get("bbox")
+        if not isinstance(bbox, list) or len(bbox) != 4:
+            raise fail(file, record, f"bbox must have 4 values [x, y, w, h], got "
+                                     f"{len(bbox) if isinstance(bbox, list) else bbox!r}")
+        if not all(is_number(v) for v in bbox) or bbox[2] < 0 or bbox[3] < 0:
+            raise fail(file, record, f"bbox must be finite numbers with w, h >= 0, got {bbox}")
+        if not is_number(ann.get("area")) or ann["area"] < 0:
+            raise fail(file, record, f"area must be a non-negative number, got {ann.get('area')!r}")
+        iscrowd = ann.get("iscrowd", 0)
+        if iscrowd not in (0, 1) or isinstance(iscrowd, bool):
+            raise fail(file, record, f"iscrowd must be 0 or 1, got {iscrowd!r}")
+        image = images[image_id]
+        mask = None
+        if "segmentation" in ann:
+            mask = _mask(ann["segmentation"], image["height"], image["width"], file, record)
+        category = by_id[category_id]
+        keypoints = _keypoints(ann.get("keypoints"), category, file, record)
+        instances = per_image[image_id]
+        instances.append(InstanceLabel(
+            instance_id=len(instances) + 1, category=category.name, category_id=category.id,
+            bbox=tuple(float(v) for v in bbox),
+            visible_pixels=int(mask.sum()) if mask is not None else 0,
+            mask_rle=encode_rle(mask) if mask is not None else None, keypoints=keypoints,
+            attributes={"iscrowd": 1} if iscrowd else {}))
+    frames = [make_frame(iid, image["file_name"], image["width"], image["height"], per_image[iid], categories)
+              for iid, image in images.items()]
+    return LabelSet(categories, frames, root, str(file))

@@ -1,0 +1,197 @@
+"""Masks, COCO RLE and polygons, shared by every format.
+
+COCO RLE from files is decoded here, after checking that its counts are sane and
+sum to height x width, so pycocotools never sees an untrusted RLE (it can abort
+the process on garbage). Polygons follow one convention everywhere: vertices on
+pixel corners in continuous coordinates, a pixel belongs to the polygon when its
+centre is inside. That is how pycocotools rasterises, so an outline traced along
+pixel edges rasterises back to the very same mask.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+Polygon = list[float]  # x0, y0, x1, y1, ...
+
+
+class RleError(ValueError):
+    """An RLE that does not describe a mask of the expected size."""
+
+
+def counts_from_string(text: str) -> list[int]:
+    """Decode COCO's compressed counts string (LEB128-like, 6 bits a character, deltas after the second run)."""
+    counts: list[int] = []
+    value = shift = 0
+    more = False
+    for position, char in enumerate(text):
+        code = ord(char) - 48
+        if not 0 <= code < 64:
+            raise RleError(f"counts has an invalid character {char!r} at position {position}")
+        value |= (code & 0x1F) << shift
+        shift += 5
+        more = bool(code & 0x20)
+        if more:
+            continue
+        if code & 0x10:
+            value |= -1 << shift
+        if len(counts) > 2:
+            value += counts[-2]
+        counts.append(value)
+        value = shift = 0
+    if more:
+        raise RleError("counts string ends in the middle of a number")
+    return counts
+
+
+def decode_rle(rle: Any, height: int, width: int) -> np.ndarray:
+    """Validate a COCO RLE ({'size': [h, w], 'counts': str | list}) against the image and decode it to a bool mask."""
+    if not isinstance(rle, dict) or set(rle) != {"size", "counts"}:
+        raise RleError("RLE must be an object with exactly 'size' and 'counts'")
+    size = rle["size"]
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in size)):
+        raise RleError(f"RLE size must be [height, width], got {size!r}")
+    if size != [height, width]:
+        raise RleError(f"RLE size {size} disagrees with the image ({height}x{width}, [height, width] = [{height}, {width}])")
+    raw = rle["counts"]
+    if isinstance(raw, str):
+        counts = counts_from_string(raw)
+    elif isinstance(raw, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+        counts = raw
+    else:
+        raise RleError("RLE counts must be a string or a list of integers")
+    if any(c < 0 for c in counts):
+        raise RleError("RLE counts has a negative run")
+    total = sum(counts)
+    if total != height * width:
+        raise RleError(f"RLE counts sum to {total}, expected height x width = {height * width}")
+    values = np.arange(len(counts)) % 2 == 1
+    return np.repeat(values, counts).reshape(width, height).T
+
+
+def encode_rle(mask: np.ndarray) -> dict[str, Any]:
+    """COCO compressed RLE of a bool mask, counts as an ASCII string (the form rendered frames store)."""
+    from pycocotools import mask as cocomask
+
+    rle = cocomask.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
+def mask_bbox(mask: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Tight [x, y, w, h] of a mask's pixels (conventions: integers), None when empty."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return (float(cols[0]), float(rows[0]), float(cols[-1] - cols[0] + 1), float(rows[-1] - rows[0] + 1))
+
+
+def _edge_loops(mask: np.ndarray) -> list[list[tuple[int, int]]]:
+    """Closed loops of pixel corners along the edges between mask and background.
+
+    Outer boundaries run clockwise in image coordinates (y down), holes the other
+    way; collinear corners are dropped."""
+    m = np.pad(mask.astype(bool), 1)
+    inside = m[1:-1, 1:-1]
+    successors: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    sides = (
+        (~m[:-2, 1:-1], (0, 0), (1, 0)),  # top edge, left to right
+        (~m[1:-1, 2:], (1, 0), (1, 1)),  # right edge, downwards
+        (~m[2:, 1:-1], (1, 1), (0, 1)),  # bottom edge, right to left
+        (~m[1:-1, :-2], (0, 1), (0, 0)),  # left edge, upwards
+    )
+    for outside, start, end in sides:
+        ys, xs = np.nonzero(inside & outside)
+        for y, x in zip(ys.tolist(), xs.tolist()):
+            successors.setdefault((x + start[0], y + start[1]), []).append((x + end[0], y + end[1]))
+    loops = []
+    while successors:
+        first = min(successors)
+        loop, current, previous_dir = [first], first, None
+        while True:
+            options = successors[current]
+            # at a corner two pixels share only diagonally: turn so each pixel keeps its own loop
+            nxt = _pick(options, current, previous_dir)
+            options.remove(nxt)
+            if not options:
+                del successors[current]
+            previous_dir = (nxt[0] - current[0], nxt[1] - current[1])
+            if nxt == first:
+                break
+            loop.append(nxt)
+            current = nxt
+        loops.append(_drop_collinear(loop))
+    return loops
+
+
+def _pick(options: list[tuple[int, int]], current: tuple[int, int], previous_dir: tuple[int, int] | None) -> tuple[int, int]:
+    if len(options) == 1 or previous_dir is None:
+        return options[0]
+    right_turn = (-previous_dir[1], previous_dir[0])  # clockwise in y-down coordinates
+    for option in options:
+        if (option[0] - current[0], option[1] - current[1]) == right_turn:
+            return option
+    return options[0]
+
+
+def _drop_collinear(loop: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    kept = []
+    n = len(loop)
+    for i, point in enumerate(loop):
+        before, after = loop[i - 1], loop[(i + 1) % n]
+        if (point[0] - before[0]) * (after[1] - point[1]) != (point[1] - before[1]) * (after[0] - point[0]):
+            kept.append(point)
+    return kept
+
+
+def mask_outlines(mask: np.ndarray) -> list[Polygon]:
+    """Every outline of the mask (outer boundaries and holes) as corner polygons."""
+    return [[float(c) for point in loop for c in point] for loop in _edge_loops(mask)]
+
+
+def mask_to_polygon(mask: np.ndarray) -> Polygon | None:
+    """One polygon whose pixel-centre (even-odd) rasterisation is exactly the mask.
+
+    Parts and holes are joined to the first outline by zero-width bridges, out and
+    back along the same segment, the way single-polygon formats (YOLO) join parts."""
+    loops = _edge_loops(mask)
+    if not loops:
+        return None
+    anchor = loops[0][0]
+    points = list(loops[0]) + [anchor]
+    for loop in loops[1:]:
+        points += list(loop) + [loop[0], anchor]
+    if len(loops) == 1:
+        points = points[:-1]
+    return [float(c) for point in points for c in point]
+
+
+def polygons_to_mask(polygons: list[Polygon], height: int, width: int) -> np.ndarray:
+    """Rasterise validated polygons (pixel centres inside, even-odd per polygon, union across polygons)."""
+    from pycocotools import mask as cocomask
+
+    if not polygons:
+        return np.zeros((height, width), dtype=bool)
+    rles = cocomask.frPyObjects([list(map(float, p)) for p in polygons], height, width)
+    return cocomask.decode(cocomask.merge(rles)).astype(bool)
+
+
+def check_polygon(values: Any, name: str = "polygon") -> Polygon:
+    """A flat list of at least 3 finite (x, y) pairs; raises ValueError saying what is wrong."""
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"{name} must be a list of numbers")
+    if len(values) % 2:
+        raise ValueError(f"{name} has an odd number of values ({len(values)})")
+    if len(values) < 6:
+        raise ValueError(f"{name} has {len(values) // 2} points, at least 3 are needed")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{name} has a value that is not a finite number")
+    return [float(v) for v in values]
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)

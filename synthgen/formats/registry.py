@@ -1,0 +1,62 @@
+"""Format names as the command line spells them, the module that reads and writes each,
+and which kinds of label data each can hold (the rest is counted as lost)."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from synthgen.errors import UserError
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    name: str
+    module: str
+    variant: str
+    holds: frozenset[str]  # mask, keypoints, box3d, hidden, amodal, track
+    summary: str
+
+    def load(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+
+def _spec(name: str, module: str, variant: str, holds: str, summary: str) -> FormatSpec:
+    return FormatSpec(name, f"synthgen.formats.{module}", variant, frozenset(holds.split()), summary)
+
+
+FORMATS: dict[str, FormatSpec] = {s.name: s for s in [
+    _spec("coco", "coco", "rle", "mask keypoints", "COCO instances/keypoints JSON, masks as RLE"),
+    _spec("coco-polygons", "coco", "polygon", "mask keypoints", "COCO with polygon masks (RLE where a polygon would lose pixels)"),
+    _spec("yolo", "yolo", "detect", "", "Ultralytics YOLO detect: boxes"),
+    _spec("yolo-seg", "yolo", "segment", "mask", "Ultralytics YOLO segment: one polygon per object"),
+    _spec("yolo-pose", "yolo", "pose", "keypoints", "Ultralytics YOLO pose: boxes and keypoints"),
+    _spec("voc", "voc", "", "mask", "Pascal VOC XML with SegmentationClass/SegmentationObject PNGs"),
+    _spec("kitti", "kitti", "", "box3d hidden", "KITTI object labels and calib"),
+    _spec("cityscapes", "cityscapes", "", "mask", "Cityscapes gtFine labelIds, instanceIds and polygons"),
+    _spec("cvat", "cvat", "", "mask keypoints", "CVAT for images 1.1 XML"),
+    _spec("labelstudio", "labelstudio", "predictions", "mask", "Label Studio tasks with predictions"),
+    _spec("labelstudio-annotations", "labelstudio", "annotations", "mask", "Label Studio tasks with annotations"),
+    _spec("mot", "mot", "", "hidden track", "MOT challenge gt.txt"),
+]}
+
+READ_ONLY = {"synthgen": "a rendered synthgen dataset directory"}
+
+
+def get(name: str) -> FormatSpec:
+    if name not in FORMATS:
+        raise UserError(f"unknown format '{name}'; known: {', '.join(FORMATS)}", key_path="--format")
+    return FORMATS[name]
+
+
+def read_any(name: str, path: Path):
+    """Read `path` in format `name` (or a rendered dataset for 'synthgen') into a LabelSet."""
+    if name == "synthgen":
+        from synthgen.formats.synthgen_dataset import read_rendered
+
+        return read_rendered(path)
+    if not Path(path).exists():
+        raise UserError("no such file or directory", file=path)
+    return get(name).load().read(Path(path))

@@ -1,0 +1,34 @@
+"""A rendered synthgen dataset as a LabelSet: the input of `synthgen export`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from synthgen.errors import UserError
+from synthgen.formats.base import Category, LabelSet, fail, read_json
+
+
+def read_rendered(root: Path) -> LabelSet:
+    from synthgen.dataset import Layout
+    from synthgen.labels.model import frame_from_json
+
+    layout = Layout(Path(root))
+    if not (layout.root / "frames").is_dir():
+        raise UserError("not a rendered synthgen dataset (no frames/ directory)", file=root)
+    frames = []
+    for index in layout.frame_indices():
+        path = layout.path("frame", index)
+        try:
+            frames.append(frame_from_json(read_json(path)))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise fail(path, "(frame)", f"malformed frame JSON ({exc.__class__.__name__}: {exc})") from None
+    if not frames:
+        raise UserError("the dataset has no complete frames", file=root)
+    names = frames[0].categories
+    for frame in frames:
+        path = layout.path("frame", frame.frame_index)
+        if frame.categories != names:
+            raise fail(path, "categories", "differ from the first frame's")
+        if not (layout.root / frame.image).is_file():
+            raise fail(path, "image", f"image file not found: {frame.image}")
+    return LabelSet([Category(i + 1, n) for i, n in enumerate(names)], frames, layout.root, str(root))
