@@ -1,0 +1,185 @@
+"""KITTI object: image_2/NAME.png, label_2/NAME.txt (15 columns) and calib/NAME.txt.
+
+Columns: type truncated occluded alpha left top right bottom h w l x y z rotation_y.
+`truncated` is synthgen's truncation (fraction of the projection outside the
+image). `occluded` comes from visibility (visible share of the in-image part):
+0 fully visible (>= 0.95), 1 partly (>= 0.5), 2 largely (< 0.5), 3 unknown.
+The 2D box is the tight box as continuous pixel edges. The 3D box is KITTI's:
+location is the bottom centre in the camera frame, dimensions height, width,
+length, and a yaw `rotation_y` about the camera's y axis. KITTI cannot express a
+box tilted against the camera; such boxes are written with their yaw about the
+box's up axis and counted as approximated. calib holds K in P0-P3, identity
+R0_rect, Tr_velo_to_cam and Tr_imu_to_velo.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from synthgen.errors import UserError
+from synthgen.formats.base import Category, LabelSet, Losses, copy_image, fail, frame_names, image_size, make_frame
+from synthgen.io.atomic import atomic_write_text
+from synthgen.labels.model import Box3D, CameraLabel, InstanceLabel
+
+FULLY_VISIBLE_AT = 0.95
+PARTLY_VISIBLE_AT = 0.5
+TILT_TOLERANCE_DEG = 1.0
+
+
+def occlusion_level(visibility: float | None) -> int:
+    if visibility is None:
+        return 3
+    return 0 if visibility >= FULLY_VISIBLE_AT else 1 if visibility >= PARTLY_VISIBLE_AT else 2
+
+
+def _f(value: float) -> str:
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def kitti_box(box: Box3D) -> tuple[tuple[float, float, float], tuple[float, float, float], float, bool]:
+    """(h, w, l), bottom-centre location, rotation_y and whether the box had to be levelled."""
+    axes = box.rotation.T  # rows: the box's own x, y, z axes in camera coordinates
+    up = int(np.argmax(np.abs(axes[:, 1])))
+    others = [k for k in range(3) if k != up]
+    length_axis = max(others, key=lambda k: box.size[k])
+    width_axis = [k for k in others if k != length_axis][0]
+    h, w, l = float(box.size[up]), float(box.size[width_axis]), float(box.size[length_axis])
+    down = axes[up] * np.sign(axes[up][1])
+    tilted = math.degrees(math.acos(min(1.0, abs(float(axes[up][1]))))) > TILT_TOLERANCE_DEG
+    location = np.asarray(box.center, dtype=float) + down * h / 2
+    heading = axes[length_axis]
+    rotation_y = math.atan2(-float(heading[2]), float(heading[0]))
+    return (h, w, l), (float(location[0]), float(location[1]), float(location[2])), rotation_y, tilted
+
+
+def _wrap(angle: float) -> float:
+    return (angle + math.pi) % (2 * math.pi) - math.pi
+
+
+def _row(instance: InstanceLabel, losses: Losses) -> str:
+    x, y, w, h = instance.bbox
+    dims, location, rotation_y, alpha = (-1.0, -1.0, -1.0), (-1000.0, -1000.0, -1000.0), -10.0, -10.0
+    if instance.box3d is not None:
+        dims, location, rotation_y, tilted = kitti_box(instance.box3d)
+        if tilted:
+            losses.add("3D boxes tilted against the camera (KITTI keeps a yaw only)")
+        alpha = _wrap(rotation_y - math.atan2(location[0], location[2]))
+    truncation = instance.truncation if instance.truncation is not None else 0.0
+    name = instance.category.replace(" ", "_")
+    values = [truncation, occlusion_level(instance.visibility), alpha, x, y, x + w, y + h, *dims, *location, rotation_y]
+    return " ".join([name, _f(values[0]), str(values[1]), *map(_f, values[2:])])
+
+
+def _calib(camera: CameraLabel) -> str:
+    p = np.hstack([camera.K, np.zeros((3, 1))])
+    eye34 = np.hstack([np.eye(3), np.zeros((3, 1))])
+    lines = [f"P{k}: " + " ".join(_f(v) for v in p.ravel()) for k in range(4)]
+    lines.append("R0_rect: " + " ".join(_f(v) for v in np.eye(3).ravel()))
+    lines.append("Tr_velo_to_cam: " + " ".join(_f(v) for v in eye34.ravel()))
+    lines.append("Tr_imu_to_velo: " + " ".join(_f(v) for v in eye34.ravel()))
+    return "\n".join(lines) + "\n"
+
+
+def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> None:
+    for name in ("image_2", "label_2", "calib"):
+        (out / name).mkdir(parents=True, exist_ok=True)
+    for frame, name in zip(labels.frames, frame_names(labels.frames)):
+        copy_image(labels, frame, out / "image_2" / f"{name}{Path(frame.image).suffix or '.png'}")
+        rows = []
+        for instance in frame.instances:
+            if instance.bbox is None:
+                continue  # counted as 'fully hidden objects' by the caller
+            rows.append(_row(instance, losses))
+        atomic_write_text(out / "label_2" / f"{name}.txt", "".join(r + "\n" for r in rows))
+        if frame.camera.K is not None:
+            atomic_write_text(out / "calib" / f"{name}.txt", _calib(frame.camera))
+        else:
+            losses.add("frames without intrinsics (no calib file)")
+
+
+# --------------------------------------------------------------------------- reading
+
+def _read_calib(path: Path) -> np.ndarray | None:
+    if not path.is_file():
+        return None
+    entries = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, sep, rest = line.partition(":")
+        try:
+            entries[key.strip()] = [float(v) for v in rest.split()]
+        except ValueError:
+            raise fail(path, f"line {number} ({key.strip()})", "values must be numbers") from None
+    p2 = entries.get("P2")
+    if p2 is None or len(p2) != 12:
+        raise fail(path, "P2", f"needs 12 numbers, got {0 if p2 is None else len(p2)}")
+    return np.array(p2).reshape(3, 4)[:, :3]
+
+
+def _box3d(dims: list[float], location: list[float], rotation_y: float) -> Box3D | None:
+    h, w, l = dims
+    if h < 0 or w < 0 or l < 0:
+        return None
+    c, s = math.cos(rotation_y), math.sin(rotation_y)
+    rotation = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+    # box axes: x = length (heading), y = height (down), z = width
+    center = np.array(location) - np.array([0.0, h / 2, 0.0])
+    return Box3D(center, np.array([l, h, w]), rotation)
+
+
+def read(path: Path) -> LabelSet:
+    path = Path(path)
+    label_dir, image_dir = path / "label_2", path / "image_2"
+    if not label_dir.is_dir():
+        raise UserError("not a KITTI object directory (no label_2/)", file=path)
+    names: list[str] = []
+    frames = []
+    parsed = []
+    for index, file in enumerate(sorted(label_dir.glob("*.txt"))):
+        images = sorted(image_dir.glob(f"{file.stem}.*"))
+        if not images:
+            raise fail(file, "(image)", f"image file not found: {image_dir / file.stem}.png")
+        width, height = image_size(images[0], file, "(image)")
+        K = _read_calib(path / "calib" / file.name)
+        rows = []
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            record = f"line {number}"
+            if len(fields) not in (15, 16):
+                raise fail(file, record, f"expected 15 values (16 with a score), got {len(fields)}")
+            try:
+                values = [float(v) for v in fields[1:]]
+            except ValueError:
+                raise fail(file, record, "every value after the type must be a number") from None
+            if not all(math.isfinite(v) for v in values):
+                raise fail(file, record, "values must be finite")
+            truncated, occluded, _alpha, left, top, right, bottom = values[:7]
+            if fields[0] != "DontCare":
+                if not 0.0 <= truncated <= 1.0:
+                    raise fail(file, record, f"truncated must lie in [0, 1], got {truncated:g}")
+                if occluded not in (0, 1, 2, 3):
+                    raise fail(file, record, f"occluded must be 0, 1, 2 or 3, got {occluded:g}")
+            if not (0 <= left <= right <= width + 1e-6 and 0 <= top <= bottom <= height + 1e-6):
+                raise fail(file, record, f"2D box ({left:g}, {top:g}, {right:g}, {bottom:g}) must lie in the "
+                                         f"{width}x{height} image with left <= right, top <= bottom")
+            if fields[0] not in names:
+                names.append(fields[0])
+            rows.append((fields[0], truncated, int(occluded), (left, top, right - left, bottom - top),
+                         _box3d(values[7:10], values[10:13], values[13])))
+        parsed.append((index, images[0], width, height, K, rows))
+    categories = [Category(k + 1, n) for k, n in enumerate(names)]
+    ids = {c.name: c.id for c in categories}
+    for index, image, width, height, K, rows in parsed:
+        instances = [InstanceLabel(k, name, ids[name], box, truncation=truncated, box3d=box3d,
+                                   attributes={"occluded": occluded})
+                     for k, (name, truncated, occluded, box, box3d) in enumerate(rows, start=1)]
+        camera = CameraLabel(width, height, K)
+        frames.append(make_frame(index, str(image.relative_to(path)), width, height, instances, categories, camera))
+    return LabelSet(categories, frames, path, str(path))

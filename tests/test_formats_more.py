@@ -1,0 +1,159 @@
+"""KITTI, MOT, CVAT, Label Studio and Cityscapes: round trips through the canonical model,
+and our files loaded by motmetrics and re-rendered by cityscapesscripts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synthgen.formats import cityscapes, cvat, kitti, labelstudio, mot
+from synthgen.formats.base import Category, LabelSet, Losses
+from synthgen.formats.masks import decode_rle
+from synthgen.labels.model import Box3D
+from tests.conftest import run_cli
+from tests.formats_helpers import (assert_same_boxes, assert_same_masks, mask_of, rendered, visible_instances,
+                                   with_keypoints)
+
+
+@pytest.fixture(scope="module")
+def exported(minimal_dataset, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("exports-more") / "out"
+    run_cli("export", minimal_dataset, *[a for f in ("kitti", "mot", "cvat", "labelstudio", "cityscapes")
+                                         for a in ("--format", f)], "--out", out, check=True)
+    return out
+
+
+def _levelled(labels: LabelSet) -> LabelSet:
+    """The same objects with boxes turned about the camera's y axis only, as KITTI's boxes are."""
+    frames = []
+    for frame in labels.frames:
+        instances = []
+        for k, instance in enumerate(frame.instances):
+            angle = 0.3 * k - 1.0
+            c, s = math.cos(angle), math.sin(angle)
+            box = Box3D(instance.box3d.center, np.array([0.6 + 0.1 * k, 0.4, 0.3]),
+                        np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]))
+            instances.append(replace(instance, box3d=box))
+        frames.append(replace(frame, instances=tuple(instances)))
+    return LabelSet(labels.categories, frames, labels.root)
+
+
+def test_kitti_round_trip_keeps_boxes_truncation_occlusion_and_calibration(minimal_dataset, tmp_path):
+    labels = _levelled(rendered(minimal_dataset))
+    losses = Losses()
+    kitti.write(labels, tmp_path, losses)
+    assert not losses.counts  # level boxes fit KITTI exactly
+    back = kitti.read(tmp_path)
+    assert_same_boxes(labels, back, tolerance=1e-6)
+    for fa, fb, xs, ys in zip(labels.frames, back.frames, visible_instances(labels), visible_instances(back)):
+        assert np.allclose(fa.camera.K, fb.camera.K, atol=1e-5)
+        for x, y in zip(xs, ys):
+            assert y.truncation == pytest.approx(x.truncation, abs=1e-6)
+            assert y.attributes["occluded"] == kitti.occlusion_level(x.visibility)
+            assert np.allclose(x.box3d.corners(), y.box3d.corners(), atol=1e-5)
+
+
+def test_kitti_counts_tilted_boxes_and_bottom_centre_is_right(minimal_dataset, exported):
+    labels = rendered(minimal_dataset)
+    back = kitti.read(exported / "kitti")
+    for xs, ys in zip(visible_instances(labels), visible_instances(back)):
+        for x, y in zip(xs, ys):
+            # KITTI's location is the bottom centre: the lowest point (largest camera y) of the box's up axis
+            assert y.box3d.size.prod() == pytest.approx(x.box3d.size.prod(), rel=1e-4)
+    assert kitti.occlusion_level(None) == 3 and kitti.occlusion_level(0.97) == 0
+    assert kitti.occlusion_level(0.6) == 1 and kitti.occlusion_level(0.1) == 2
+
+
+def test_mot_round_trip_and_motmetrics_loads_it(minimal_dataset, exported):
+    import motmetrics as mm
+
+    labels = rendered(minimal_dataset)
+    back = mot.read(exported / "mot")
+    assert_same_boxes(labels, back, tolerance=1e-6)
+    for xs, ys in zip(visible_instances(labels), visible_instances(back)):
+        assert [x.instance_id for x in xs] == [y.instance_id for y in ys]
+        assert [round(x.visibility, 6) for x in xs] == [y.visibility for y in ys]
+    table = mm.io.loadtxt(str(exported / "mot" / "synthgen" / "gt" / "gt.txt"), fmt="mot15-2D")
+    assert len(table) == sum(len(x) for x in visible_instances(labels))
+    first = visible_instances(labels)[0][0]
+    row = table.loc[(1, first.instance_id)]
+    # motmetrics subtracts 1 from MOT's 1-based left/top: it must land on our 0-based box
+    assert (row["X"], row["Y"], row["Width"], row["Height"]) == pytest.approx(first.bbox)
+    accumulator = mm.utils.compare_to_groundtruth(table, table, "iou", distth=0.5)
+    summary = mm.metrics.create().compute(accumulator, metrics=["mota", "idf1"])
+    assert summary["mota"].iloc[0] == 1.0 and summary["idf1"].iloc[0] == 1.0
+
+
+def test_cvat_round_trip(minimal_dataset, exported, tmp_path):
+    labels = rendered(minimal_dataset)
+    back = cvat.read(exported / "cvat")
+    assert_same_boxes(labels, back)
+    assert_same_masks(labels, back)
+    keypoints = with_keypoints(labels)
+    losses = Losses()
+    cvat.write(keypoints, tmp_path, losses)
+    assert losses.counts  # hidden keypoints cannot be said in CVAT points: counted
+    again = cvat.read(tmp_path)
+    for xs, ys in zip(visible_instances(keypoints), visible_instances(again)):
+        for x, y in zip(xs, ys):
+            assert [p[:2] for p in x.keypoints if p[2]] == [p[:2] for p in y.keypoints]
+
+
+def test_labelstudio_round_trip_and_brush_codec(minimal_dataset, exported):
+    labels = rendered(minimal_dataset)
+    back = labelstudio.read(exported / "labelstudio")
+    assert_same_boxes(labels, back, tolerance=1e-3)
+    assert_same_masks(labels, back)
+    rng = np.random.default_rng(3)
+    for shape in [(5, 7), (40, 30), (300, 400)]:
+        mask = rng.random(shape) < 0.3
+        mask[: shape[0] // 2] = True  # a run longer than 65536 values at 300x400
+        assert np.array_equal(labelstudio.brush_decode(labelstudio.brush_encode(mask), *shape), mask)
+
+
+def _cityscapes_names(labels: LabelSet) -> LabelSet:
+    names = {"cube": "car", "ball": "person", "torus": "bicycle"}
+    categories = [Category(c.id, names[c.name]) for c in labels.categories]
+    frames = [replace(f, instances=tuple(replace(i, category=names[i.category]) for i in f.instances))
+              for f in labels.frames]
+    return LabelSet(categories, frames, labels.root)
+
+
+def test_cityscapes_round_trip(minimal_dataset, exported):
+    labels = rendered(minimal_dataset)
+    back = cityscapes.read(exported / "cityscapes")
+    assert_same_boxes(labels, back)
+    assert_same_masks(labels, back)
+
+
+def test_cityscapesscripts_redraws_our_polygons_into_our_pngs(minimal_dataset, tmp_path):
+    from cityscapesscripts.helpers.annotation import Annotation
+    from cityscapesscripts.preparation.json2instanceImg import createInstanceImage
+    from cityscapesscripts.preparation.json2labelImg import createLabelImage
+    from PIL import Image
+
+    labels = _cityscapes_names(rendered(minimal_dataset))
+    cityscapes.write(labels, tmp_path, Losses())
+    files = sorted((tmp_path / "gtFine").rglob("*_polygons.json"))
+    assert len(files) == len(labels.frames)
+    for file in files:
+        annotation = Annotation()
+        annotation.fromJsonFile(str(file))
+        try:
+            drawn = np.array(createLabelImage(annotation, "ids"))
+            drawn_instances = np.array(createInstanceImage(annotation, "ids"))
+        except BaseException as exc:  # cityscapesscripts calls sys.exit on an unknown label
+            pytest.fail(f"cityscapesscripts rejected {file.name}: {exc!r}")
+        ours = np.array(Image.open(str(file).replace("_polygons.json", "_labelIds.png")))
+        ours_instances = np.array(Image.open(str(file).replace("_polygons.json", "_instanceIds.png")))
+        assert np.array_equal(drawn, ours), file.name
+        # cityscapesscripts numbers each drawn polygon; ours number objects: every one of its
+        # instances must lie inside exactly one of ours, of the same class
+        for value in np.unique(drawn_instances):
+            inside = np.unique(ours_instances[drawn_instances == value])
+            assert len(inside) == 1 and (inside[0] // 1000 if inside[0] >= 1000 else inside[0]) == \
+                (value // 1000 if value >= 1000 else value)
