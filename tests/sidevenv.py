@@ -1,0 +1,33 @@
+"""A second virtualenv for third-party readers that cannot share synthgen's environment.
+
+datumaro 1.13 and label-studio-sdk 2.1 require numpy >= 2.2 (and datumaro pins
+PyYAML exactly), while bpy pins numpy 1.26.4. They get their own venv, built once
+and kept in pytest's cache directory (keyed by the requirements), and our tests
+run them in a subprocess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REQUIREMENTS = ["datumaro==1.13.12", "label-studio-sdk==2.1.2"]
+
+
+def side_python(cache) -> Path:
+    key = hashlib.sha1(" ".join(REQUIREMENTS).encode()).hexdigest()[:12]
+    venv = Path(cache.mkdir(f"formats-venv-{key}"))
+    python = venv / "bin" / "python"
+    marker = venv / "ready"
+    if not marker.is_file():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        result = subprocess.run([str(python), "-m", "pip", "install", "-q", *REQUIREMENTS],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"could not install {' '.join(REQUIREMENTS)} into a test venv: {result.stderr[-300:]}")
+        marker.write_text("\n".join(REQUIREMENTS) + "\n")
+    return python
