@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "synthgen.commands.text",
     "synthgen.commands.export",
     "synthgen.commands.convert",
+    "synthgen.commands.merge",
 ]
 
 

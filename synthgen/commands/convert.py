@@ -32,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     if args.taxonomy:
         from synthgen.taxonomy import apply_taxonomy, load_taxonomy
 
-        labels = apply_taxonomy(labels, load_taxonomy(Path(args.taxonomy)))
+        labels, note = apply_taxonomy(labels, load_taxonomy(Path(args.taxonomy)))
+        if note:
+            print(note)
     out = Path(args.out)
     prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW, managed=[], resumable=False)
     print(write_format(labels, spec, out))

@@ -142,8 +142,9 @@ def make_frame(index: int, image: str, width: int, height: int, instances: list[
 
 
 def frame_names(frames: list[FrameLabels]) -> list[str]:
-    """File stems for the frames' outputs: the image stems when they are unique, else the frame indices."""
-    stems = [Path(f.image).stem for f in frames]
+    """File stems for the frames' outputs: a frame's `name` field (merge sets it), else the image
+    stems when they are unique, else the frame indices."""
+    stems = [str(f.extra.get("name") or Path(f.image).stem) for f in frames]
     if len(set(stems)) == len(stems) and all(stems):
         return stems
     return [f"{f.frame_index:06d}" for f in frames]

@@ -95,8 +95,11 @@ def coco_document(labels, images: list[str], segmentation: str = "rle", losses=N
     annotations = []
     image_entries = []
     for frame, file_name in zip(labels.frames, images):
-        image_entries.append({"id": frame.frame_index, "file_name": file_name,
-                              "width": frame.camera.width, "height": frame.camera.height})
+        entry = {"id": frame.frame_index, "file_name": file_name,
+                 "width": frame.camera.width, "height": frame.camera.height}
+        if frame.extra.get("source"):
+            entry["synthetic"] = frame.extra["source"] == "synthetic"  # set by merge
+        image_entries.append(entry)
         for instance in visible(frame):
             ann_id = (annotation_id(frame.frame_index, instance.instance_id)
                       if 0 < instance.instance_id < ANNOTATION_ID_STRIDE else None)

@@ -150,6 +150,8 @@ def read(file: Path, find_root: Callable[[Path, str], Path]) -> LabelSet:
             visible_pixels=int(mask.sum()) if mask is not None else 0,
             mask_rle=encode_rle(mask) if mask is not None else None, keypoints=keypoints,
             attributes={"iscrowd": 1} if iscrowd else {}))
-    frames = [make_frame(iid, image["file_name"], image["width"], image["height"], per_image[iid], categories)
+    frames = [make_frame(iid, image["file_name"], image["width"], image["height"], per_image[iid], categories,
+                         **({"source": "synthetic" if image["synthetic"] else "real"}
+                            if isinstance(image.get("synthetic"), bool) else {}))
               for iid, image in images.items()]
     return LabelSet(categories, frames, root, str(file))

@@ -62,11 +62,13 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "detect") 
         split = frame.extra.get("split") if frame.extra.get("split") in SPLITS else "train"
         splits_used.add(split)
         suffix = Path(frame.image).suffix or ".png"
-        copy_image(labels, frame, out / "images" / split / f"{name}{suffix}")
+        # merged datasets keep synthetic and real images in sub-folders of a split (Ultralytics reads them recursively)
+        folder = Path(split) / str(frame.extra["source"]) if frame.extra.get("source") else Path(split)
+        copy_image(labels, frame, out / "images" / folder / f"{name}{suffix}")
         rows = [_row(i, index[i.category_id], frame.camera.width, frame.camera.height, variant, k, losses)
                 for i in visible(frame)]
-        (out / "labels" / split).mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "labels" / split / f"{name}.txt", "".join(r + "\n" for r in rows))
+        (out / "labels" / folder).mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "labels" / folder / f"{name}.txt", "".join(r + "\n" for r in rows))
     data: dict[str, Any] = {"path": ".", "train": "images/train",
                             "val": "images/val" if "val" in splits_used else "images/train"}
     if "test" in splits_used:
@@ -230,5 +232,8 @@ def read(path: Path) -> LabelSet:
                     instances.append(_instance(cls, kind, values, len(instances) + 1, width, height,
                                                categories[cls], kpt, label_file, record))
             relative = image.resolve().relative_to(root) if image.resolve().is_relative_to(root) else image.resolve()
-            frames.append(make_frame(len(frames), str(relative), width, height, instances, categories, split=split))
+            extra = {"split": split}
+            if image.parent.name in ("synthetic", "real") and image.parent.parent.name == split:
+                extra["source"] = image.parent.name
+            frames.append(make_frame(len(frames), str(relative), width, height, instances, categories, **extra))
     return LabelSet(categories, frames, root, str(file))

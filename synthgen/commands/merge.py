@@ -1,0 +1,55 @@
+"""`synthgen merge A B --out DIR`: one COCO or YOLO dataset from a synthetic and a real one."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from synthgen.formats.registry import FORMATS, READ_ONLY
+
+    known = [*READ_ONLY, *FORMATS]
+    parser = subparsers.add_parser("merge", help="merge a synthetic and a real dataset into one COCO or YOLO dataset")
+    parser.add_argument("a", help="first dataset (by default a rendered synthgen dataset)")
+    parser.add_argument("b", help="second dataset (by default COCO: a JSON file or a directory with annotations/)")
+    parser.add_argument("--from-a", default="synthgen", choices=known, metavar="FORMAT", help="format of A (synthgen)")
+    parser.add_argument("--from-b", default="coco", choices=known, metavar="FORMAT", help="format of B (coco)")
+    parser.add_argument("--synthetic", choices=["a", "b", "both", "none"],
+                        help="which inputs are synthetic (default: those read as a rendered synthgen dataset)")
+    parser.add_argument("--to", default="coco", choices=["coco", "coco-polygons", "yolo", "yolo-seg", "yolo-pose"],
+                        metavar="FORMAT", help="coco (default), coco-polygons, yolo, yolo-seg or yolo-pose")
+    parser.add_argument("--taxonomy", help="YAML mapping applied to both inputs before merging")
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--overwrite", action="store_true", help="write into a non-empty OUT")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from synthgen.formats.merge import merge
+    from synthgen.formats.registry import get, read_any
+    from synthgen.formats.writeout import write_format
+    from synthgen.io.outdir import OutputMode, prepare_output_dir
+
+    spec = get(args.to)
+    first, second = read_any(args.from_a, Path(args.a)), read_any(args.from_b, Path(args.b))
+    if args.taxonomy:
+        from synthgen.taxonomy import apply_taxonomy, load_taxonomy
+
+        taxonomy = load_taxonomy(Path(args.taxonomy))
+        first, note_a = apply_taxonomy(first, taxonomy)
+        second, note_b = apply_taxonomy(second, taxonomy)
+        for note in (note_a, note_b):
+            if note:
+                print(note)
+    synthetic = args.synthetic or ("both" if args.from_a == args.from_b == "synthgen" else
+                                   "a" if args.from_a == "synthgen" else "b" if args.from_b == "synthgen" else "none")
+    labels = merge([(first, synthetic in ("a", "both")), (second, synthetic in ("b", "both"))])
+    out = Path(args.out)
+    prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW, managed=[], resumable=False)
+    counts = sum(f.extra["source"] == "synthetic" for f in labels.frames)
+    print(f"merged {len(labels.frames)} images ({counts} synthetic, {len(labels.frames) - counts} real), "
+          f"{len(labels.categories)} categories")
+    print(write_format(labels, spec, out))
+    return 0

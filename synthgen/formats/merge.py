@@ -1,0 +1,49 @@
+"""Merge labelled datasets (typically synthetic and real) into one LabelSet.
+
+One category list (the first input's categories, then new names from the next,
+matched by name), frame ids renumbered so they are unique, output names
+prefixed by the frame's source, and each frame's `source` field set to
+`synthetic` or `real`: COCO writes it as an image field, YOLO as a sub-folder
+of the split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from synthgen.errors import UserError
+from synthgen.formats.base import Category, LabelSet, frame_names
+
+
+def merge(inputs: list[tuple[LabelSet, bool]]) -> LabelSet:
+    """`inputs`: (labels, is_synthetic) pairs, in order."""
+    categories: list[Category] = []
+    by_name: dict[str, Category] = {}
+    for labels, _ in inputs:
+        for category in labels.categories:
+            known = by_name.get(category.name)
+            if known is None:
+                known = Category(len(categories) + 1, category.name, category.keypoints, category.skeleton)
+                categories.append(known)
+                by_name[category.name] = known
+            elif category.keypoints and known.keypoints and category.keypoints != known.keypoints:
+                raise UserError(f"category '{category.name}' has different keypoints in the inputs",
+                                file=labels.source)
+            elif category.keypoints and not known.keypoints:
+                known = replace(known, keypoints=category.keypoints, skeleton=category.skeleton)
+                categories[known.id - 1] = known
+                by_name[category.name] = known
+    names = tuple(c.name for c in categories)
+    frames = []
+    for labels, synthetic in inputs:
+        source = "synthetic" if synthetic else "real"
+        old = {c.id: c.name for c in labels.categories}
+        for frame, name in zip(labels.frames, frame_names(labels.frames)):
+            instances = tuple(replace(i, category_id=by_name[old[i.category_id]].id) for i in frame.instances)
+            image = str((labels.root / frame.image).resolve())
+            frames.append(replace(frame, frame_index=len(frames), image=image, instances=instances, categories=names,
+                                  extra={**frame.extra, "source": source, "name": f"{source}_{name}"}))
+    if len({f.extra["name"] for f in frames}) != len(frames):
+        raise UserError("two inputs give images the same name; merge each dataset once")
+    root = inputs[0][0].root
+    return LabelSet(categories, frames, root, "merge")
