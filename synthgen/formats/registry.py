@@ -59,4 +59,8 @@ def read_any(name: str, path: Path):
         return read_rendered(path)
     if not Path(path).exists():
         raise UserError("no such file or directory", file=path)
-    return get(name).load().read(Path(path))
+    try:
+        return get(name).load().read(Path(path))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError) as exc:
+        # the readers check what they rely on; this keeps a shape they did not foresee to one line too
+        raise UserError(f"malformed {name} input ({exc.__class__.__name__}: {exc})", file=path) from None
