@@ -157,3 +157,15 @@ def test_cityscapesscripts_redraws_our_polygons_into_our_pngs(minimal_dataset, t
             inside = np.unique(ours_instances[drawn_instances == value])
             assert len(inside) == 1 and (inside[0] // 1000 if inside[0] >= 1000 else inside[0]) == \
                 (value // 1000 if value >= 1000 else value)
+
+
+def test_labelstudio_annotations_variant_round_trips(minimal_dataset, tmp_path):
+    import json
+
+    labels = rendered(minimal_dataset)
+    labelstudio.write(labels, tmp_path, Losses(), "annotations")
+    tasks = json.loads((tmp_path / "tasks.json").read_text())
+    assert all("annotations" in t and "predictions" not in t for t in tasks)
+    back = labelstudio.read(tmp_path)
+    assert_same_boxes(labels, back, tolerance=1e-3)
+    assert_same_masks(labels, back)

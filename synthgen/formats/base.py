@@ -160,9 +160,10 @@ def visible(frame: FrameLabels) -> list[InstanceLabel]:
     return [i for i in frame.instances if i.bbox is not None]
 
 
-def count_common_losses(labels: LabelSet, holds: set[str], losses: Losses) -> None:
+def count_common_losses(labels: LabelSet, holds: set[str], losses: Losses, flags: set[str] | None = None) -> None:
     """Count what the target cannot carry, from the kinds of data it `holds`:
-    mask, keypoints, box3d, hidden (instances with no visible pixel), amodal, track."""
+    mask, keypoints, box3d, hidden (instances with no visible pixel), amodal, track;
+    and set object flags (difficult, iscrowd...) that are not among its `flags`."""
     for frame in labels.frames:
         for instance in frame.instances:
             if instance.bbox is None:
@@ -177,6 +178,9 @@ def count_common_losses(labels: LabelSet, holds: set[str], losses: Losses) -> No
                 losses.add("3D boxes")
             if instance.bbox_amodal is not None and "amodal" not in holds:
                 losses.add("amodal boxes")
+            for key, value in instance.attributes.items():
+                if value and key not in (flags or set()):
+                    losses.add(f"'{key}' flags")
 
 
 def with_instances(frame: FrameLabels, instances: Iterable[InstanceLabel]) -> FrameLabels:

@@ -18,13 +18,19 @@ class FormatSpec:
     variant: str
     holds: frozenset[str]  # mask, keypoints, box3d, hidden, amodal, track
     summary: str
+    flags: frozenset[str] = frozenset()  # per-object attributes it writes (iscrowd, difficult...)
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
 
 
+FLAGS = {"coco": "iscrowd", "voc": "truncated occluded difficult pose", "kitti": "occluded", "mot": "ignore",
+         "cityscapes": "iscrowd"}
+
+
 def _spec(name: str, module: str, variant: str, holds: str, summary: str) -> FormatSpec:
-    return FormatSpec(name, f"synthgen.formats.{module}", variant, frozenset(holds.split()), summary)
+    return FormatSpec(name, f"synthgen.formats.{module}", variant, frozenset(holds.split()), summary,
+                      frozenset(FLAGS.get(module, "").split()))
 
 
 FORMATS: dict[str, FormatSpec] = {s.name: s for s in [
