@@ -12,11 +12,9 @@ import pytest
 
 from synthgen.formats import cityscapes, cvat, kitti, labelstudio, mot
 from synthgen.formats.base import Category, LabelSet, Losses
-from synthgen.formats.masks import decode_rle
 from synthgen.labels.model import Box3D
 from tests.conftest import run_cli
-from tests.formats_helpers import (assert_same_boxes, assert_same_masks, mask_of, rendered, visible_instances,
-                                   with_keypoints)
+from tests.formats_helpers import assert_same_boxes, assert_same_masks, rendered, visible_instances, with_keypoints
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +55,27 @@ def test_kitti_round_trip_keeps_boxes_truncation_occlusion_and_calibration(minim
             assert np.allclose(x.box3d.corners(), y.box3d.corners(), atol=1e-5)
 
 
-def test_kitti_counts_tilted_boxes_and_bottom_centre_is_right(minimal_dataset, exported):
+def test_kitti_tilted_boxes_keep_size_and_bottom_centre_and_are_counted(minimal_dataset, exported, tmp_path):
     labels = rendered(minimal_dataset)
+    result = run_cli("convert", minimal_dataset, "--from", "synthgen", "--to", "kitti", "--out", tmp_path, check=True)
+    count = sum(len(x) for x in visible_instances(labels))  # the minimal scene's camera looks down: all are tilted
+    assert f"{count} 3D boxes tilted against the camera" in result.stdout
     back = kitti.read(exported / "kitti")
-    for xs, ys in zip(visible_instances(labels), visible_instances(back)):
+    upright = 0
+    for frame, xs, ys in zip(labels.frames, visible_instances(labels), visible_instances(back)):
+        world_down = frame.camera.world_to_cam[:3, :3] @ np.array([0.0, 0.0, -1.0])
         for x, y in zip(xs, ys):
-            # KITTI's location is the bottom centre: the lowest point (largest camera y) of the box's up axis
-            assert y.box3d.size.prod() == pytest.approx(x.box3d.size.prod(), rel=1e-4)
+            assert sorted(y.box3d.size) == pytest.approx(sorted(x.box3d.size), abs=1e-5)
+            # KITTI's location is the centre of the face an upright object stands on
+            normals = [(sign * x.box3d.rotation[:, k], k) for k in range(3) for sign in (-1, 1)]
+            normal, k = max(normals, key=lambda item: float(item[0] @ world_down))
+            if float(normal @ world_down) < 0.999:
+                continue  # not standing on a face (a rolled ball, a tilted torus): no bottom to check
+            upright += 1
+            bottom = x.box3d.center + normal * x.box3d.size[k] / 2
+            location = y.box3d.center + np.array([0.0, y.box3d.size[1] / 2, 0.0])
+            assert location == pytest.approx(bottom, abs=1e-5)
+    assert upright > 0
     assert kitti.occlusion_level(None) == 3 and kitti.occlusion_level(0.97) == 0
     assert kitti.occlusion_level(0.6) == 1 and kitti.occlusion_level(0.1) == 2
 

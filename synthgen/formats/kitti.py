@@ -40,15 +40,20 @@ def _f(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def kitti_box(box: Box3D) -> tuple[tuple[float, float, float], tuple[float, float, float], float, bool]:
-    """(h, w, l), bottom-centre location, rotation_y and whether the box had to be levelled."""
+def kitti_box(box: Box3D, down: np.ndarray | None = None) -> tuple[tuple[float, float, float],
+                                                                   tuple[float, float, float], float, bool]:
+    """(h, w, l), bottom-centre location, rotation_y and whether the box had to be levelled.
+
+    `down` is the world's down direction in camera coordinates when the camera pose is
+    known (the box's height axis is the one closest to it), else the camera's y axis."""
+    down = np.array([0.0, 1.0, 0.0]) if down is None else np.asarray(down, dtype=float)
     axes = box.rotation.T  # rows: the box's own x, y, z axes in camera coordinates
-    up = int(np.argmax(np.abs(axes[:, 1])))
+    up = int(np.argmax(np.abs(axes @ down)))
     others = [k for k in range(3) if k != up]
     length_axis = max(others, key=lambda k: box.size[k])
     width_axis = [k for k in others if k != length_axis][0]
     h, w, l = float(box.size[up]), float(box.size[width_axis]), float(box.size[length_axis])
-    down = axes[up] * np.sign(axes[up][1])
+    down = axes[up] * np.sign(axes[up] @ down)
     tilted = math.degrees(math.acos(min(1.0, abs(float(axes[up][1]))))) > TILT_TOLERANCE_DEG
     location = np.asarray(box.center, dtype=float) + down * h / 2
     heading = axes[length_axis]
@@ -60,11 +65,11 @@ def _wrap(angle: float) -> float:
     return (angle + math.pi) % (2 * math.pi) - math.pi
 
 
-def _row(instance: InstanceLabel, losses: Losses) -> str:
+def _row(instance: InstanceLabel, losses: Losses, down: np.ndarray | None) -> str:
     x, y, w, h = instance.bbox
     dims, location, rotation_y, alpha = (-1.0, -1.0, -1.0), (-1000.0, -1000.0, -1000.0), -10.0, -10.0
     if instance.box3d is not None:
-        dims, location, rotation_y, tilted = kitti_box(instance.box3d)
+        dims, location, rotation_y, tilted = kitti_box(instance.box3d, down)
         if tilted:
             losses.add("3D boxes tilted against the camera (KITTI keeps a yaw only)")
         alpha = _wrap(rotation_y - math.atan2(location[0], location[2]))
@@ -89,11 +94,14 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
         (out / name).mkdir(parents=True, exist_ok=True)
     for frame, name in zip(labels.frames, frame_names(labels.frames)):
         copy_image(labels, frame, out / "image_2" / f"{name}{Path(frame.image).suffix or '.png'}")
+        down = None
+        if frame.camera.world_to_cam is not None:  # synthgen's world is Z up
+            down = frame.camera.world_to_cam[:3, :3] @ np.array([0.0, 0.0, -1.0])
         rows = []
         for instance in frame.instances:
             if instance.bbox is None:
                 continue  # counted as 'fully hidden objects' by the caller
-            rows.append(_row(instance, losses))
+            rows.append(_row(instance, losses, down))
         atomic_write_text(out / "label_2" / f"{name}.txt", "".join(r + "\n" for r in rows))
         if frame.camera.K is not None:
             atomic_write_text(out / "calib" / f"{name}.txt", _calib(frame.camera))
