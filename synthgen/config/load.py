@@ -12,14 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from synthgen.config.scene_config import SceneConfig, resolve_mesh_paths
 from synthgen.config.source import ConfigSource, apply_overrides, load_yaml
-from synthgen.errors import UserError
 
 Model = TypeVar("Model", bound=BaseModel)
-
-_PYDANTIC_MESSAGES = {
-    "missing": "missing required key",
-    "literal_error": "expected {expected}",
-}
 
 
 def _message(error: dict[str, Any]) -> str:
