@@ -72,8 +72,8 @@ def test_missing_config_file(tmp_path):
 def test_corrupt_mesh_file_is_a_config_error(tmp_path):
     (tmp_path / "broken.obj").write_text("this is not an obj file\n")
     config = write(tmp_path, "objects:\n  - category: thing\n    mesh: broken.obj\n")
-    result = run_cli("render", config, "--out", tmp_path / "out", "-n", 1)
-    assert_one_line_error(result, f"{config}:3: objects.0.mesh:")
+    for command in (["validate", config], ["render", config, "--out", tmp_path / "out", "-n", 1]):
+        assert_one_line_error(run_cli(*command), f"{config}:3: objects.0.mesh:")
     assert not (tmp_path / "out").exists()
 
 
