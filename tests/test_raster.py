@@ -45,7 +45,7 @@ def test_coverage_matches_ray_casts(shape, translation, angles, scale):
 
     ids, _ = cast({1: mesh}, camera.K, camera.cam_to_world, W, H)
     truth = ids == 1
-    differ = truth != result.in_image
+    differ = truth != result.full(W, H)
     assert truth.sum() > 50
     assert differ.mean() <= 0.005
     assert np.all(boundary(truth.astype(int))[differ])
@@ -73,4 +73,4 @@ def test_geometry_behind_the_camera_is_clipped():
     camera = _camera([0.0, -2.0, 0.0])
     instance = _instance("cube", [0, -2.0, 0], [0, 0, 0], [3, 3, 3])  # the camera sits inside the cube
     result = coverage(instance, camera)
-    assert result.in_image.all()  # the far faces fill the view
+    assert result.full(W, H).all()  # the far faces fill the view

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
 from synthgen.labels.model import Box, Box3D, CameraLabel, FrameLabels, InstanceLabel
 from synthgen.labels.raster import coverage
+from synthgen.labels.visible import Visible, visible_instances
 from synthgen.render.passes import Passes
 from synthgen.scene.model import CameraSpec, Instance, Scene
 
@@ -18,21 +18,6 @@ class FrameOutputs:
     labels: FrameLabels
     instance_mask: np.ndarray  # uint16 (H, W), 0 = background
     semantic_mask: np.ndarray  # uint8 or uint16 (H, W), category ids, 0 = background
-
-
-def tight_box(mask: np.ndarray) -> Box | None:
-    """The extent of the mask's pixels: [x, y, w, h] with integer edges."""
-    cols = np.flatnonzero(mask.any(axis=0))
-    if cols.size == 0:
-        return None
-    rows = np.flatnonzero(mask.any(axis=1))
-    return (float(cols[0]), float(rows[0]), float(cols[-1] - cols[0] + 1), float(rows[-1] - rows[0] + 1))
-
-
-def encode_rle(mask: np.ndarray) -> dict:
-    """COCO compressed RLE with the counts as an ASCII string, ready for JSON."""
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
 def box3d_in_camera(instance: Instance, camera: CameraSpec) -> Box3D:
@@ -53,25 +38,35 @@ def _clip_box(box: tuple[float, float, float, float], width: int, height: int) -
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-def label_instance(instance: Instance, visible: np.ndarray, camera: CameraSpec) -> InstanceLabel:
+def label_instance(instance: Instance, visible: Visible | None, instance_mask: np.ndarray,
+                   camera: CameraSpec) -> InstanceLabel:
     cover = coverage(instance, camera)
-    visible_pixels = int(visible.sum())
+    visible_pixels = 0 if visible is None else visible.pixels
+    h, w = cover.mask.shape
+    both = 0
+    if visible_pixels and h and w:
+        window = instance_mask[cover.y0:cover.y0 + h, cover.x0:cover.x0 + w]
+        both = int(np.count_nonzero(cover.mask & (window == instance.instance_id)))
     # a pixel centre exactly on an edge may fall either way in float32 Blender: never count less than seen
-    unoccluded = int((cover.in_image | visible).sum())
-    total = max(cover.total_pixels + visible_pixels - float((cover.in_image & visible).sum()), float(unoccluded))
+    unoccluded = cover.pixels + visible_pixels - both
+    total = max(cover.total_pixels + visible_pixels - both, float(unoccluded))
     unclipped = None if cover.box is None else (cover.box[0], cover.box[1], cover.box[2] - cover.box[0], cover.box[3] - cover.box[1])
+    bbox = None
+    if visible is not None:
+        x0, y0, x1, y1 = visible.box
+        bbox = (float(x0), float(y0), float(x1 - x0 + 1), float(y1 - y0 + 1))
     return InstanceLabel(
         instance_id=instance.instance_id,
         category=instance.category,
         category_id=instance.category_id,
-        bbox=tight_box(visible),
+        bbox=bbox,
         bbox_amodal=None if cover.box is None else _clip_box(cover.box, camera.width, camera.height),
         bbox_amodal_unclipped=unclipped,
         visible_pixels=visible_pixels,
         visibility=visible_pixels / unoccluded if unoccluded else 0.0,
         truncation=1.0 - unoccluded / total if total > 0 else 1.0,
         box3d=box3d_in_camera(instance, camera),
-        mask_rle=encode_rle(visible) if visible_pixels else None,
+        mask_rle=None if visible is None else visible.rle,
     )
 
 
@@ -80,18 +75,18 @@ def extract(scene: Scene, passes: Passes, image_path: str) -> FrameOutputs:
     instances = scene.labelled()
     if passes.index.min(initial=0) < 0:
         raise RuntimeError(f"frame {scene.frame_index}: negative ids in the object index pass")
-    present = np.flatnonzero(np.bincount(passes.index.ravel()))
-    lut = np.zeros(max(int(present.max(initial=0)), max((i.instance_id for i in instances), default=0)) + 1,
+    instance_mask = passes.index.astype(np.uint16)
+    seen = visible_instances(instance_mask)
+    lut = np.zeros(max(max(seen, default=0), max((i.instance_id for i in instances), default=0)) + 1,
                    dtype=np.uint16)
     for instance in instances:
         lut[instance.instance_id] = instance.category_id
-    unexpected = [int(i) for i in present if i and not lut[i]]
+    unexpected = sorted(i for i in seen if not lut[i])
     if unexpected:
         raise RuntimeError(f"frame {scene.frame_index}: object index pass holds unknown ids {unexpected}")
-    instance_mask = passes.index.astype(np.uint16)
     semantic = lut[instance_mask]
     semantic = semantic.astype(np.uint8) if len(scene.categories) < 256 else semantic
-    labels = tuple(label_instance(i, instance_mask == i.instance_id, camera) for i in instances)
+    labels = tuple(label_instance(i, seen.get(i.instance_id), instance_mask, camera) for i in instances)
     frame = FrameLabels(
         frame_index=scene.frame_index,
         image=image_path,

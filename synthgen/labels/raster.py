@@ -3,9 +3,15 @@
 Label extraction needs each object's unoccluded footprint (for visibility and
 truncation) and its full projected extent (for amodal boxes). Rendering every
 object alone would cost a render per object; instead the object's triangles are
-projected with K and every pixel centre (u+0.5, v+0.5) is tested against them,
-the same point Cycles samples for the object-index pass. Geometry in front of
-the near clipping plane is clipped away, as Blender does.
+projected with K and intersected with the rows of pixel centres (v + 0.5): each
+triangle cuts a row in one interval of x, and the pixel centres (u + 0.5) inside
+that interval are the ones it covers, the same points Cycles samples for the
+object-index pass. Per row the intervals of all triangles are merged, so the
+cost grows with the rows a triangle spans and the pixels the object covers, not
+with triangle bounding boxes, and a row's count needs no pixels at all: that is
+how the part of a projection beyond the image (a road plane reaching behind the
+camera projects to billions of pixels) is counted. Geometry in front of the near
+clipping plane is clipped away first, as Blender does.
 """
 
 from __future__ import annotations
@@ -16,16 +22,31 @@ import numpy as np
 
 from synthgen.scene.model import CameraSpec, Instance
 
-MAX_EXTENDED_PIXELS = 4_000_000  # above this the off-image part is sampled on a coarser grid
-CHUNK = 2_000_000  # candidate pixel centres tested at once
+MAX_OFF_IMAGE_ROWS = 4096  # above this, rows beyond the image are sampled evenly and weighted
+COORDINATE_LIMIT = float(2**40)  # projected x is clamped here; only counts of astronomically wide rows change
 _closed_meshes: dict[str, bool] = {}
 
 
 @dataclass(frozen=True)
 class Coverage:
-    in_image: np.ndarray  # bool (H, W): pixel centres inside the unoccluded projection
-    total_pixels: float  # the same count on an unbounded image plane (estimated when huge)
+    """An object's unoccluded footprint. `mask` covers the image window [y0, y0 + h) x [x0, x0 + w)."""
+
+    mask: np.ndarray  # bool (h, w): pixel centres inside the unoccluded projection, within the window
+    x0: int
+    y0: int
+    total_pixels: float  # the same count on an unbounded image plane (estimated for very tall projections)
     box: tuple[float, float, float, float] | None  # unclipped projected extent x0, y0, x1, y1
+
+    @property
+    def pixels(self) -> int:
+        return int(np.count_nonzero(self.mask))
+
+    def full(self, width: int, height: int) -> np.ndarray:
+        """The footprint as a whole-image bool array (for tests and small images)."""
+        image = np.zeros((height, width), dtype=bool)
+        h, w = self.mask.shape
+        image[self.y0:self.y0 + h, self.x0:self.x0 + w] = self.mask
+        return image
 
 
 def camera_triangles(instance: Instance, camera: CameraSpec) -> np.ndarray:
@@ -36,25 +57,29 @@ def camera_triangles(instance: Instance, camera: CameraSpec) -> np.ndarray:
 
 
 def clip_near(triangles: np.ndarray, near: float) -> np.ndarray:
-    """Clip triangles to z >= near; triangles cut by the plane become one or two triangles."""
+    """Clip triangles to z >= near; a triangle cut by the plane becomes one or two triangles."""
     z = triangles[:, :, 2]
     if z.min(initial=np.inf) >= near:
         return triangles
-    keep = triangles[np.all(z >= near, axis=1)]
-    crossing = triangles[np.any(z >= near, axis=1) & np.any(z < near, axis=1)]
-    pieces = [keep]
-    for triangle in crossing:
-        polygon = []
-        for i in range(3):
-            a, b = triangle[i], triangle[(i + 1) % 3]
-            if a[2] >= near:
-                polygon.append(a)
-            if (a[2] >= near) != (b[2] >= near):
-                t = (near - a[2]) / (b[2] - a[2])
-                polygon.append(a + t * (b - a))
-        for k in range(1, len(polygon) - 1):
-            pieces.append(np.stack([polygon[0], polygon[k], polygon[k + 1]])[None])
-    return np.concatenate(pieces, axis=0) if len(pieces) > 1 else keep
+    inside = z >= near
+    count = inside.sum(axis=1)
+    pieces = [triangles[count == 3]]
+    # roll each cut triangle so that its odd vertex (alone on its side of the plane) comes first
+    for kept, odd_is_inside in ((1, True), (2, False)):
+        cut = triangles[count == kept]
+        if len(cut) == 0:
+            continue
+        odd = np.argmax(inside[count == kept] == odd_is_inside, axis=1)
+        order = (odd[:, None] + np.arange(3)[None, :]) % 3
+        a, b, c = (np.take_along_axis(cut, order[:, k, None, None], axis=1)[:, 0] for k in range(3))
+        ab = a + ((near - a[:, 2]) / (b[:, 2] - a[:, 2]))[:, None] * (b - a)
+        ac = a + ((near - a[:, 2]) / (c[:, 2] - a[:, 2]))[:, None] * (c - a)
+        if odd_is_inside:  # only a is in front: the corner triangle
+            pieces.append(np.stack([a, ab, ac], axis=1))
+        else:  # a is behind: the quad b, c, ac, ab as two triangles
+            pieces.append(np.stack([b, c, ac], axis=1))
+            pieces.append(np.stack([b, ac, ab], axis=1))
+    return np.concatenate(pieces, axis=0)
 
 
 def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -63,58 +88,140 @@ def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
                      K[1, 1] * points[..., 1] / points[..., 2] + K[1, 2]], axis=-1)
 
 
-def rasterize(triangles_2d: np.ndarray, x0: int, y0: int, width: int, height: int, stride: int = 1) -> np.ndarray:
-    """Pixel centres covered by any triangle, on the grid of pixels x0 + stride*i, y0 + stride*j.
+@dataclass(frozen=True)
+class RowIntervals:
+    """Disjoint, sorted runs of covered pixel centres: columns lo..hi (inclusive) of row `row`."""
 
-    Returns a bool array (ceil(height/stride), ceil(width/stride)). A centre on an
-    edge counts as covered (the union of triangles is closed)."""
-    rows, cols = -(-height // stride), -(-width // stride)
-    covered = np.zeros((rows, cols), dtype=bool)
-    a, b, c = triangles_2d[:, 0], triangles_2d[:, 1], triangles_2d[:, 2]
-    area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    row: np.ndarray  # int64
+    lo: np.ndarray  # int64
+    hi: np.ndarray  # int64
+
+
+def _expand(k_lo: np.ndarray, k_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, k) for every integer k in [k_lo[i], k_hi[i]] of every owner i."""
+    counts = np.maximum(k_hi - k_lo + 1, 0)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    k = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(k_lo, counts)
+    return owner, k
+
+
+def _side_rows(first: np.ndarray, last: np.ndarray, origin: int, direction: int, count: int, stride: int):
+    """Rows beyond one image edge, from `origin` going `direction` (+1 down, -1 up) for `count` rows, cut
+    into blocks of `stride` rows, each represented by its middle row. Returns (triangle, row, weight)."""
+    blocks, remainder = divmod(count, stride)
+    middle = origin + direction * (stride // 2)
+    near, far = (first, last) if direction > 0 else (-last, -first)  # mirrored so that rows grow away
+    k_lo = np.maximum(-((direction * middle - near) // stride), 0)
+    k_hi = np.minimum((far - direction * middle) // stride, blocks - 1)
+    owner, k = _expand(k_lo, k_hi)
+    rows, weights = middle + direction * stride * k, np.full(len(k), stride, dtype=np.int64)
+    if remainder:
+        row = origin + direction * (blocks * stride + (remainder - 1) // 2)
+        extra = np.flatnonzero((first <= row) & (last >= row))
+        owner, rows = np.append(owner, extra), np.append(rows, np.full(len(extra), row))
+        weights = np.append(weights, np.full(len(extra), remainder))
+    return owner, rows, weights
+
+
+def _sampled_rows(first: np.ndarray, last: np.ndarray, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The rows each triangle is cut with: every row inside the image and, beyond it, every row
+    or, when more than MAX_OFF_IMAGE_ROWS lie beyond, the middle rows of blocks of `stride` rows.
+    Returns (triangle index, row, weight = the rows it stands for; None when every row is used)."""
+    top, bottom = int(first.min()), int(last.max())
+    above, below = max(0, min(bottom, -1) - top + 1), max(0, bottom - max(top, height) + 1)
+    stride = max(1, -(-(above + below) // MAX_OFF_IMAGE_ROWS))
+    owner, rows = _expand(np.maximum(first, 0), np.minimum(last, height - 1))
+    parts = [(owner, rows, np.ones(len(rows), dtype=np.int64))]
+    parts.append(_side_rows(first, last, -1, -1, above, stride))
+    parts.append(_side_rows(first, last, height, 1, below, stride))
+    owner, rows, weights = (np.concatenate(column) for column in zip(*parts))
+    return owner, rows, None if stride == 1 else weights
+
+
+def row_intervals(triangles_2d: np.ndarray, height: int) -> tuple[RowIntervals, np.ndarray | None]:
+    """Covered pixel centres of the union of projected triangles, as merged intervals per row.
+
+    All rows inside the image are exact; rows beyond it are sampled when there are more
+    than MAX_OFF_IMAGE_ROWS of them, and then the returned weights (rows each stands for)
+    are not None. A centre on an edge counts as covered (the union is closed)."""
+    empty = RowIntervals(*(np.zeros(0, dtype=np.int64) for _ in range(3)))
+    xs, ys = triangles_2d[:, :, 0], triangles_2d[:, :, 1]
+    xn, yn = np.roll(xs, -1, axis=1), np.roll(ys, -1, axis=1)
+    area = (xs * yn - xn * ys).sum(axis=1)  # twice the signed area
     keep = np.abs(area) > 1e-12
     if not keep.any():
-        return covered
-    tri, sign = triangles_2d[keep], np.sign(area[keep])
-    xs, ys = tri[:, :, 0], tri[:, :, 1]
-    # grid indices i whose centre x0 + stride*i + 0.5 lies within the triangle's extent
-    i0 = np.clip(np.ceil((xs.min(axis=1) - 0.5 - x0) / stride), 0, cols).astype(np.int64)
-    i1 = np.clip(np.floor((xs.max(axis=1) - 0.5 - x0) / stride) + 1, 0, cols).astype(np.int64)
-    j0 = np.clip(np.ceil((ys.min(axis=1) - 0.5 - y0) / stride), 0, rows).astype(np.int64)
-    j1 = np.clip(np.floor((ys.max(axis=1) - 0.5 - y0) / stride) + 1, 0, rows).astype(np.int64)
-    nx, counts = i1 - i0, (i1 - i0) * np.maximum(j1 - j0, 0)
-    chosen = counts > 0
-    # edge k as a line A x + B y + C >= 0 inside (orientation folded into the sign)
-    xn, yn = np.roll(xs, -1, axis=1), np.roll(ys, -1, axis=1)
-    A = -(yn - ys) * sign[:, None]
-    B = (xn - xs) * sign[:, None]
+        return empty, None
+    xs, ys, xn, yn, sign = xs[keep], ys[keep], xn[keep], yn[keep], np.sign(area[keep])[:, None]
+    # rows whose centre v + 0.5 lies within the triangle's vertical extent
+    first = np.ceil(ys.min(axis=1) - 0.5).astype(np.int64)
+    last = np.floor(ys.max(axis=1) - 0.5).astype(np.int64)
+    spans = last >= first
+    if not spans.any():
+        return empty, None
+    xs, ys, xn, yn, sign, first, last = xs[spans], ys[spans], xn[spans], yn[spans], sign[spans], first[spans], last[spans]
+    owner, row, weights = _sampled_rows(first, last, height)
+    # edge k as A x + B y + C >= 0 inside (orientation folded into the sign); on a row y it bounds x
+    A = -(yn - ys) * sign
+    B = (xn - xs) * sign
     C = -(A * xs + B * ys)
-    edges = np.concatenate([A, B, C], axis=1)[chosen]  # (T, 9)
-    i0, j0, nx, counts = i0[chosen], j0[chosen], nx[chosen], counts[chosen]
-    # process in chunks of about CHUNK candidate pixels, so huge triangles cannot exhaust memory
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    first = 0
-    while first < len(edges):
-        last = max(first + 1, int(np.searchsorted(starts, starts[first] + CHUNK, side="right")) - 1)
-        _fill(covered, edges[first:last], i0[first:last], j0[first:last], nx[first:last], counts[first:last],
-              x0, y0, stride)
-        first = last
-    return covered
+    y = row + 0.5
+    lo = np.maximum(xs.min(axis=1)[owner], -COORDINATE_LIMIT)
+    hi = np.minimum(xs.max(axis=1)[owner], COORDINATE_LIMIT)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(3):
+            a = A[owner, k]
+            v = B[owner, k] * y + C[owner, k]
+            bound = -v / a
+            lo = np.where(a > 0, np.maximum(lo, bound), lo)
+            hi = np.where(a < 0, np.minimum(hi, bound), hi)
+            hi = np.where((a == 0) & (v < 0), -np.inf, hi)
+    first_col = np.ceil(lo - 0.5)
+    last_col = np.floor(hi - 0.5)
+    hit = last_col >= first_col
+    row, first_col, last_col = row[hit], first_col[hit].astype(np.int64), last_col[hit].astype(np.int64)
+    if weights is not None:
+        weights = weights[hit]
+    if row.size == 0:
+        return empty, None
+    return _merge(row, first_col, last_col, weights)
 
 
-def _fill(covered, edges, i0, j0, nx, counts, x0, y0, stride) -> None:
-    owner = np.repeat(np.arange(len(edges)), counts)
-    local = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    step = nx[owner]
-    gi = i0[owner] + local % step
-    gj = j0[owner] + local // step
-    px = (x0 + 0.5) + stride * gi
-    py = (y0 + 0.5) + stride * gj
-    e = edges[owner]
-    inside = ((e[:, 0] * px + e[:, 3] * py + e[:, 6] >= 0)
-              & (e[:, 1] * px + e[:, 4] * py + e[:, 7] >= 0)
-              & (e[:, 2] * px + e[:, 5] * py + e[:, 8] >= 0))
-    covered[gj[inside], gi[inside]] = True
+def _merge(row: np.ndarray, lo: np.ndarray, hi: np.ndarray, weights: np.ndarray | None):
+    """Union of intervals per row: sort by (row, lo), then a running maximum of the ends, offset per
+    row so that it never carries over from one row to the next."""
+    base = int(lo.min())
+    width = int(hi.max()) - base + 2  # +2: touching intervals of adjacent rows must not merge
+    row_rank = np.unique(row, return_inverse=True)[1].astype(np.int64)
+    start = row_rank * width + (lo - base)
+    end = row_rank * width + (hi - base)
+    order = np.argsort(start, kind="stable")
+    start, end = start[order], end[order]
+    reach = np.maximum.accumulate(end)
+    new = np.ones(len(start), dtype=bool)
+    new[1:] = start[1:] > reach[:-1] + 1  # +1: intervals that touch in pixel indices merge
+    first = np.flatnonzero(new)
+    last = np.concatenate([first[1:] - 1, [len(start) - 1]])
+    rows = row[order][first]
+    offset = row_rank[order][first] * width - base
+    merged = RowIntervals(rows, start[first] - offset, reach[last] - offset)
+    return merged, None if weights is None else weights[order][first]
+
+
+def fill(intervals: RowIntervals, x0: int, y0: int, width: int, height: int) -> np.ndarray:
+    """Paint disjoint row intervals (already inside the window) into a bool (height, width) window."""
+    if intervals.row.size == 0:
+        return np.zeros((height, width), dtype=bool)
+    starts = (intervals.row - y0) * width + (intervals.lo - x0)
+    ends = (intervals.row - y0) * width + (intervals.hi - x0) + 1
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    # alternating runs: gap, interval, gap, interval, ..., trailing gap
+    bounds = np.empty(2 * len(starts) + 2, dtype=np.int64)
+    bounds[0], bounds[-1] = 0, width * height
+    bounds[1:-1:2], bounds[2:-1:2] = starts, ends
+    values = np.zeros(len(bounds) - 1, dtype=bool)
+    values[1::2] = True
+    return np.repeat(values, np.diff(bounds)).reshape(height, width)
 
 
 def is_closed(instance: Instance) -> bool:
@@ -152,25 +259,23 @@ def coverage(instance: Instance, camera: CameraSpec) -> Coverage:
     """The instance's unoccluded footprint in the image and its projected extent beyond it."""
     triangles = camera_triangles(instance, camera)
     triangles = clip_near(front_faces(triangles, camera.clip_start, is_closed(instance)), camera.clip_start)
-    width, height = camera.width, camera.height
+    nothing = Coverage(np.zeros((0, 0), dtype=bool), 0, 0, 0.0, None)
     if len(triangles) == 0:
-        return Coverage(np.zeros((height, width), dtype=bool), 0.0, None)
+        return nothing
     projected = project(triangles, camera.K)
-    lo, hi = projected.reshape(-1, 2).min(axis=0), projected.reshape(-1, 2).max(axis=0)
+    flat = projected.reshape(-1, 2)
+    lo, hi = flat.min(axis=0), flat.max(axis=0)
     box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
-    in_image = rasterize(projected, 0, 0, width, height)
-    inside_image = lo[0] >= 0 and lo[1] >= 0 and hi[0] <= width and hi[1] <= height
-    if inside_image:
-        return Coverage(in_image, float(in_image.sum()), box)
-    x0, y0 = int(np.floor(lo[0])), int(np.floor(lo[1]))
-    ext_w, ext_h = int(np.ceil(hi[0])) - x0, int(np.ceil(hi[1])) - y0
-    stride = max(1, int(np.ceil(np.sqrt(ext_w * ext_h / MAX_EXTENDED_PIXELS))))
-    extended = rasterize(projected, x0, y0, ext_w, ext_h, stride)
-    if stride == 1:
-        total = float(extended.sum())
-    else:  # count the off-image samples, scaled, plus the exact in-image count
-        gx = x0 + stride * np.arange(extended.shape[1])
-        gy = y0 + stride * np.arange(extended.shape[0])
-        outside = ~(((gx >= 0) & (gx < width))[None, :] & ((gy >= 0) & (gy < height))[:, None])
-        total = float((extended & outside).sum()) * stride * stride + float(in_image.sum())
-    return Coverage(in_image, total, box)
+    intervals, weights = row_intervals(projected, camera.height)
+    lengths = intervals.hi - intervals.lo + 1
+    total = float(lengths.sum()) if weights is None else float((lengths * weights).sum())
+    # the image part: rows inside it, intervals clipped to its columns
+    inside = (intervals.row >= 0) & (intervals.row < camera.height)
+    rows, first, last = intervals.row[inside], np.maximum(intervals.lo[inside], 0), np.minimum(intervals.hi[inside], camera.width - 1)
+    keep = last >= first
+    rows, first, last = rows[keep], first[keep], last[keep]
+    if rows.size == 0:
+        return Coverage(nothing.mask, 0, 0, total, box)
+    x0, y0 = int(first.min()), int(rows.min())
+    w, h = int(last.max()) - x0 + 1, int(rows.max()) - y0 + 1
+    return Coverage(fill(RowIntervals(rows, first, last), x0, y0, w, h), x0, y0, total, box)
