@@ -8,6 +8,7 @@ checks). Names are the frame index with at least six digits: frame 1,234,567 is
 
 from __future__ import annotations
 
+import colorsys
 import io
 import json
 import re
@@ -102,18 +103,29 @@ def write_geometry(scene: Scene, path: Path) -> None:
 
     glb = trimesh.Scene()
     for instance in scene.instances:
-        glb.add_geometry(trimesh.Trimesh(instance.world_vertices(), instance.mesh.faces, process=False),
+        glb.add_geometry(trimesh.Trimesh(instance.world_vertices(), np.array(instance.mesh.faces), process=False),
                          node_name=str(instance.instance_id), geom_name=f"instance-{instance.instance_id}")
     if scene.ground is not None:
         name = str(scene.ground.instance_id) if scene.ground.instance_id else "ground"
-        glb.add_geometry(trimesh.Trimesh(scene.ground.world_vertices(), scene.ground.mesh.faces, process=False),
+        glb.add_geometry(trimesh.Trimesh(scene.ground.world_vertices(), np.array(scene.ground.mesh.faces), process=False),
                          node_name=name, geom_name=name)
     atomic_write(path, lambda handle: handle.write(glb.export(file_type="glb")))
 
 
+def preview(instance_mask: np.ndarray) -> np.ndarray:
+    """A flat 8-bit RGB picture of the instance mask: one colour per instance id, black background.
+    What --labels-only writes in place of a shaded image, so every reader still finds an image."""
+    hues = (np.arange(int(instance_mask.max(initial=0)) + 1) * 0.618033988749895) % 1.0
+    rgb = np.array([colorsys.hsv_to_rgb(hue, 0.65, 0.9) for hue in hues.tolist()])
+    palette = np.rint(rgb * 255).astype(np.uint8)
+    palette[0] = 0
+    return palette[instance_mask]
+
+
 def write_frame(layout: Layout, scene: Scene, passes: Passes, outputs: FrameOutputs, save_geometry: bool) -> None:
     i = scene.frame_index
-    atomic_write_bytes(layout.path("image", i), encode_png(linear_to_srgb8(passes.rgb)))
+    image = preview(outputs.instance_mask) if passes.rgb is None else linear_to_srgb8(passes.rgb)
+    atomic_write_bytes(layout.path("image", i), encode_png(image))
     atomic_write_bytes(layout.path("instance", i), encode_png(outputs.instance_mask))
     atomic_write_bytes(layout.path("semantic", i), encode_png(outputs.semantic_mask))
     atomic_write_bytes(layout.path("depth_png", i), encode_png(depth_to_mm(passes.depth)))

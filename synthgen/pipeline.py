@@ -17,9 +17,7 @@ from synthgen.io.atomic import atomic_write_json
 from synthgen.io.console import native_output_to
 from synthgen.io.outdir import OutputMode, prepare_output_dir
 from synthgen.labels.extract import extract
-from synthgen.render.passes import Passes
 from synthgen.scene.build import build_scene
-from synthgen.scene.model import Scene
 from synthgen.scene.meshes import default_up_axis, file_mesh
 
 
@@ -34,6 +32,7 @@ class RenderRequest:
     mode: OutputMode = OutputMode.NEW
     save_geometry: bool = False
     progress: bool = True
+    labels_only: bool = False  # skip shading; images/ gets flat previews (docs/dataset.md)
 
 
 @dataclass
@@ -41,8 +40,8 @@ class RenderSummary:
     rendered: int
     skipped: int
     instances: int
-    seconds_render: float
-    seconds_labels: float
+    seconds_render: float  # Cycles alone
+    seconds_labels: float  # everything else per frame: scene, passes out of Blender, labels, files
     annotations: int
     out: Path
     seconds_wall: float = 0.0
@@ -58,9 +57,10 @@ def check_meshes(loaded: LoadedScene) -> None:
             raise loaded.source.error(("objects", index, "mesh"), error.message) from None
 
 
-def _manifest(loaded: LoadedScene, seed: int) -> dict:
+def _manifest(loaded: LoadedScene, seed: int, labels_only: bool) -> dict:
     return {"synthgen": __version__, "config_file": str(loaded.source.path), "config_digest": loaded.digest,
-            "seed": seed, "categories": loaded.config.categories(), "config": loaded.source.data}
+            "seed": seed, "labels_only": labels_only, "categories": loaded.config.categories(),
+            "config": loaded.source.data}
 
 
 def _check_resume(layout: Layout, manifest: dict) -> None:
@@ -71,9 +71,10 @@ def _check_resume(layout: Layout, manifest: dict) -> None:
         previous = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         raise UserError("is unreadable; cannot check that --resume continues the same run", file=path) from None
-    for key in ("config_digest", "seed"):
-        if previous.get(key) != manifest[key]:
-            what = "config (after --set overrides)" if key == "config_digest" else "seed"
+    for key in ("config_digest", "seed", "labels_only"):
+        if previous.get(key, False) != manifest[key]:
+            what = {"config_digest": "config (after --set overrides)", "seed": "seed",
+                    "labels_only": "--labels-only setting"}[key]
             raise UserError(f"--resume needs the same {what} as the run that made this directory", file=path)
 
 
@@ -85,7 +86,7 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     seed = loaded.config.render.seed if request.seed is None else request.seed
     if not 0 <= seed < 2**32:
         raise UserError(f"--seed must be in [0, 2**32), got {seed}")
-    manifest = _manifest(loaded, seed)
+    manifest = _manifest(loaded, seed, request.labels_only)
     layout = Layout(request.out)
     if request.mode is OutputMode.RESUME:
         _check_resume(layout, manifest)
@@ -104,29 +105,22 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     return summary
 
 
-def label_and_write(layout: Layout, scene: Scene, passes: Passes, save_geometry: bool) -> tuple[int, float]:
-    """Everything after the render: labels and files."""
-    started = time.perf_counter()
-    outputs = extract(scene, passes, f"images/{layout.path('image', scene.frame_index).name}")
-    write_frame(layout, scene, passes, outputs, save_geometry)
-    return len(outputs.labels.instances), time.perf_counter() - started
-
-
 def render_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[int], layout: Layout,
                   save_geometry: bool, on_frame: Callable[..., None] = lambda *_, **__: None) -> None:
-    """Render, label and write `frames` in order; `on_frame(instances, label_seconds, render_seconds=...)`
-    is called after each.
+    """Render, label and write `frames` in order; `on_frame(instances, seconds, render_seconds=...)` is
+    called after each with the frame's whole time and the part of it Cycles took.
 
     Labelling runs after the render, not beside it: Blender releases the GIL while Cycles
     renders, but on a machine whose cores Cycles already fills, a worker thread beside it
     made frames slower (bench/render_overhead.py measured 1.14-1.20x bare bpy against 1.04x).
     """
     for frame_index in frames:
-        scene = build_scene(loaded.config, seed, frame_index, loaded.mesh_paths)
         started = time.perf_counter()
+        scene = build_scene(loaded.config, seed, frame_index, loaded.mesh_paths)
         passes = renderer.render(scene)
-        render_seconds = time.perf_counter() - started
-        on_frame(*label_and_write(layout, scene, passes, save_geometry), render_seconds=render_seconds)
+        outputs = extract(scene, passes, f"images/{layout.path('image', scene.frame_index).name}")
+        write_frame(layout, scene, passes, outputs, save_geometry)
+        on_frame(len(outputs.labels.instances), time.perf_counter() - started, render_seconds=renderer.cycles_seconds)
 
 
 def _render_frames(loaded, seed, todo, layout, request, summary, terminal_err) -> None:
@@ -138,7 +132,7 @@ def _render_frames(loaded, seed, todo, layout, request, summary, terminal_err) -
     console = Console(file=terminal_err)
     columns = [TextColumn("rendering"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn()]
-    renderer = BlenderRenderer()
+    renderer = BlenderRenderer(labels_only=request.labels_only)
     # fds 1 and 2 point at render.log here: this header and Blender's own output land there
     print(f"synthgen {__version__} with Blender {renderer.version}: {len(todo)} frames of "
           f"{loaded.source.path} (seed {seed})", flush=True)
@@ -147,11 +141,11 @@ def _render_frames(loaded, seed, todo, layout, request, summary, terminal_err) -
             task = progress.add_task("render", total=len(todo), rate="")
             started = time.perf_counter()
 
-            def on_frame(instances: int, label_seconds: float, render_seconds: float) -> None:
+            def on_frame(instances: int, seconds: float, render_seconds: float) -> None:
                 summary.rendered += 1
                 summary.instances += instances
                 summary.seconds_render += render_seconds
-                summary.seconds_labels += label_seconds
+                summary.seconds_labels += seconds - render_seconds
                 rate = summary.rendered / (time.perf_counter() - started)
                 progress.update(task, advance=1, rate=f"{rate:.2f} frames/s")
 

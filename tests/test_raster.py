@@ -39,7 +39,7 @@ CASES = [
 def test_coverage_matches_ray_casts(shape, translation, angles, scale):
     camera = _camera([0.5, -4.0, 1.5])
     instance = _instance(shape, translation, angles, scale)
-    mesh = primitive_mesh(shape).copy()
+    mesh = primitive_mesh(shape).to_trimesh()
     mesh.apply_transform(instance.matrix_world)
     result = coverage(instance, camera)
 

@@ -20,7 +20,6 @@ import colorsys
 
 import numpy as np
 from pydantic_core import PydanticCustomError
-from scipy.special import ndtr, ndtri
 
 
 class Distribution:
@@ -61,6 +60,8 @@ class Normal(Distribution):
     integer: bool
 
     def sample(self, rng: np.random.Generator) -> np.ndarray:
+        from scipy.special import ndtr, ndtri  # here, not at the top: most scenes never pay for importing scipy
+
         std = np.where(self.std > 0, self.std, 1.0)
         lo = ndtr((self.low - self.mean) / std)
         hi = ndtr((self.high - self.mean) / std)

@@ -134,8 +134,9 @@ class World(Strict):
 class Render(Strict):
     engine: Literal["cycles"] = "cycles"
     device: Literal["cpu"] = "cpu"
-    samples: int = Field(default=16, ge=1, le=1 << 20)
-    denoise: bool = False
+    quality: Literal["draft", "standard", "high"] = "standard"
+    samples: int | None = Field(default=None, ge=1, le=1 << 20)  # overrides the preset's
+    denoise: bool | None = None  # overrides the preset's
     max_bounces: int = Field(default=4, ge=0, le=1024)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     threads: int = Field(default=0, ge=0, le=1024)

@@ -24,7 +24,6 @@ from synthgen.scene.model import CameraSpec, Instance
 
 MAX_OFF_IMAGE_ROWS = 4096  # above this, rows beyond the image are sampled evenly and weighted
 COORDINATE_LIMIT = float(2**40)  # projected x is clamped here; only counts of astronomically wide rows change
-_closed_meshes: dict[str, bool] = {}
 
 
 @dataclass(frozen=True)
@@ -52,8 +51,8 @@ class Coverage:
 def camera_triangles(instance: Instance, camera: CameraSpec) -> np.ndarray:
     """The instance's triangles in OpenCV camera coordinates, (F, 3, 3)."""
     local_to_cam = camera.world_to_cam @ instance.matrix_world
-    vertices = np.asarray(instance.mesh.vertices) @ local_to_cam[:3, :3].T + local_to_cam[:3, 3]
-    return vertices[np.asarray(instance.mesh.faces)]
+    vertices = instance.mesh.vertices @ local_to_cam[:3, :3].T + local_to_cam[:3, 3]
+    return vertices[instance.mesh.faces]
 
 
 def clip_near(triangles: np.ndarray, near: float) -> np.ndarray:
@@ -224,16 +223,6 @@ def fill(intervals: RowIntervals, x0: int, y0: int, width: int, height: int) -> 
     return np.repeat(values, np.diff(bounds)).reshape(height, width)
 
 
-def is_closed(instance: Instance) -> bool:
-    """Watertight, consistently wound and outward-facing: then back faces never add coverage."""
-    closed = _closed_meshes.get(instance.mesh_key)
-    if closed is None:
-        mesh = instance.mesh
-        closed = bool(mesh.is_watertight and mesh.is_winding_consistent and mesh.volume > 0)
-        _closed_meshes[instance.mesh_key] = closed
-    return closed
-
-
 def front_faces(triangles: np.ndarray, near: float, closed: bool) -> np.ndarray:
     """Drop triangles facing away from the camera when that cannot change the covered set.
 
@@ -258,7 +247,7 @@ def front_faces(triangles: np.ndarray, near: float, closed: bool) -> np.ndarray:
 def coverage(instance: Instance, camera: CameraSpec) -> Coverage:
     """The instance's unoccluded footprint in the image and its projected extent beyond it."""
     triangles = camera_triangles(instance, camera)
-    triangles = clip_near(front_faces(triangles, camera.clip_start, is_closed(instance)), camera.clip_start)
+    triangles = clip_near(front_faces(triangles, camera.clip_start, instance.mesh.is_closed), camera.clip_start)
     nothing = Coverage(np.zeros((0, 0), dtype=bool), 0, 0, 0.0, None)
     if len(triangles) == 0:
         return nothing

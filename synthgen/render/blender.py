@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import OpenEXR
 from synthgen.render.passes import Passes
 from synthgen.scene.model import CameraSpec, Instance, LightSpec, Scene, WorldSpec
 from synthgen.scene.poses import CV_TO_BLENDER
+from synthgen.scene.quality import LABELS_ONLY
 
 SMOOTH_SHAPES = ("primitive:sphere", "primitive:torus")
 LIGHT_TYPES = {"sun": "SUN", "point": "POINT", "area": "AREA"}
@@ -45,6 +47,74 @@ def read_exr(path: Path) -> dict[str, np.ndarray]:
     return channels
 
 
+# Every Cycles, colour and output setting that changes the image or the time a render takes, set
+# explicitly so that nothing depends on Blender's defaults (bench/bare_bpy.py sets the same list).
+FIXED_SETTINGS: dict[str, object] = {
+    "render.engine": "CYCLES",
+    "cycles.device": "CPU",
+    "render.resolution_percentage": 100,
+    "render.pixel_aspect_x": 1.0,
+    "render.pixel_aspect_y": 1.0,
+    "render.film_transparent": False,
+    "render.use_motion_blur": False,  # motion blur would break pixel-exact masks
+    "render.use_persistent_data": False,
+    "render.use_compositing": False,
+    "render.use_sequencer": False,
+    "render.dither_intensity": 0.0,
+    "view_settings.view_transform": "Standard",  # plain sRGB: the PNG is the linear render, encoded
+    "view_settings.look": "None",
+    "view_settings.exposure": 0.0,
+    "view_settings.gamma": 1.0,
+    "display_settings.display_device": "sRGB",
+    "cycles.use_light_tree": True,
+    "cycles.adaptive_min_samples": 0,
+    "cycles.denoiser": "OPENIMAGEDENOISE",
+    "cycles.denoising_quality": "HIGH",
+    "cycles.denoising_input_passes": "RGB_ALBEDO_NORMAL",
+    "cycles.denoising_use_gpu": False,
+    "cycles.pixel_filter_type": "BLACKMAN_HARRIS",
+    "cycles.filter_width": 1.5,
+    "cycles.sampling_pattern": "TABULATED_SOBOL",
+    "cycles.use_animated_seed": False,
+    "cycles.time_limit": 0.0,
+    "cycles.caustics_reflective": True,
+    "cycles.caustics_refractive": True,
+    "cycles.sample_clamp_direct": 0.0,
+    "cycles.sample_clamp_indirect": 10.0,
+    "cycles.blur_glossy": 1.0,
+    "cycles.use_auto_tile": True,
+    "cycles.tile_size": 2048,
+}
+
+
+def frame_settings(scene: Scene, labels_only: bool = False) -> dict[str, object]:
+    """The settings that follow the frame: resolution, quality, noise seed, threads."""
+    spec = scene.render
+    quality = LABELS_ONLY if labels_only else spec
+    return {
+        "render.resolution_x": scene.camera.width,
+        "render.resolution_y": scene.camera.height,
+        "cycles.samples": quality.samples,
+        "cycles.use_denoising": quality.denoise,
+        "cycles.denoising_prefilter": quality.denoise_prefilter,
+        "cycles.use_adaptive_sampling": quality.adaptive_threshold > 0,
+        "cycles.adaptive_threshold": quality.adaptive_threshold or 0.01,
+        "cycles.max_bounces": 0 if labels_only else spec.max_bounces,
+        "cycles.seed": cycles_seed(spec.seed, scene.frame_index),
+        "render.threads_mode": "FIXED" if spec.threads else "AUTO",
+        "render.threads": spec.threads or 1,
+    }
+
+
+def set_properties(scene, settings: dict[str, object]) -> None:
+    """Set 'group.name' properties of a Blender scene (group: render, cycles, view_settings, ...)."""
+    for key, value in settings.items():
+        group, name = key.split(".")
+        target = scene if group == "scene" else getattr(scene, group)
+        if getattr(target, name) != value:
+            setattr(target, name, value)
+
+
 def _matrix(values: np.ndarray):
     import mathutils
 
@@ -54,10 +124,12 @@ def _matrix(values: np.ndarray):
 class BlenderRenderer:
     """A Blender scene kept alive across frames (state is real here: pools of Blender data)."""
 
-    def __init__(self) -> None:
+    def __init__(self, labels_only: bool = False) -> None:
         import bpy
 
         self.bpy = bpy
+        self.labels_only = labels_only
+        self.cycles_seconds = 0.0  # how long the last bpy.ops.render.render() took
         self.version = bpy.app.version_string
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = bpy.context.scene
@@ -70,21 +142,11 @@ class BlenderRenderer:
     # ---- one-time set-up -------------------------------------------------
     def _configure(self) -> None:
         bpy, scene = self.bpy, self.scene
-        render = scene.render
-        render.engine = "CYCLES"
-        scene.cycles.device = "CPU"
-        render.resolution_percentage = 100
-        render.pixel_aspect_x = render.pixel_aspect_y = 1.0
-        render.film_transparent = False
-        render.use_motion_blur = False
-        scene.view_settings.view_transform = "Standard"
-        scene.view_settings.look = "None"
-        scene.view_settings.exposure = 0.0
-        scene.view_settings.gamma = 1.0
+        set_properties(scene, FIXED_SETTINGS)
         layer = scene.view_layers[0]
         layer.use_pass_z = True
         layer.use_pass_object_index = True
-        settings = render.image_settings
+        settings = scene.render.image_settings
         settings.media_type = "MULTI_LAYER_IMAGE"  # must come before the other image settings in 5.0
         settings.color_depth = "32"
         settings.exr_codec = "NONE"
@@ -103,29 +165,18 @@ class BlenderRenderer:
         self.background = next(n for n in nodes if n.bl_idname == "ShaderNodeBackground")
         self.sky = nodes.new("ShaderNodeTexSky")
         self.sky.sky_type = "SINGLE_SCATTERING"
+        if self.labels_only:
+            # one plain material for everything and no light: nothing left to shade
+            layer.material_override = bpy.data.materials.new("synthgen-labels-only")
 
     # ---- per-frame updates -----------------------------------------------
     def apply(self, scene: Scene) -> None:
         """Make the Blender scene match `scene` (cheap: re-poses pooled objects)."""
-        self._settings(scene)
+        set_properties(self.scene, frame_settings(scene, self.labels_only))
         self._camera(scene.camera)
         self._objects(scene.instances + ((scene.ground,) if scene.ground is not None else ()))
-        self._lights(scene.lights)
+        self._lights(() if self.labels_only else scene.lights)
         self._world(scene.world)
-
-    def _settings(self, scene: Scene) -> None:
-        cycles, render, spec = self.scene.cycles, self.scene.render, scene.render
-        render.resolution_x, render.resolution_y = scene.camera.width, scene.camera.height
-        cycles.samples = spec.samples
-        cycles.use_denoising = spec.denoise
-        if spec.denoise:
-            cycles.denoiser = "OPENIMAGEDENOISE"
-            cycles.denoising_prefilter = "FAST"
-        cycles.max_bounces = spec.max_bounces
-        cycles.seed = cycles_seed(spec.seed, scene.frame_index)
-        render.threads_mode = "FIXED" if spec.threads else "AUTO"
-        if spec.threads:
-            render.threads = spec.threads
 
     def _camera(self, camera: CameraSpec) -> None:
         data = self.camera.data
@@ -210,8 +261,8 @@ class BlenderRenderer:
         color_input = self.background.inputs["Color"]
         for link in list(color_input.links):
             links.remove(link)
-        self.background.inputs["Strength"].default_value = world.strength
-        if world.sky is None:
+        self.background.inputs["Strength"].default_value = 0.0 if self.labels_only else world.strength
+        if world.sky is None or self.labels_only:
             color_input.default_value = (*world.color.tolist(), 1.0)
         else:
             elevation, rotation, strength = world.sky
@@ -224,10 +275,12 @@ class BlenderRenderer:
     # ---- rendering ---------------------------------------------------------
     def render(self, scene: Scene) -> Passes:
         self.apply(scene)
+        started = time.perf_counter()
         self.bpy.ops.render.render()
+        self.cycles_seconds = time.perf_counter() - started
         self.bpy.data.images["Render Result"].save_render(str(self.exr_path), scene=self.scene)
         channels = read_exr(self.exr_path)
-        rgb = np.stack([channels[f"ViewLayer.Combined.{c}"] for c in "RGB"], axis=-1)
+        rgb = None if self.labels_only else np.stack([channels[f"ViewLayer.Combined.{c}"] for c in "RGB"], axis=-1)
         depth = channels["ViewLayer.Depth.Z"]
         depth = np.where(depth >= 1e9, np.inf, depth).astype(np.float32)
         index = np.rint(channels["ViewLayer.Object Index.X"]).astype(np.int32)

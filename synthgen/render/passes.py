@@ -11,7 +11,7 @@ import numpy as np
 class Passes:
     """All arrays are (height, width[, channels]) with row 0 at the top of the image."""
 
-    rgb: np.ndarray  # float32 linear RGB
+    rgb: np.ndarray | None  # float32 linear RGB; None when only labels were rendered
     depth: np.ndarray  # float32 metres along the optical axis; np.inf where no surface
     index: np.ndarray  # int32 object index (pass_index) seen at each pixel centre, 0 = background
 

@@ -17,6 +17,7 @@ from synthgen.config.scene_config import Material, ObjectGroup, SceneConfig
 from synthgen.scene.meshes import default_up_axis, file_mesh, primitive_mesh
 from synthgen.scene.model import (CameraSpec, Instance, LightSpec, MaterialSpec, RenderSpec, Scene,
                                   WorldSpec)
+from synthgen.scene.quality import PRESETS
 from synthgen.scene.poses import CV_TO_BLENDER, euler_xyz_degrees, intrinsics, look_at_opencv, rigid
 
 MAX_INSTANCES = 32767  # Cycles' object index pass holds 1..32767
@@ -139,6 +140,15 @@ def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: di
         ground = Instance(ground_id, g.category or "", ground_category_id, "primitive:plane", primitive_mesh("plane"),
                           np.array([g.size, g.size, 1.0]), np.eye(3), np.array([0.0, 0.0, GROUND_Z]),
                           _material(g.material, rng))
+    return Scene(frame_index, camera, tuple(placed), ground, lights, world, render_spec(config, seed), categories,
+                 dropped)
+
+
+def render_spec(config: SceneConfig, seed: int) -> RenderSpec:
+    """The quality preset, with explicit `samples` and `denoise` taking precedence."""
     r = config.render
-    render = RenderSpec(r.samples, r.denoise, r.max_bounces, seed, r.threads)
-    return Scene(frame_index, camera, tuple(placed), ground, lights, world, render, categories, dropped)
+    preset = PRESETS[r.quality]
+    return RenderSpec(samples=preset.samples if r.samples is None else r.samples,
+                      denoise=preset.denoise if r.denoise is None else r.denoise,
+                      denoise_prefilter=preset.denoise_prefilter, adaptive_threshold=preset.adaptive_threshold,
+                      max_bounces=r.max_bounces, seed=seed, threads=r.threads)

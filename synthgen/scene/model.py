@@ -1,4 +1,4 @@
-"""A concrete scene: everything one frame needs, in plain numpy and trimesh.
+"""A concrete scene: everything one frame needs, in plain numpy.
 
 The renderer turns this into Blender objects; label extraction and tests use the
 same numbers, so geometry, images and labels cannot drift apart. World frame:
@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import trimesh
+
+from synthgen.scene.meshes import Mesh
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Instance:
     category: str
     category_id: int  # 1-based, the COCO category id
     mesh_key: str  # identifies the shared local mesh, so renderers can reuse it
-    mesh: trimesh.Trimesh  # local coordinates, shared between frames: never modify
+    mesh: Mesh  # local coordinates, shared between frames: never modify
     scale: np.ndarray  # (3,), applied in the object's local frame before rotation
     rotation: np.ndarray  # (3, 3) local -> world
     translation: np.ndarray  # (3,) world position of the local origin
@@ -43,8 +44,7 @@ class Instance:
         return matrix
 
     def world_vertices(self) -> np.ndarray:
-        # np.asarray: plain arrays, not trimesh's change-tracking subclass (slow in hot loops)
-        return (np.asarray(self.mesh.vertices) * self.scale) @ self.rotation.T + self.translation
+        return (self.mesh.vertices * self.scale) @ self.rotation.T + self.translation
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,13 @@ class WorldSpec:
 
 @dataclass(frozen=True)
 class RenderSpec:
+    """Cycles settings of one frame. None of them changes a label: the object-index and
+    depth passes come from each pixel's first sample, at its centre."""
+
     samples: int
     denoise: bool
+    denoise_prefilter: str  # OpenImageDenoise prefilter of the albedo and normal guides: FAST | ACCURATE
+    adaptive_threshold: float  # Cycles' noise threshold; 0 = every pixel takes all samples
     max_bounces: int
     seed: int
     threads: int

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 # OpenCV camera axes (x right, y down, z forward) expressed in Blender camera axes
 # (x right, y up, looking down -z), and back: the same diagonal flip.
@@ -11,8 +10,12 @@ CV_TO_BLENDER = np.diag([1.0, -1.0, -1.0])
 
 
 def euler_xyz_degrees(angles: np.ndarray) -> np.ndarray:
-    """Blender's XYZ Euler convention: rotate about X, then Y, then Z (fixed axes)."""
-    return Rotation.from_euler("xyz", np.asarray(angles, dtype=np.float64), degrees=True).as_matrix()
+    """Blender's XYZ Euler convention: rotate about X, then Y, then Z (fixed axes): Rz @ Ry @ Rx."""
+    x, y, z = np.radians(np.asarray(angles, dtype=np.float64))
+    cx, sx, cy, sy, cz, sz = np.cos(x), np.sin(x), np.cos(y), np.sin(y), np.cos(z), np.sin(z)
+    return np.array([[cy * cz, sx * sy * cz - cx * sz, cx * sy * cz + sx * sz],
+                     [cy * sz, sx * sy * sz + cx * cz, cx * sy * sz - sx * cz],
+                     [-sy, sx * cy, cx * cy]])
 
 
 def look_at_opencv(position: np.ndarray, target: np.ndarray) -> np.ndarray:
