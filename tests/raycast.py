@@ -17,8 +17,9 @@ def pixel_rays(K: np.ndarray, cam_to_world: np.ndarray, width: int, height: int,
     return origins, directions
 
 
-def cast(meshes: dict[int, trimesh.Trimesh], K, cam_to_world, width, height, x0=0, y0=0):
-    """(ids, depth): the id of the first mesh hit at each pixel centre (0 = none) and its depth along z."""
+def cast(meshes: dict[int, trimesh.Trimesh], K, cam_to_world, width, height, x0=0, y0=0, near=0.0):
+    """(ids, depth): the id of the first mesh hit at each pixel centre (0 = none) and its depth along z.
+    Hits nearer than `near` along the optical axis are ignored, as Blender's near clipping plane does."""
     keys = list(meshes)
     combined = trimesh.util.concatenate([meshes[k] for k in keys])
     owner = np.repeat(np.array(keys), [len(meshes[k].faces) for k in keys])
@@ -29,6 +30,8 @@ def cast(meshes: dict[int, trimesh.Trimesh], K, cam_to_world, width, height, x0=
     depth = np.full(len(origins), np.inf)
     # z along the optical axis equals the ray parameter, because directions have z = 1 in the camera frame
     t = np.einsum("ij,ij->i", locations - origins[rays], directions[rays]) / np.einsum("ij,ij->i", directions[rays], directions[rays])
+    beyond = t >= near
+    triangles, rays, t = triangles[beyond], rays[beyond], t[beyond]
     order = np.lexsort((t, rays))
     first = np.ones(len(order), dtype=bool)
     first[1:] = rays[order][1:] != rays[order][:-1]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from synthgen.labels.model import Box, Box3D, CameraLabel, FrameLabels, InstanceLabel
-from synthgen.labels.raster import coverage
+from synthgen.labels.raster import Coverage, coverages
 from synthgen.labels.visible import Visible, visible_instances
 from synthgen.render.passes import Passes
 from synthgen.scene.model import CameraSpec, Instance, Scene
@@ -38,9 +38,8 @@ def _clip_box(box: tuple[float, float, float, float], width: int, height: int) -
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-def label_instance(instance: Instance, visible: Visible | None, instance_mask: np.ndarray,
+def label_instance(instance: Instance, cover: Coverage, visible: Visible | None, instance_mask: np.ndarray,
                    camera: CameraSpec) -> InstanceLabel:
-    cover = coverage(instance, camera)
     visible_pixels = 0 if visible is None else visible.pixels
     h, w = cover.mask.shape
     both = 0
@@ -86,7 +85,9 @@ def extract(scene: Scene, passes: Passes, image_path: str) -> FrameOutputs:
         raise RuntimeError(f"frame {scene.frame_index}: object index pass holds unknown ids {unexpected}")
     semantic = lut[instance_mask]
     semantic = semantic.astype(np.uint8) if len(scene.categories) < 256 else semantic
-    labels = tuple(label_instance(i, seen.get(i.instance_id), instance_mask, camera) for i in instances)
+    covers = coverages(instances, camera)
+    labels = tuple(label_instance(i, cover, seen.get(i.instance_id), instance_mask, camera)
+                   for i, cover in zip(instances, covers))
     frame = FrameLabels(
         frame_index=scene.frame_index,
         image=image_path,

@@ -6,12 +6,16 @@ object alone would cost a render per object; instead the object's triangles are
 projected with K and intersected with the rows of pixel centres (v + 0.5): each
 triangle cuts a row in one interval of x, and the pixel centres (u + 0.5) inside
 that interval are the ones it covers, the same points Cycles samples for the
-object-index pass. Per row the intervals of all triangles are merged, so the
-cost grows with the rows a triangle spans and the pixels the object covers, not
-with triangle bounding boxes, and a row's count needs no pixels at all: that is
-how the part of a projection beyond the image (a road plane reaching behind the
-camera projects to billions of pixels) is counted. Geometry in front of the near
-clipping plane is clipped away first, as Blender does.
+object-index pass. Per object and row the intervals of all its triangles are
+merged, so the cost grows with the rows its triangles span and the pixels it
+covers, not with triangle bounding boxes, and a row's count needs no pixels at
+all: that is how the part of a projection beyond the image is counted (a road
+plane reaching behind the camera projects to billions of pixels). Geometry in
+front of the near clipping plane is clipped away first, as Blender does.
+
+All objects of a frame go through numpy together; only objects whose projection
+reaches far beyond the image (more than MAX_OFF_IMAGE_ROWS rows, or wider than
+WIDE_PIXELS) are handled one by one, with the rows beyond the image sampled.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import numpy as np
 
 from synthgen.scene.model import CameraSpec, Instance
 
-MAX_OFF_IMAGE_ROWS = 4096  # above this, rows beyond the image are sampled evenly and weighted
-COORDINATE_LIMIT = float(2**40)  # projected x is clamped here; only counts of astronomically wide rows change
+MAX_OFF_IMAGE_ROWS = 4096  # above this, rows beyond the image are sampled in blocks, weighted by block height
+WIDE_PIXELS = 2**20  # projections wider than this are handled one object at a time (keeps int64 keys safe)
+COORDINATE_LIMIT = float(2**36)  # projected x is clamped here; only counts of astronomically wide rows change
 
 
 @dataclass(frozen=True)
@@ -48,37 +53,92 @@ class Coverage:
         return image
 
 
-def camera_triangles(instance: Instance, camera: CameraSpec) -> np.ndarray:
-    """The instance's triangles in OpenCV camera coordinates, (F, 3, 3)."""
-    local_to_cam = camera.world_to_cam @ instance.matrix_world
-    vertices = instance.mesh.vertices @ local_to_cam[:3, :3].T + local_to_cam[:3, 3]
-    return vertices[instance.mesh.faces]
+NOTHING = Coverage(np.zeros((0, 0), dtype=bool), 0, 0, 0.0, None)
 
 
-def clip_near(triangles: np.ndarray, near: float) -> np.ndarray:
-    """Clip triangles to z >= near; a triangle cut by the plane becomes one or two triangles."""
+def coverage(instance: Instance, camera: CameraSpec) -> Coverage:
+    """The instance's unoccluded footprint in the image and its projected extent beyond it."""
+    return coverages([instance], camera)[0]
+
+
+def coverages(instances: list[Instance] | tuple[Instance, ...], camera: CameraSpec) -> list[Coverage]:
+    """`coverage` of every instance, computed together."""
+    triangles, owner = camera_triangles(instances, camera)
+    triangles, owner = clip_near(triangles, camera.clip_start, owner)
+    return _coverages_2d(project(triangles, camera.K), owner, len(instances), camera.width, camera.height)
+
+
+def coverage_2d(projected: np.ndarray, width: int, height: int) -> Coverage:
+    """Coverage of projected triangles (T, 3, 2) in continuous pixel coordinates."""
+    return _coverages_2d(projected, np.zeros(len(projected), dtype=np.int64), 1, width, height)[0]
+
+
+# ---- geometry -----------------------------------------------------------------
+
+def camera_triangles(instances, camera: CameraSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Triangles of all instances in OpenCV camera coordinates (T, 3, 3), and each one's instance index.
+
+    Instances sharing a mesh are transformed together. For a closed mesh seen from
+    outside, every ray that hits it first enters through a front face, so back
+    faces are dropped; not when the camera may be inside the object or the near
+    plane cuts it."""
+    groups: dict[int, list[int]] = {}
+    for index, instance in enumerate(instances):
+        groups.setdefault(id(instance.mesh), []).append(index)
+    near, world_to_cam = camera.clip_start, camera.world_to_cam
+    parts, owners = [], []
+    for indices in groups.values():
+        mesh = instances[indices[0]].mesh
+        local_to_cam = world_to_cam @ np.stack([instances[i].matrix_world for i in indices])
+        linear, shift = local_to_cam[:, :3, :3], local_to_cam[:, :3, 3]
+        vertices = mesh.vertices @ linear.transpose(0, 2, 1) + shift[:, None]  # (n, V, 3)
+        keep = np.ones((len(indices), len(mesh.faces)), dtype=bool)
+        if mesh.is_closed:
+            lo, hi = vertices.min(axis=1), vertices.max(axis=1)
+            may_cull = (lo[:, 2] >= near) & ~np.all((lo <= 0.0) & (hi >= 0.0), axis=1)
+            # decided in the mesh's own frame, before gathering any triangle: a face faces the camera
+            # when the camera lies on the outer side of its plane (an affine map with positive
+            # determinant, as scale times rotation is, keeps that side)
+            eye = np.linalg.solve(linear, -shift[:, :, None])[:, :, 0]  # the camera in local coordinates
+            normals, offsets = mesh.face_planes
+            keep = ~may_cull[:, None] | (eye @ normals.T > offsets)
+        which, face = np.nonzero(keep)
+        corners = which[:, None] * len(mesh.vertices) + mesh.faces[face]
+        parts.append(vertices.reshape(-1, 3)[corners])
+        owners.append(np.asarray(indices)[which])
+    if not parts:
+        return np.zeros((0, 3, 3)), np.zeros(0, dtype=np.int64)
+    return np.concatenate(parts), np.concatenate(owners)
+
+
+def clip_near(triangles: np.ndarray, near: float, owner: np.ndarray | None = None):
+    """Clip triangles to z >= near; a triangle cut by the plane becomes one or two triangles.
+    With `owner` (one value per triangle), returns (triangles, owner) with the pieces' owners."""
     z = triangles[:, :, 2]
+    owner = np.zeros(len(triangles), dtype=np.int64) if owner is None else owner
     if z.min(initial=np.inf) >= near:
-        return triangles
+        return triangles, owner
     inside = z >= near
     count = inside.sum(axis=1)
-    pieces = [triangles[count == 3]]
+    pieces, owners = [triangles[count == 3]], [owner[count == 3]]
     # roll each cut triangle so that its odd vertex (alone on its side of the plane) comes first
     for kept, odd_is_inside in ((1, True), (2, False)):
-        cut = triangles[count == kept]
-        if len(cut) == 0:
+        chosen = count == kept
+        if not chosen.any():
             continue
-        odd = np.argmax(inside[count == kept] == odd_is_inside, axis=1)
+        cut = triangles[chosen]
+        odd = np.argmax(inside[chosen] == odd_is_inside, axis=1)
         order = (odd[:, None] + np.arange(3)[None, :]) % 3
         a, b, c = (np.take_along_axis(cut, order[:, k, None, None], axis=1)[:, 0] for k in range(3))
         ab = a + ((near - a[:, 2]) / (b[:, 2] - a[:, 2]))[:, None] * (b - a)
         ac = a + ((near - a[:, 2]) / (c[:, 2] - a[:, 2]))[:, None] * (c - a)
         if odd_is_inside:  # only a is in front: the corner triangle
             pieces.append(np.stack([a, ab, ac], axis=1))
+            owners.append(owner[chosen])
         else:  # a is behind: the quad b, c, ac, ab as two triangles
-            pieces.append(np.stack([b, c, ac], axis=1))
-            pieces.append(np.stack([b, ac, ab], axis=1))
-    return np.concatenate(pieces, axis=0)
+            pieces += [np.stack([b, c, ac], axis=1), np.stack([b, ac, ab], axis=1)]
+            owners += [owner[chosen], owner[chosen]]
+    return np.concatenate(pieces), np.concatenate(owners)
 
 
 def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -87,21 +147,14 @@ def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
                      K[1, 1] * points[..., 1] / points[..., 2] + K[1, 2]], axis=-1)
 
 
-@dataclass(frozen=True)
-class RowIntervals:
-    """Disjoint, sorted runs of covered pixel centres: columns lo..hi (inclusive) of row `row`."""
-
-    row: np.ndarray  # int64
-    lo: np.ndarray  # int64
-    hi: np.ndarray  # int64
-
+# ---- rows and intervals ---------------------------------------------------------
 
 def _expand(k_lo: np.ndarray, k_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(owner, k) for every integer k in [k_lo[i], k_hi[i]] of every owner i."""
+    """(index, k) for every integer k in [k_lo[i], k_hi[i]] of every index i."""
     counts = np.maximum(k_hi - k_lo + 1, 0)
-    owner = np.repeat(np.arange(len(counts)), counts)
+    index = np.repeat(np.arange(len(counts)), counts)
     k = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(k_lo, counts)
-    return owner, k
+    return index, k
 
 
 def _side_rows(first: np.ndarray, last: np.ndarray, origin: int, direction: int, count: int, stride: int):
@@ -112,159 +165,172 @@ def _side_rows(first: np.ndarray, last: np.ndarray, origin: int, direction: int,
     near, far = (first, last) if direction > 0 else (-last, -first)  # mirrored so that rows grow away
     k_lo = np.maximum(-((direction * middle - near) // stride), 0)
     k_hi = np.minimum((far - direction * middle) // stride, blocks - 1)
-    owner, k = _expand(k_lo, k_hi)
+    index, k = _expand(k_lo, k_hi)
     rows, weights = middle + direction * stride * k, np.full(len(k), stride, dtype=np.int64)
     if remainder:
         row = origin + direction * (blocks * stride + (remainder - 1) // 2)
         extra = np.flatnonzero((first <= row) & (last >= row))
-        owner, rows = np.append(owner, extra), np.append(rows, np.full(len(extra), row))
+        index, rows = np.append(index, extra), np.append(rows, np.full(len(extra), row))
         weights = np.append(weights, np.full(len(extra), remainder))
-    return owner, rows, weights
+    return index, rows, weights
 
 
-def _sampled_rows(first: np.ndarray, last: np.ndarray, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """The rows each triangle is cut with: every row inside the image and, beyond it, every row
-    or, when more than MAX_OFF_IMAGE_ROWS lie beyond, the middle rows of blocks of `stride` rows.
-    Returns (triangle index, row, weight = the rows it stands for; None when every row is used)."""
+def _sampled_rows(first: np.ndarray, last: np.ndarray, height: int):
+    """The rows one object's triangles are cut with: every row inside the image and, beyond it, the
+    middle rows of blocks of `stride` rows, `stride` chosen so that at most MAX_OFF_IMAGE_ROWS are used.
+    Returns (triangle index, row, weight = the rows it stands for)."""
     top, bottom = int(first.min()), int(last.max())
     above, below = max(0, min(bottom, -1) - top + 1), max(0, bottom - max(top, height) + 1)
     stride = max(1, -(-(above + below) // MAX_OFF_IMAGE_ROWS))
-    owner, rows = _expand(np.maximum(first, 0), np.minimum(last, height - 1))
-    parts = [(owner, rows, np.ones(len(rows), dtype=np.int64))]
-    parts.append(_side_rows(first, last, -1, -1, above, stride))
-    parts.append(_side_rows(first, last, height, 1, below, stride))
-    owner, rows, weights = (np.concatenate(column) for column in zip(*parts))
-    return owner, rows, None if stride == 1 else weights
+    index, rows = _expand(np.maximum(first, 0), np.minimum(last, height - 1))
+    parts = [(index, rows, np.ones(len(rows), dtype=np.int64)),
+             _side_rows(first, last, -1, -1, above, stride), _side_rows(first, last, height, 1, below, stride)]
+    return tuple(np.concatenate(column) for column in zip(*parts))
 
 
-def row_intervals(triangles_2d: np.ndarray, height: int) -> tuple[RowIntervals, np.ndarray | None]:
-    """Covered pixel centres of the union of projected triangles, as merged intervals per row.
+def _min3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return np.minimum(np.minimum(a, b), c)  # much faster than .min(axis=1) over an axis of 3
 
-    All rows inside the image are exact; rows beyond it are sampled when there are more
-    than MAX_OFF_IMAGE_ROWS of them, and then the returned weights (rows each stands for)
-    are not None. A centre on an edge counts as covered (the union is closed)."""
-    empty = RowIntervals(*(np.zeros(0, dtype=np.int64) for _ in range(3)))
-    xs, ys = triangles_2d[:, :, 0], triangles_2d[:, :, 1]
-    xn, yn = np.roll(xs, -1, axis=1), np.roll(ys, -1, axis=1)
-    area = (xs * yn - xn * ys).sum(axis=1)  # twice the signed area
-    keep = np.abs(area) > 1e-12
-    if not keep.any():
-        return empty, None
-    xs, ys, xn, yn, sign = xs[keep], ys[keep], xn[keep], yn[keep], np.sign(area[keep])[:, None]
-    # rows whose centre v + 0.5 lies within the triangle's vertical extent
-    first = np.ceil(ys.min(axis=1) - 0.5).astype(np.int64)
-    last = np.floor(ys.max(axis=1) - 0.5).astype(np.int64)
-    spans = last >= first
-    if not spans.any():
-        return empty, None
-    xs, ys, xn, yn, sign, first, last = xs[spans], ys[spans], xn[spans], yn[spans], sign[spans], first[spans], last[spans]
-    owner, row, weights = _sampled_rows(first, last, height)
-    # edge k as A x + B y + C >= 0 inside (orientation folded into the sign); on a row y it bounds x
-    A = -(yn - ys) * sign
-    B = (xn - xs) * sign
-    C = -(A * xs + B * ys)
+
+def _max3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return np.maximum(np.maximum(a, b), c)
+
+
+def _spans(xs: tuple, ys: tuple, sign: np.ndarray, triangle: np.ndarray, row: np.ndarray):
+    """The pixel-centre columns first..last of triangle `triangle[i]` on row `row[i]`; returns (hit, first, last)
+    with the spans that cover no centre left out.
+
+    Edge k of a triangle is A x + B y + C >= 0 on the inside (orientation folded into
+    `sign`), so on the row y = v + 0.5 it bounds x from one side."""
     y = row + 0.5
-    lo = np.maximum(xs.min(axis=1)[owner], -COORDINATE_LIMIT)
-    hi = np.minimum(xs.max(axis=1)[owner], COORDINATE_LIMIT)
+    lo = np.maximum(_min3(*xs), -COORDINATE_LIMIT).take(triangle)
+    hi = np.minimum(_max3(*xs), COORDINATE_LIMIT).take(triangle)
     with np.errstate(divide="ignore", invalid="ignore"):
         for k in range(3):
-            a = A[owner, k]
-            v = B[owner, k] * y + C[owner, k]
+            x0, y0, x1, y1 = xs[k], ys[k], xs[(k + 1) % 3], ys[(k + 1) % 3]
+            A = -(y1 - y0) * sign
+            B = (x1 - x0) * sign
+            C = -(A * x0 + B * y0)
+            a = A.take(triangle)
+            v = B.take(triangle) * y + C.take(triangle)
             bound = -v / a
             lo = np.where(a > 0, np.maximum(lo, bound), lo)
             hi = np.where(a < 0, np.minimum(hi, bound), hi)
             hi = np.where((a == 0) & (v < 0), -np.inf, hi)
-    first_col = np.ceil(lo - 0.5)
-    last_col = np.floor(hi - 0.5)
-    hit = last_col >= first_col
-    row, first_col, last_col = row[hit], first_col[hit].astype(np.int64), last_col[hit].astype(np.int64)
-    if weights is not None:
-        weights = weights[hit]
-    if row.size == 0:
-        return empty, None
-    return _merge(row, first_col, last_col, weights)
+    first, last = np.ceil(lo - 0.5), np.floor(hi - 0.5)
+    hit = last >= first
+    return hit, first[hit].astype(np.int64), last[hit].astype(np.int64)
 
 
-def _merge(row: np.ndarray, lo: np.ndarray, hi: np.ndarray, weights: np.ndarray | None):
-    """Union of intervals per row: sort by (row, lo), then a running maximum of the ends, offset per
-    row so that it never carries over from one row to the next."""
-    base = int(lo.min())
-    width = int(hi.max()) - base + 2  # +2: touching intervals of adjacent rows must not merge
-    row_rank = np.unique(row, return_inverse=True)[1].astype(np.int64)
-    start = row_rank * width + (lo - base)
-    end = row_rank * width + (hi - base)
-    order = np.argsort(start, kind="stable")
-    start, end = start[order], end[order]
+def _union_lengths(owner: np.ndarray, row: np.ndarray, lo: np.ndarray, hi: np.ndarray, weight: np.ndarray,
+                   base: np.ndarray, count: int) -> np.ndarray:
+    """Per owner, the weighted number of integers in the union of its intervals lo..hi on each row.
+
+    Sorts by (owner, row, lo), then keeps a running maximum of the ends, offset per
+    (owner, row) so that it never carries over from one row to the next. `base` is a
+    column at or left of each interval's owner, which keeps the sort keys small."""
+    if len(lo) == 0:
+        return np.zeros(count)
+    width = int((hi - base).max()) + 2  # +2: touching intervals of adjacent rows must not merge
+    rows = int(row.max()) - int(row.min()) + 1
+    group = owner * rows + (row - int(row.min()))
+    if (int(group.max()) + 1) * width >= 2**62:  # far-flung rows: rank them instead
+        group = np.unique(group, return_inverse=True)[1].astype(np.int64)
+    start = group * width + (lo - base)
+    order = np.argsort(start)
+    start, end = start[order], (group * width + (hi - base))[order]
     reach = np.maximum.accumulate(end)
     new = np.ones(len(start), dtype=bool)
     new[1:] = start[1:] > reach[:-1] + 1  # +1: intervals that touch in pixel indices merge
     first = np.flatnonzero(new)
-    last = np.concatenate([first[1:] - 1, [len(start) - 1]])
-    rows = row[order][first]
-    offset = row_rank[order][first] * width - base
-    merged = RowIntervals(rows, start[first] - offset, reach[last] - offset)
-    return merged, None if weights is None else weights[order][first]
+    last = np.append(first[1:] - 1, len(start) - 1)
+    chosen = order[first]
+    return np.bincount(owner[chosen], weights=(reach[last] - start[first] + 1) * weight[chosen], minlength=count)
 
 
-def fill(intervals: RowIntervals, x0: int, y0: int, width: int, height: int) -> np.ndarray:
-    """Paint disjoint row intervals (already inside the window) into a bool (height, width) window."""
-    if intervals.row.size == 0:
-        return np.zeros((height, width), dtype=bool)
-    starts = (intervals.row - y0) * width + (intervals.lo - x0)
-    ends = (intervals.row - y0) * width + (intervals.hi - x0) + 1
-    order = np.argsort(starts, kind="stable")
-    starts, ends = starts[order], ends[order]
-    # alternating runs: gap, interval, gap, interval, ..., trailing gap
-    bounds = np.empty(2 * len(starts) + 2, dtype=np.int64)
-    bounds[0], bounds[-1] = 0, width * height
-    bounds[1:-1:2], bounds[2:-1:2] = starts, ends
-    values = np.zeros(len(bounds) - 1, dtype=bool)
-    values[1::2] = True
-    return np.repeat(values, np.diff(bounds)).reshape(height, width)
+def _spans_of(xs: tuple, ys: tuple, owner: np.ndarray, height: int, sample: bool):
+    """Every (triangle, row) cut of the triangles with corners (xs[k], ys[k]): owner, row, first and last
+    covered column, weight of the row. With `sample` (one owner only), rows beyond the image are
+    sampled when there are more than MAX_OFF_IMAGE_ROWS of them; otherwise every row is used."""
+    area = xs[0] * ys[1] - xs[1] * ys[0] + xs[1] * ys[2] - xs[2] * ys[1] + xs[2] * ys[0] - xs[0] * ys[2]
+    first = np.ceil(_min3(*ys) - 0.5).astype(np.int64)  # rows whose centre lies in the triangle's extent
+    last = np.floor(_max3(*ys) - 0.5).astype(np.int64)
+    keep = (np.abs(area) > 1e-12) & (last >= first)
+    if not keep.all():
+        xs, ys = tuple(x[keep] for x in xs), tuple(y[keep] for y in ys)
+        area, owner, first, last = area[keep], owner[keep], first[keep], last[keep]
+    if len(first) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, empty, empty
+    if sample:
+        triangle, row, weight = _sampled_rows(first, last, height)
+    else:
+        triangle, row = _expand(first, last)
+        weight = np.ones(len(row), dtype=np.int64)
+    hit, lo, hi = _spans(xs, ys, np.sign(area), triangle, row)
+    return owner.take(triangle[hit]), row[hit], lo, hi, weight[hit]
 
 
-def front_faces(triangles: np.ndarray, near: float, closed: bool) -> np.ndarray:
-    """Drop triangles facing away from the camera when that cannot change the covered set.
+# ---- per-object results ---------------------------------------------------------
 
-    For a closed surface seen from outside, every ray that hits it first enters it
-    through a front face, so back faces are redundant. That fails when the camera
-    may be inside the object or the near plane cuts it, so those cases keep all faces."""
-    if not closed:
-        return triangles
-    points = triangles.reshape(-1, 3)
-    lo, hi = points.min(axis=0), points.max(axis=0)
-    if lo[2] < near or np.all((lo <= 0.0) & (hi >= 0.0)):
-        return triangles
-    u = triangles[:, 1] - triangles[:, 0]
-    v = triangles[:, 2] - triangles[:, 0]
-    p = triangles[:, 0]
-    # (u x v) . p, written out: np.cross is slow on small arrays
-    facing = (p[:, 0] * (u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1]) + p[:, 1] * (u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2])
-              + p[:, 2] * (u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]))
-    return triangles[facing < 0.0]
+def _coverages_2d(projected: np.ndarray, owner: np.ndarray, count: int, width: int, height: int) -> list[Coverage]:
+    """Inside the image, each owner's spans are painted into a window of its own by +1 at each span's
+    first column and -1 after its last, then summed up in one pass over all windows: a pixel is
+    covered when the sum is positive. No sorting there. Only the parts of spans beyond the image,
+    few unless an object reaches far out of it, are merged by sorting to count them."""
+    results = [NOTHING] * count
+    if len(projected) == 0:
+        return results
+    xs = tuple(np.ascontiguousarray(projected[:, k, 0]) for k in range(3))
+    ys = tuple(np.ascontiguousarray(projected[:, k, 1]) for k in range(3))
+    # each owner's projected extent
+    x_lo, x_hi = np.full(count, np.inf), np.full(count, -np.inf)
+    y_lo, y_hi = np.full(count, np.inf), np.full(count, -np.inf)
+    np.minimum.at(x_lo, owner, _min3(*xs))
+    np.maximum.at(x_hi, owner, _max3(*xs))
+    np.minimum.at(y_lo, owner, _min3(*ys))
+    np.maximum.at(y_hi, owner, _max3(*ys))
+    present = np.isfinite(x_lo)
+    top, bottom = np.ceil(y_lo - 0.5), np.floor(y_hi - 0.5)
+    off_image = np.maximum(0, np.minimum(bottom, -1) - top + 1) + np.maximum(0, bottom - np.maximum(top, height) + 1)
+    alone = present & ((off_image > MAX_OFF_IMAGE_ROWS) | (x_hi - x_lo > WIDE_PIXELS))
+    parts = []
+    for chosen, sample in [(~alone[owner], False), *((owner == k, True) for k in np.flatnonzero(alone))]:
+        everything = chosen.all()
+        parts.append(_spans_of(xs if everything else tuple(x[chosen] for x in xs),
+                               ys if everything else tuple(y[chosen] for y in ys),
+                               owner if everything else owner[chosen], height, sample))
+    span_owner, row, lo, hi, weight = (np.concatenate(column) for column in zip(*parts))
 
+    # beyond the image: whole rows outside it, and the parts of in-image rows left and right of it
+    outside = (row < 0) | (row >= height)
+    left = ~outside & (lo < 0)
+    right = ~outside & (hi >= width)
+    far_owner = np.concatenate([span_owner[outside], span_owner[left], span_owner[right]])
+    origin = np.floor(np.clip(np.where(present, x_lo, 0.0), -COORDINATE_LIMIT, COORDINATE_LIMIT)).astype(np.int64) - 1
+    totals = _union_lengths(far_owner, np.concatenate([row[outside], row[left], row[right]]),
+                            np.concatenate([lo[outside], lo[left], np.maximum(lo[right], width)]),
+                            np.concatenate([hi[outside], np.minimum(hi[left], -1), hi[right]]),
+                            np.concatenate([weight[outside], weight[left], weight[right]]), origin[far_owner], count)
 
-def coverage(instance: Instance, camera: CameraSpec) -> Coverage:
-    """The instance's unoccluded footprint in the image and its projected extent beyond it."""
-    triangles = camera_triangles(instance, camera)
-    triangles = clip_near(front_faces(triangles, camera.clip_start, instance.mesh.is_closed), camera.clip_start)
-    nothing = Coverage(np.zeros((0, 0), dtype=bool), 0, 0, 0.0, None)
-    if len(triangles) == 0:
-        return nothing
-    projected = project(triangles, camera.K)
-    flat = projected.reshape(-1, 2)
-    lo, hi = flat.min(axis=0), flat.max(axis=0)
-    box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
-    intervals, weights = row_intervals(projected, camera.height)
-    lengths = intervals.hi - intervals.lo + 1
-    total = float(lengths.sum()) if weights is None else float((lengths * weights).sum())
-    # the image part: rows inside it, intervals clipped to its columns
-    inside = (intervals.row >= 0) & (intervals.row < camera.height)
-    rows, first, last = intervals.row[inside], np.maximum(intervals.lo[inside], 0), np.minimum(intervals.hi[inside], camera.width - 1)
-    keep = last >= first
-    rows, first, last = rows[keep], first[keep], last[keep]
-    if rows.size == 0:
-        return Coverage(nothing.mask, 0, 0, total, box)
-    x0, y0 = int(first.min()), int(rows.min())
-    w, h = int(last.max()) - x0 + 1, int(rows.max()) - y0 + 1
-    return Coverage(fill(RowIntervals(rows, first, last), x0, y0, w, h), x0, y0, total, box)
+    # inside the image: one window per owner, the clipped projected extent
+    inside = ~outside & (lo < width) & (hi >= 0)
+    span_owner, row, lo, hi = span_owner[inside], row[inside], np.maximum(lo[inside], 0), np.minimum(hi[inside], width - 1)
+    x0 = np.clip(np.ceil(np.where(present, x_lo, 0.0) - 0.5), 0, width).astype(np.int64)
+    x1 = np.clip(np.floor(np.where(present, x_hi, -1.0) - 0.5), -1, width - 1).astype(np.int64)
+    y0 = np.clip(np.where(present, top, 0.0), 0, height).astype(np.int64)
+    y1 = np.clip(np.where(present, bottom, -1.0), -1, height - 1).astype(np.int64)
+    w, h = np.maximum(x1 - x0 + 1, 0), np.maximum(y1 - y0 + 1, 0)
+    h = np.where(w > 0, h, 0)
+    sizes = w * h
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    start = offsets[span_owner] + (row - y0[span_owner]) * w[span_owner] + (lo - x0[span_owner])
+    size = int(offsets[-1])
+    steps = np.bincount(start, minlength=size + 1) - np.bincount(start + (hi - lo + 1), minlength=size + 1)
+    covered = np.cumsum(steps[:size], dtype=np.int32) > 0
+    for k in np.flatnonzero(present).tolist():
+        mask = covered[offsets[k]:offsets[k + 1]].reshape(h[k], w[k])
+        pixels = int(np.count_nonzero(mask))
+        results[k] = Coverage(mask, int(x0[k]), int(y0[k]), float(totals[k]) + pixels,
+                              (float(x_lo[k]), float(y_lo[k]), float(x_hi[k]), float(y_hi[k])))
+    return results

@@ -44,6 +44,8 @@ def visible_instances(mask: np.ndarray) -> dict[int, Visible]:
     """Every non-zero id in `mask` (H, W) with its pixel count, tight box and RLE."""
     height, width = mask.shape
     ids, starts, ends = _runs(mask)
+    if len(ids) == 0:
+        return {}
     order = np.argsort(ids, kind="stable")  # stable: each id's runs stay in mask order
     ids, starts, ends = ids[order], starts[order], ends[order]
     first = np.flatnonzero(np.append(True, ids[1:] != ids[:-1]))

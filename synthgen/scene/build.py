@@ -89,8 +89,23 @@ def _group_mesh(group: ObjectGroup, mesh_path: Path | None):
     return f"file:{mesh_path}:{up_axis}", file_mesh(mesh_path, up_axis)
 
 
-def _overlaps(lo: np.ndarray, hi: np.ndarray, boxes: list[tuple[np.ndarray, np.ndarray]]) -> bool:
-    return any(np.all(lo < b_hi) and np.all(b_lo < hi) for b_lo, b_hi in boxes)
+class _Boxes:
+    """World bounding boxes of the objects placed so far, as arrays: one overlap test per attempt."""
+
+    def __init__(self) -> None:
+        self.lo = np.empty((64, 3))
+        self.hi = np.empty((64, 3))
+        self.count = 0
+
+    def overlaps(self, lo: np.ndarray, hi: np.ndarray) -> bool:
+        n = self.count
+        return bool(np.any(np.all(lo < self.hi[:n], axis=1) & np.all(self.lo[:n] < hi, axis=1)))
+
+    def add(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        if self.count == len(self.lo):
+            self.lo, self.hi = np.concatenate([self.lo, self.lo]), np.concatenate([self.hi, self.hi])
+        self.lo[self.count], self.hi[self.count] = lo, hi
+        self.count += 1
 
 
 def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: dict[int, Path] | None = None) -> Scene:
@@ -103,7 +118,7 @@ def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: di
     lights = _lights(config, rng)
 
     placed: list[Instance] = []
-    boxes: list[tuple[np.ndarray, np.ndarray]] = []
+    boxes = _Boxes()
     dropped = 0
     for group_index, group in enumerate(config.objects):
         mesh_key, mesh = _group_mesh(group, mesh_paths.get(group_index))
@@ -120,7 +135,7 @@ def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: di
                     position[2] = GROUND_Z - low[2]
                 lo, hi = low + position, high + position
                 below_ground = config.ground.enabled and lo[2] < GROUND_Z - 1e-9
-                if not below_ground and not _overlaps(lo, hi, boxes):
+                if not below_ground and not boxes.overlaps(lo, hi):
                     break
             else:
                 dropped += 1
@@ -128,7 +143,7 @@ def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: di
             if len(placed) >= MAX_INSTANCES - 1:
                 dropped += 1
                 continue
-            boxes.append((lo, hi))
+            boxes.add(lo, hi)
             placed.append(Instance(len(placed) + 1, group.category, category_id, mesh_key, mesh,
                                    scale, rotation, position, material))
 

@@ -39,6 +39,14 @@ class Mesh:
         return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
     @cached_property
+    def face_planes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per face the (unnormalised) normal n of its winding and n . v0: a point p is on the side
+        the normal points to when n . p > n . v0."""
+        a, b, c = (self.vertices[self.faces[:, k]] for k in range(3))
+        normals = np.cross(b - a, c - a)
+        return normals, np.einsum("ij,ij->i", normals, a)
+
+    @cached_property
     def is_closed(self) -> bool:
         """Watertight, consistently wound and facing outward: every directed edge appears exactly
         once and its reverse exactly once, and the enclosed volume is positive. Vertices are not

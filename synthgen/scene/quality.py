@@ -20,7 +20,7 @@ class Preset:
 
 PRESETS = {
     "draft": Preset(samples=1, denoise=True, denoise_prefilter="FAST", adaptive_threshold=0.01),
-    "standard": Preset(samples=4, denoise=True, denoise_prefilter="FAST", adaptive_threshold=0.01),
+    "standard": Preset(samples=6, denoise=True, denoise_prefilter="FAST", adaptive_threshold=0.01),
     "high": Preset(samples=32, denoise=True, denoise_prefilter="ACCURATE", adaptive_threshold=0.01),
 }
 LABELS_ONLY = Preset(samples=1, denoise=False, denoise_prefilter="FAST", adaptive_threshold=0.0)
