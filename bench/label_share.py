@@ -28,29 +28,31 @@ SCENES = [REPO / "scenes" / "tabletop.yaml", REPO / "bench" / "scenes" / "ground
           REPO / "bench" / "scenes" / "crowd.yaml", REPO / "bench" / "scenes" / "edges.yaml"]
 
 
-def detail(renderer, loaded, layout, frame: int, out) -> None:
-    """The same steps as pipeline.render_frames, timed one by one."""
+def detail(renderer, loaded, layout, frames: range, out) -> None:
+    """The steps of pipeline.render_frames, timed one by one: medians over `frames`."""
     from synthgen.dataset import write_frame
     from synthgen.labels.extract import extract
     from synthgen.render.blender import read_exr
     from synthgen.scene.build import build_scene
 
-    times = {}
+    times: dict[str, list[float]] = {}
 
     def timed(name, step):
         started = time.perf_counter()
         value = step()
-        times[name] = time.perf_counter() - started
+        times.setdefault(name, []).append(time.perf_counter() - started)
         return value
 
-    scene = timed("scene", lambda: build_scene(loaded.config, 0, frame, loaded.mesh_paths))
-    passes = timed("render (all)", lambda: renderer.render(scene))
-    times["  of it Cycles"] = renderer.cycles_seconds
-    times["  of it pose + EXR out and in"] = times["render (all)"] - renderer.cycles_seconds
-    timed("  of which EXR read", lambda: read_exr(renderer.exr_path))
-    outputs = timed("labels", lambda: extract(scene, passes, "images/x.png"))
-    timed("files", lambda: write_frame(layout, scene, passes, outputs, False))
-    print("    " + ", ".join(f"{name.strip()} {1000 * t:.1f} ms" for name, t in times.items()), file=out)
+    for frame in frames:
+        scene = timed("scene", lambda: build_scene(loaded.config, 0, frame, loaded.mesh_paths))
+        passes = timed("render()", lambda: renderer.render(scene))
+        times.setdefault("  of it the render operator", []).append(renderer.cycles_seconds)
+        timed("  EXR read alone", lambda: read_exr(renderer.exr_path))
+        timed("  pose alone", lambda: renderer.apply(scene))
+        outputs = timed("labels", lambda: extract(scene, passes, "images/x.png"))
+        timed("files", lambda: write_frame(layout, scene, passes, outputs, False))
+    print("    " + ", ".join(f"{name.strip()} {1000 * statistics.median(t):.1f} ms" for name, t in times.items()),
+          file=out)
 
 
 def main() -> None:
@@ -85,7 +87,7 @@ def main() -> None:
                       f"{statistics.median(o for _, o in records):15.3f} {100 * statistics.median(shares):6.1f}% "
                       f"{100 * max(shares):6.1f}%", file=out, flush=True)
                 if args.detail:
-                    detail(renderer, loaded, layout, 1, out)
+                    detail(renderer, loaded, layout, range(1, args.frames + 1), out)
         renderer.close()
 
 
