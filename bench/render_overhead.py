@@ -118,9 +118,9 @@ def synthgen_run(out: Path, overrides: list[str], frames: int, sample_every: flo
     for override in overrides:
         command += ["--set", override]
     run = Run(command, sample_every)
-    line = run.output.splitlines()[-2]  # "N frames rendered, ...; X s/frame (Cycles Y s, labels and files Z s, ...)"
+    line = run.output.splitlines()[-2]  # "N frames rendered, ...; X s/frame (render Y s, scene sampling Z s, ...)"
     run.per_frame = float(line.split("; ")[1].split(" s/frame")[0])
-    run.cycles = float(line.split("(Cycles ")[1].split(" s")[0])
+    run.render = float(line.split("(render ")[1].split(" s")[0])
     run.labels = float(line.split("labels and files ")[1].split(" s")[0])
     return run
 
@@ -166,13 +166,13 @@ def compare_size(width: int, height: int, frames: int, rounds: int, tmp: Path) -
     command = {tool: median(tool, lambda r: r.wall / frames) for tool in runs}
     cpu = {tool: median(tool, lambda r: r.cpu / frames) for tool in runs}
     peak = {tool: max(r.peak_mib for r in runs[tool]) for tool in runs}
-    cycles, labels = median("synthgen", lambda r: r.cycles), median("synthgen", lambda r: r.labels)
+    render, labels = median("synthgen", lambda r: r.render), median("synthgen", lambda r: r.labels)
     print(f"{width}x{height}, {frames} frames of {SCENE.name}, {rounds} rounds:")
     print(f"  {'':26} {'bare bpy':>9} {'synthgen':>9} {'ratio':>6}")
     for name, values in (("wall s/frame, rendering", per_frame), ("wall s/frame, whole command", command),
                          ("CPU s/frame, whole command", cpu), ("peak memory MiB", peak)):
         print(f"  {name:26} {values['bare']:9.3f} {values['synthgen']:9.3f} {values['synthgen'] / values['bare']:6.3f}")
-    print(f"  synthgen per frame: Cycles {cycles:.3f} s, labels and files {labels:.3f} s ({100 * labels / cycles:.1f}%)")
+    print(f"  synthgen per frame: render {render:.3f} s, labels and files {labels:.3f} s ({100 * labels / render:.1f}%)")
     print(f"  images against the bare script's: largest difference {worst}/255, PSNR {psnr:.1f} dB")
 
 

@@ -74,9 +74,10 @@ class Layout:
             yield frame_from_json(json.loads(self.path("frame", index).read_text(encoding="utf-8")))
 
 
-def encode_png(array: np.ndarray) -> bytes:
-    """PNG bytes of an 8-bit RGB, 8-bit grey or 16-bit grey array (OpenCV: fast and deterministic)."""
-    if array.ndim == 3:
+def encode_png(array: np.ndarray, bgr: bool = False) -> bytes:
+    """PNG bytes of an 8-bit RGB (or BGR, with `bgr`), 8-bit grey or 16-bit grey array (OpenCV: fast and
+    deterministic)."""
+    if array.ndim == 3 and not bgr:
         array = array[..., ::-1]  # OpenCV wants BGR
     ok, buffer = cv2.imencode(".png", np.ascontiguousarray(array))
     if not ok:
@@ -122,14 +123,34 @@ def preview(instance_mask: np.ndarray) -> np.ndarray:
     return palette[instance_mask]
 
 
-def write_frame(layout: Layout, scene: Scene, passes: Passes, outputs: FrameOutputs, save_geometry: bool) -> None:
+def write_pixels(layout: Layout, frame_index: int, passes: Passes) -> None:
+    """The image (unless only labels were rendered) and the depth files: the per-frame encoding work
+    that needs nothing from label extraction, so it can run beside it."""
+    if passes.rgb is not None:
+        bgr = linear_to_srgb8(passes.rgb[..., ::-1])  # OpenCV writes BGR; converting makes the copy anyway
+        atomic_write_bytes(layout.path("image", frame_index), encode_png(bgr, bgr=True))
+    atomic_write_bytes(layout.path("depth_png", frame_index), encode_png(depth_to_mm(passes.depth)))
+    atomic_write_bytes(layout.path("depth_npy", frame_index), _npy_bytes(passes.depth))
+
+
+def write_labels(layout: Layout, scene: Scene, outputs: FrameOutputs, save_geometry: bool, preview_image: bool) -> None:
+    """Masks, the flat preview when there is no rendered image, and geometry: everything but the frame JSON."""
     i = scene.frame_index
-    image = preview(outputs.instance_mask) if passes.rgb is None else linear_to_srgb8(passes.rgb)
-    atomic_write_bytes(layout.path("image", i), encode_png(image))
+    if preview_image:
+        atomic_write_bytes(layout.path("image", i), encode_png(preview(outputs.instance_mask)))
     atomic_write_bytes(layout.path("instance", i), encode_png(outputs.instance_mask))
     atomic_write_bytes(layout.path("semantic", i), encode_png(outputs.semantic_mask))
-    atomic_write_bytes(layout.path("depth_png", i), encode_png(depth_to_mm(passes.depth)))
-    atomic_write_bytes(layout.path("depth_npy", i), _npy_bytes(passes.depth))
     if save_geometry:
         write_geometry(scene, layout.path("geometry", i))
-    atomic_write_text(layout.path("frame", i), dumps_frame(outputs.labels))
+
+
+def write_frame_json(layout: Layout, outputs: FrameOutputs) -> None:
+    """Last of a frame's files: its presence marks the frame complete."""
+    atomic_write_text(layout.path("frame", outputs.labels.frame_index), dumps_frame(outputs.labels))
+
+
+def write_frame(layout: Layout, scene: Scene, passes: Passes, outputs: FrameOutputs, save_geometry: bool) -> None:
+    """All of a frame's files, one after the other."""
+    write_pixels(layout, scene.frame_index, passes)
+    write_labels(layout, scene, outputs, save_geometry, preview_image=passes.rgb is None)
+    write_frame_json(layout, outputs)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 from synthgen import __version__
 from synthgen.config.load import LoadedScene, load_scene_config
-from synthgen.dataset import LOG, MANAGED, MANIFEST, Layout, write_frame
+from synthgen.dataset import LOG, MANAGED, MANIFEST, Layout, write_frame_json, write_labels, write_pixels
 from synthgen.errors import UserError
 from synthgen.formats.coco import write_coco
 from synthgen.io.atomic import atomic_write_json
@@ -40,11 +41,12 @@ class RenderSummary:
     rendered: int
     skipped: int
     instances: int
-    seconds_render: float  # Cycles alone
-    seconds_labels: float  # everything else per frame: scene, passes out of Blender, labels, files
+    seconds_render: float  # posing Blender and its render operator
+    seconds_labels: float  # passes out of Blender, labels, files
     annotations: int
     out: Path
     seconds_wall: float = 0.0
+    seconds_scene: float = 0.0  # sampling scenes
 
 
 def check_meshes(loaded: LoadedScene) -> None:
@@ -105,22 +107,39 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     return summary
 
 
-def render_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[int], layout: Layout,
-                  save_geometry: bool, on_frame: Callable[..., None] = lambda *_, **__: None) -> None:
-    """Render, label and write `frames` in order; `on_frame(instances, seconds, render_seconds=...)` is
-    called after each with the frame's whole time and the part of it Cycles took.
+@dataclass(frozen=True)
+class FrameTimes:
+    """Where a frame's wall time went."""
 
-    Labelling runs after the render, not beside it: Blender releases the GIL while Cycles
-    renders, but on a machine whose cores Cycles already fills, a worker thread beside it
-    made frames slower (bench/render_overhead.py measured 1.14-1.20x bare bpy against 1.04x).
+    scene: float  # sampling the scene from (config, seed, index)
+    render: float  # posing Blender and its render operator (Cycles, and writing the passes to a RAM disk)
+    labels: float  # reading the passes back, label extraction and every file
+
+
+def render_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[int], layout: Layout,
+                  save_geometry: bool, on_frame: Callable[[int, FrameTimes], None] = lambda *_: None) -> None:
+    """Render, label and write `frames` in order; `on_frame(instances, times)` is called after each.
+
+    After a render, the image and depth files are encoded on a helper thread while this one
+    extracts labels: OpenCV and numpy release the GIL, and Cycles has finished, so the
+    second core is free. Nothing runs beside Cycles itself: on a machine whose cores Cycles
+    fills, a worker beside it made frames slower (1.14-1.20x bare bpy against 1.04x).
     """
-    for frame_index in frames:
-        started = time.perf_counter()
-        scene = build_scene(loaded.config, seed, frame_index, loaded.mesh_paths)
-        passes = renderer.render(scene)
-        outputs = extract(scene, passes, f"images/{layout.path('image', scene.frame_index).name}")
-        write_frame(layout, scene, passes, outputs, save_geometry)
-        on_frame(len(outputs.labels.instances), time.perf_counter() - started, render_seconds=renderer.cycles_seconds)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="synthgen-encode") as helper:
+        for frame_index in frames:
+            started = time.perf_counter()
+            scene = build_scene(loaded.config, seed, frame_index, loaded.mesh_paths)
+            sampled = time.perf_counter()
+            renderer.draw(scene)
+            rendered = time.perf_counter()
+            passes = renderer.passes()
+            pixels = helper.submit(write_pixels, layout, frame_index, passes)
+            outputs = extract(scene, passes, f"images/{layout.path('image', frame_index).name}")
+            write_labels(layout, scene, outputs, save_geometry, preview_image=passes.rgb is None)
+            pixels.result()
+            write_frame_json(layout, outputs)
+            on_frame(len(outputs.labels.instances),
+                     FrameTimes(sampled - started, rendered - sampled, time.perf_counter() - rendered))
 
 
 def _render_frames(loaded, seed, todo, layout, request, summary, terminal_err) -> None:
@@ -141,11 +160,12 @@ def _render_frames(loaded, seed, todo, layout, request, summary, terminal_err) -
             task = progress.add_task("render", total=len(todo), rate="")
             started = time.perf_counter()
 
-            def on_frame(instances: int, seconds: float, render_seconds: float) -> None:
+            def on_frame(instances: int, times: FrameTimes) -> None:
                 summary.rendered += 1
                 summary.instances += instances
-                summary.seconds_render += render_seconds
-                summary.seconds_labels += seconds - render_seconds
+                summary.seconds_scene += times.scene
+                summary.seconds_render += times.render
+                summary.seconds_labels += times.labels
                 rate = summary.rendered / (time.perf_counter() - started)
                 progress.update(task, advance=1, rate=f"{rate:.2f} frames/s")
 

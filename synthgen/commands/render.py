@@ -36,9 +36,10 @@ def run(args: argparse.Namespace) -> int:
                             labels_only=args.labels_only)
     summary = render_dataset(request)
     frames = max(summary.rendered, 1)
-    per_frame, cycles, labels = summary.seconds_wall / frames, summary.seconds_render / frames, summary.seconds_labels / frames
-    share = f", {100 * labels / cycles:.1f}% of the render" if cycles else ""
+    per_frame, render = summary.seconds_wall / frames, summary.seconds_render / frames
+    scene, labels = summary.seconds_scene / frames, summary.seconds_labels / frames
+    share = f" = {100 * labels / render:.1f}% of the render" if render else ""
     print(f"{summary.rendered} frames rendered, {summary.skipped} already complete; {per_frame:.3f} s/frame "
-          f"(Cycles {cycles:.3f} s, labels and files {labels:.3f} s{share})")
+          f"(render {render:.3f} s, scene sampling {scene:.3f} s, labels and files {labels:.3f} s{share})")
     print(f"{summary.instances} instances, {summary.annotations} COCO annotations -> {summary.out}")
     return 0
