@@ -31,6 +31,8 @@ BAD_CONFIGS = {
     "missing_mesh": ("objects:\n  - category: box\n    mesh: nowhere/box.obj\n", ":3: objects.0.mesh:",
                      "mesh file not found"),
     "missing_objects": ("camera:\n  fov: 40\n", ":1: objects:", "missing required key"),
+    "too_small": ("camera: {resolution: [2, 2]}\nobjects:\n  - {category: box, shape: cube}\n", ":1: camera.resolution:",
+                  "[4, 16384]"),
     "bad_enum": ("objects:\n  - {category: box, shape: cuboid}\n", ":2: objects.0.shape:", "'cube'"),
     "duplicate_key": ("camera: {fov: 40}\ncamera: {fov: 50}\nobjects:\n  - {category: box, shape: cube}\n", ":2:",
                       "duplicate key"),

@@ -76,8 +76,8 @@ class Ground(Strict):
 
 def _check_resolution(raw: Any) -> Any:
     ok = isinstance(raw, (list, tuple)) and len(raw) == 2
-    if not ok or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 16384 for v in raw):
-        raise PydanticCustomError("synthgen", f"expected [width, height] in pixels, two integers in [1, 16384], got {raw!r}")
+    if not ok or not all(isinstance(v, int) and not isinstance(v, bool) and 4 <= v <= 16384 for v in raw):
+        raise PydanticCustomError("synthgen", f"expected [width, height] in pixels, two integers in [4, 16384] (Blender renders nothing smaller), got {raw!r}")
     return tuple(raw)
 
 

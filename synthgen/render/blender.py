@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import OpenEXR
 
+from synthgen.render.exr import read_exr
 from synthgen.render.passes import Passes
 from synthgen.scene.model import CameraSpec, Instance, LightSpec, Scene, WorldSpec
 from synthgen.scene.poses import CV_TO_BLENDER
@@ -34,16 +34,6 @@ def scratch_dir() -> Path:
 def cycles_seed(seed: int, frame_index: int) -> int:
     """Cycles' noise seed for a frame: fixed by (seed, frame), different between frames."""
     return int((seed * 2654435761 + frame_index * 40503 + 1) % (2**31 - 1))
-
-
-def read_exr(path: Path) -> dict[str, np.ndarray]:
-    """All channels of a multilayer EXR, by full name ('ViewLayer.Depth.Z', ...)."""
-    channels: dict[str, np.ndarray] = {}
-    with OpenEXR.File(str(path), separate_channels=True) as exr:
-        for part in exr.parts:
-            for name, channel in part.channels.items():
-                channels[name] = channel.pixels
-    return channels
 
 
 # Every Cycles, colour and output setting that changes the image or the time a render takes, set
