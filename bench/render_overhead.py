@@ -14,7 +14,8 @@ alternately, `--rounds` times each, one process per run. Printed per size:
 - peak resident memory of each process;
 - how far synthgen's images are from the bare script's (the same frames and
   settings must give the same picture: a check that the comparison is fair).
-Then resident memory over a long run (`--memory-frames` at 128x96) for both.
+First the time to the first frame of scenes/minimal.yaml, whole processes; last
+resident memory over a long run (`--memory-frames` at 128x96) for both.
 """
 
 from __future__ import annotations
@@ -176,6 +177,25 @@ def compare_size(width: int, height: int, frames: int, rounds: int, tmp: Path) -
     print(f"  images against the bare script's: largest difference {worst}/255, PSNR {psnr:.1f} dB")
 
 
+def start_up(rounds: int, tmp: Path) -> None:
+    """Time to the first frame: `synthgen render scenes/minimal.yaml -n 1` against importing bpy and
+    rendering that frame with the bare script (both whole processes, interpreter start included)."""
+    minimal = REPO / "scenes" / "minimal.yaml"
+    description = tmp / "scenes-minimal.json"
+    description.write_text(json.dumps(describe(minimal, [], 1)))
+    times: dict[str, list[float]] = {"bare bpy": [], "synthgen": []}
+    for round_index in range(rounds):
+        for tool in (("bare bpy", "synthgen") if round_index % 2 == 0 else ("synthgen", "bare bpy")):
+            if tool == "bare bpy":
+                times[tool].append(bare_run(description, tmp / "bare-start").wall)
+            else:
+                times[tool].append(Run([*SYNTHGEN, "render", str(minimal), "--out", str(tmp / "synthgen-start"), "-n", "1",
+                                        "--overwrite", "--no-progress"]).wall)
+    bare, ours = statistics.median(times["bare bpy"]), statistics.median(times["synthgen"])
+    print(f"start-up, one frame of {minimal.name} as a whole process (median of {rounds}): bare bpy {bare:.2f} s, "
+          f"synthgen {ours:.2f} s, difference {ours - bare:+.2f} s")
+
+
 def memory_over_time(frames: int, tmp: Path) -> None:
     overrides = ["camera.resolution=[128,96]", "render.quality=draft"]
     description = tmp / "scenes-memory.json"
@@ -199,8 +219,11 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--memory-frames", type=int, default=300, help="0 skips the long-run memory part")
+    parser.add_argument("--start-up-rounds", type=int, default=5, help="0 skips the start-up part")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        if args.start_up_rounds:
+            start_up(args.start_up_rounds, Path(tmp))
         for size in args.sizes:
             width, height = (int(v) for v in size.split("x"))
             compare_size(width, height, args.frames, args.rounds, Path(tmp))
