@@ -16,6 +16,7 @@ from synthgen.errors import UserError
 from synthgen.formats.coco import write_coco
 from synthgen.io.atomic import atomic_write_json
 from synthgen.io.console import native_output_to
+from synthgen.io.memory import release_free_memory
 from synthgen.io.outdir import OutputMode, prepare_output_dir
 from synthgen.labels.extract import extract
 from synthgen.scene.build import build_scene
@@ -138,8 +139,10 @@ def render_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[int
             write_labels(layout, scene, outputs, save_geometry, preview_image=passes.rgb is None)
             pixels.result()
             write_frame_json(layout, outputs)
-            on_frame(len(outputs.labels.instances),
-                     FrameTimes(sampled - started, rendered - sampled, time.perf_counter() - rendered))
+            instances = len(outputs.labels.instances)
+            del passes, outputs  # image-sized arrays: free them before the next render, not after it
+            release_free_memory()
+            on_frame(instances, FrameTimes(sampled - started, rendered - sampled, time.perf_counter() - rendered))
 
 
 def _render_frames(loaded, seed, todo, layout, request, summary, terminal_err) -> None:
