@@ -2,16 +2,16 @@
 
 Label extraction needs each object's unoccluded footprint (for visibility and
 truncation) and its full projected extent (for amodal boxes). Rendering every
-object alone would cost a render per object; instead the object's triangles are
-projected with K and intersected with the rows of pixel centres (v + 0.5): each
-triangle cuts a row in one interval of x, and the pixel centres (u + 0.5) inside
-that interval are the ones it covers, the same points Cycles samples for the
-object-index pass. Per object and row the intervals of all its triangles are
-merged, so the cost grows with the rows its triangles span and the pixels it
-covers, not with triangle bounding boxes, and a row's count needs no pixels at
-all: that is how the part of a projection beyond the image is counted (a road
-plane reaching behind the camera projects to billions of pixels). Geometry in
-front of the near clipping plane is clipped away first, as Blender does.
+object alone would cost a render per object; instead the object's triangles,
+clipped at the near plane as Blender clips them (projection.py), are cut with the
+rows of pixel centres (v + 0.5): each triangle covers one interval of a row, and
+the pixel centres (u + 0.5) inside it are the ones it covers, the same points
+Cycles samples for the object-index pass. The cost grows with the rows the
+triangles span and the pixels the object covers, not with triangle bounding
+boxes. Inside the image the intervals are painted into a window per object;
+beyond it they are merged per row and counted without materialising any pixel,
+which is how a road plane reaching behind the camera, projecting to billions of
+pixels, stays cheap.
 
 All objects of a frame go through numpy together; only objects whose projection
 reaches far beyond the image (more than MAX_OFF_IMAGE_ROWS rows, or wider than
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthgen.labels.projection import camera_triangles, clip_near, project
 from synthgen.scene.model import CameraSpec, Instance
 
 MAX_OFF_IMAGE_ROWS = 4096  # above this, rows beyond the image are sampled in blocks, weighted by block height
@@ -71,80 +72,6 @@ def coverages(instances: list[Instance] | tuple[Instance, ...], camera: CameraSp
 def coverage_2d(projected: np.ndarray, width: int, height: int) -> Coverage:
     """Coverage of projected triangles (T, 3, 2) in continuous pixel coordinates."""
     return _coverages_2d(projected, np.zeros(len(projected), dtype=np.int64), 1, width, height)[0]
-
-
-# ---- geometry -----------------------------------------------------------------
-
-def camera_triangles(instances, camera: CameraSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Triangles of all instances in OpenCV camera coordinates (T, 3, 3), and each one's instance index.
-
-    Instances sharing a mesh are transformed together. For a closed mesh seen from
-    outside, every ray that hits it first enters through a front face, so back
-    faces are dropped; not when the camera may be inside the object or the near
-    plane cuts it."""
-    groups: dict[int, list[int]] = {}
-    for index, instance in enumerate(instances):
-        groups.setdefault(id(instance.mesh), []).append(index)
-    near, world_to_cam = camera.clip_start, camera.world_to_cam
-    parts, owners = [], []
-    for indices in groups.values():
-        mesh = instances[indices[0]].mesh
-        local_to_cam = world_to_cam @ np.stack([instances[i].matrix_world for i in indices])
-        linear, shift = local_to_cam[:, :3, :3], local_to_cam[:, :3, 3]
-        vertices = mesh.vertices @ linear.transpose(0, 2, 1) + shift[:, None]  # (n, V, 3)
-        keep = np.ones((len(indices), len(mesh.faces)), dtype=bool)
-        if mesh.is_closed:
-            lo, hi = vertices.min(axis=1), vertices.max(axis=1)
-            may_cull = (lo[:, 2] >= near) & ~np.all((lo <= 0.0) & (hi >= 0.0), axis=1)
-            # decided in the mesh's own frame, before gathering any triangle: a face faces the camera
-            # when the camera lies on the outer side of its plane (an affine map with positive
-            # determinant, as scale times rotation is, keeps that side)
-            eye = np.linalg.solve(linear, -shift[:, :, None])[:, :, 0]  # the camera in local coordinates
-            normals, offsets = mesh.face_planes
-            keep = ~may_cull[:, None] | (eye @ normals.T > offsets)
-        which, face = np.nonzero(keep)
-        corners = which[:, None] * len(mesh.vertices) + mesh.faces[face]
-        parts.append(vertices.reshape(-1, 3)[corners])
-        owners.append(np.asarray(indices)[which])
-    if not parts:
-        return np.zeros((0, 3, 3)), np.zeros(0, dtype=np.int64)
-    return np.concatenate(parts), np.concatenate(owners)
-
-
-def clip_near(triangles: np.ndarray, near: float, owner: np.ndarray | None = None):
-    """Clip triangles to z >= near; a triangle cut by the plane becomes one or two triangles.
-    With `owner` (one value per triangle), returns (triangles, owner) with the pieces' owners."""
-    z = triangles[:, :, 2]
-    owner = np.zeros(len(triangles), dtype=np.int64) if owner is None else owner
-    if z.min(initial=np.inf) >= near:
-        return triangles, owner
-    inside = z >= near
-    count = inside.sum(axis=1)
-    pieces, owners = [triangles[count == 3]], [owner[count == 3]]
-    # roll each cut triangle so that its odd vertex (alone on its side of the plane) comes first
-    for kept, odd_is_inside in ((1, True), (2, False)):
-        chosen = count == kept
-        if not chosen.any():
-            continue
-        cut = triangles[chosen]
-        odd = np.argmax(inside[chosen] == odd_is_inside, axis=1)
-        order = (odd[:, None] + np.arange(3)[None, :]) % 3
-        a, b, c = (np.take_along_axis(cut, order[:, k, None, None], axis=1)[:, 0] for k in range(3))
-        ab = a + ((near - a[:, 2]) / (b[:, 2] - a[:, 2]))[:, None] * (b - a)
-        ac = a + ((near - a[:, 2]) / (c[:, 2] - a[:, 2]))[:, None] * (c - a)
-        if odd_is_inside:  # only a is in front: the corner triangle
-            pieces.append(np.stack([a, ab, ac], axis=1))
-            owners.append(owner[chosen])
-        else:  # a is behind: the quad b, c, ac, ab as two triangles
-            pieces += [np.stack([b, c, ac], axis=1), np.stack([b, ac, ab], axis=1)]
-            owners += [owner[chosen], owner[chosen]]
-    return np.concatenate(pieces), np.concatenate(owners)
-
-
-def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """OpenCV camera points (..., 3) -> continuous pixel coordinates (..., 2)."""
-    return np.stack([K[0, 0] * points[..., 0] / points[..., 2] + K[0, 2],
-                     K[1, 1] * points[..., 1] / points[..., 2] + K[1, 2]], axis=-1)
 
 
 # ---- rows and intervals ---------------------------------------------------------
