@@ -12,40 +12,66 @@ import numpy as np
 from synthgen.scene.model import CameraSpec, Instance
 
 
-def camera_triangles(instances: list[Instance] | tuple[Instance, ...], camera: CameraSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Triangles of all instances in OpenCV camera coordinates (T, 3, 3), and each one's instance index.
+def projected_triangles(instances: list[Instance] | tuple[Instance, ...], camera: CameraSpec):
+    """Every instance's visible-side triangles in continuous pixel coordinates, clipped at the near plane:
+    (xs, ys, owner), where xs[k] and ys[k] hold corner k of every triangle and owner its instance index.
 
     Instances sharing a mesh are transformed together. For a closed mesh seen from
     outside, every ray that hits it first enters through a front face, so back
-    faces are dropped; not when the camera may be inside the object or the near
-    plane cuts it."""
+    faces are dropped; not when the camera may be inside the object (inside its
+    box) or the near plane may cut it. Objects wholly beyond the near plane have their vertices
+    projected before triangles are gathered (a mesh has about half as many
+    vertices as triangles, three corners each); the rest are clipped in 3D first."""
     groups: dict[int, list[int]] = {}
     for index, instance in enumerate(instances):
         groups.setdefault(id(instance.mesh), []).append(index)
-    near, world_to_cam = camera.clip_start, camera.world_to_cam
-    parts, owners = [], []
+    near, world_to_cam, K = camera.clip_start, camera.world_to_cam, camera.K
+    xs, ys, owners, cut, cut_owners = ([], [], []), ([], [], []), [], [], []
     for indices in groups.values():
         mesh = instances[indices[0]].mesh
         local_to_cam = world_to_cam @ np.stack([instances[i].matrix_world for i in indices])
         linear, shift = local_to_cam[:, :3, :3], local_to_cam[:, :3, 3]
         vertices = mesh.vertices @ linear.transpose(0, 2, 1) + shift[:, None]  # (n, V, 3)
+        # bounds from the corners of the mesh's own box: conservative, and eight points instead of all
+        box_z = mesh.box_corners @ linear[:, 2, :].T + shift[:, 2]  # (8, n)
+        in_front = box_z.min(axis=0) >= near
         keep = np.ones((len(indices), len(mesh.faces)), dtype=bool)
         if mesh.is_closed:
-            lo, hi = vertices.min(axis=1), vertices.max(axis=1)
-            may_cull = (lo[:, 2] >= near) & ~np.all((lo <= 0.0) & (hi >= 0.0), axis=1)
+            eye = np.linalg.solve(linear, -shift[:, :, None])[:, :, 0]  # the camera in local coordinates
+            lo, hi = mesh.bounds
+            may_cull = in_front & ~np.all((eye >= lo) & (eye <= hi), axis=1)
             # decided in the mesh's own frame, before gathering any triangle: a face faces the camera
             # when the camera lies on the outer side of its plane (an affine map with positive
             # determinant, as scale times rotation is, keeps that side)
-            eye = np.linalg.solve(linear, -shift[:, :, None])[:, :, 0]  # the camera in local coordinates
             normals, offsets = mesh.face_planes
             keep = ~may_cull[:, None] | (eye @ normals.T > offsets)
         which, face = np.nonzero(keep)
-        corners = which[:, None] * len(mesh.vertices) + mesh.faces[face]
-        parts.append(vertices.reshape(-1, 3)[corners])
-        owners.append(np.asarray(indices)[which])
-    if not parts:
-        return np.zeros((0, 3, 3)), np.zeros(0, dtype=np.int64)
-    return np.concatenate(parts), np.concatenate(owners)
+        corners = which[:, None] * len(mesh.vertices) + mesh.faces[face]  # (T, 3) into the flattened vertices
+        owner = np.asarray(indices)[which]
+        front = in_front[which]
+        flat = vertices.reshape(-1, 3)
+        if front.any():
+            u = K[0, 0] * flat[:, 0] / flat[:, 2] + K[0, 2]
+            v = K[1, 1] * flat[:, 1] / flat[:, 2] + K[1, 2]
+            chosen = corners if front.all() else corners[front]
+            for k in range(3):
+                xs[k].append(u[chosen[:, k]])
+                ys[k].append(v[chosen[:, k]])
+            owners.append(owner if front.all() else owner[front])
+        if not front.all():
+            cut.append(flat[corners[~front]])
+            cut_owners.append(owner[~front])
+    if cut:
+        triangles, owner = clip_near(np.concatenate(cut), near, np.concatenate(cut_owners))
+        projected = project(triangles, K)
+        for k in range(3):
+            xs[k].append(projected[:, k, 0])
+            ys[k].append(projected[:, k, 1])
+        owners.append(owner)
+    if not owners:
+        empty = np.zeros(0)
+        return (empty,) * 3, (empty,) * 3, np.zeros(0, dtype=np.int64)
+    return (tuple(np.concatenate(x) for x in xs), tuple(np.concatenate(y) for y in ys), np.concatenate(owners))
 
 
 def clip_near(triangles: np.ndarray, near: float, owner: np.ndarray | None = None):

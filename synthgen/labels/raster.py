@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthgen.labels.projection import camera_triangles, clip_near, project
+from synthgen.labels.projection import projected_triangles
 from synthgen.scene.model import CameraSpec, Instance
 
 MAX_OFF_IMAGE_ROWS = 4096  # above this, rows beyond the image are sampled in blocks, weighted by block height
@@ -64,14 +64,15 @@ def coverage(instance: Instance, camera: CameraSpec) -> Coverage:
 
 def coverages(instances: list[Instance] | tuple[Instance, ...], camera: CameraSpec) -> list[Coverage]:
     """`coverage` of every instance, computed together."""
-    triangles, owner = camera_triangles(instances, camera)
-    triangles, owner = clip_near(triangles, camera.clip_start, owner)
-    return _coverages_2d(project(triangles, camera.K), owner, len(instances), camera.width, camera.height)
+    xs, ys, owner = projected_triangles(instances, camera)
+    return _coverages_2d(xs, ys, owner, len(instances), camera.width, camera.height)
 
 
 def coverage_2d(projected: np.ndarray, width: int, height: int) -> Coverage:
     """Coverage of projected triangles (T, 3, 2) in continuous pixel coordinates."""
-    return _coverages_2d(projected, np.zeros(len(projected), dtype=np.int64), 1, width, height)[0]
+    xs = tuple(np.ascontiguousarray(projected[:, k, 0]) for k in range(3))
+    ys = tuple(np.ascontiguousarray(projected[:, k, 1]) for k in range(3))
+    return _coverages_2d(xs, ys, np.zeros(len(projected), dtype=np.int64), 1, width, height)[0]
 
 
 # ---- rows and intervals ---------------------------------------------------------
@@ -128,7 +129,10 @@ def _spans(xs: tuple, ys: tuple, sign: np.ndarray, triangle: np.ndarray, row: np
     with the spans that cover no centre left out.
 
     Edge k of a triangle is A x + B y + C >= 0 on the inside (orientation folded into
-    `sign`), so on the row y = v + 0.5 it bounds x from one side."""
+    `sign`), so on the row y = v + 0.5 it bounds x from one side: from the left where
+    A > 0, from the right where A < 0, and a horizontal edge (A = 0) keeps the row or
+    empties it. The bound is computed as -(B y + C) / A, exactly as written, so pixel
+    centres on an edge fall the same way as in the edge equation."""
     y = row + 0.5
     lo = np.maximum(_min3(*xs), -COORDINATE_LIMIT).take(triangle)
     hi = np.minimum(_max3(*xs), COORDINATE_LIMIT).take(triangle)
@@ -139,12 +143,19 @@ def _spans(xs: tuple, ys: tuple, sign: np.ndarray, triangle: np.ndarray, row: np
             B = (x1 - x0) * sign
             C = -(A * x0 + B * y0)
             a = A.take(triangle)
-            v = B.take(triangle) * y + C.take(triangle)
-            bound = -v / a
-            lo = np.where(a > 0, np.maximum(lo, bound), lo)
-            hi = np.where(a < 0, np.minimum(hi, bound), hi)
-            hi = np.where((a == 0) & (v < 0), -np.inf, hi)
-    first, last = np.ceil(lo - 0.5), np.floor(hi - 0.5)
+            v = B.take(triangle)
+            v *= y
+            v += C.take(triangle)
+            bound = np.divide(v, a)
+            np.negative(bound, out=bound)
+            np.maximum(lo, bound, out=lo, where=a > 0)
+            np.minimum(hi, bound, out=hi, where=a < 0)
+            flat = a == 0
+            if flat.any():
+                hi[flat & (v < 0)] = -np.inf
+    lo -= 0.5
+    hi -= 0.5
+    first, last = np.ceil(lo, out=lo), np.floor(hi, out=hi)
     hit = last >= first
     return hit, first[hit].astype(np.int64), last[hit].astype(np.int64)
 
@@ -182,7 +193,9 @@ def _spans_of(xs: tuple, ys: tuple, owner: np.ndarray, height: int, sample: bool
     area = xs[0] * ys[1] - xs[1] * ys[0] + xs[1] * ys[2] - xs[2] * ys[1] + xs[2] * ys[0] - xs[0] * ys[2]
     first = np.ceil(_min3(*ys) - 0.5).astype(np.int64)  # rows whose centre lies in the triangle's extent
     last = np.floor(_max3(*ys) - 0.5).astype(np.int64)
-    keep = (np.abs(area) > 1e-12) & (last >= first)
+    # a triangle between two columns of pixel centres covers none: most sub-pixel triangles
+    columns = np.floor(_max3(*xs) - 0.5) >= np.ceil(_min3(*xs) - 0.5)
+    keep = (np.abs(area) > 1e-12) & (last >= first) & columns
     if not keep.all():
         xs, ys = tuple(x[keep] for x in xs), tuple(y[keep] for y in ys)
         area, owner, first, last = area[keep], owner[keep], first[keep], last[keep]
@@ -200,16 +213,14 @@ def _spans_of(xs: tuple, ys: tuple, owner: np.ndarray, height: int, sample: bool
 
 # ---- per-object results ---------------------------------------------------------
 
-def _coverages_2d(projected: np.ndarray, owner: np.ndarray, count: int, width: int, height: int) -> list[Coverage]:
+def _coverages_2d(xs: tuple, ys: tuple, owner: np.ndarray, count: int, width: int, height: int) -> list[Coverage]:
     """Inside the image, each owner's spans are painted into a window of its own by +1 at each span's
     first column and -1 after its last, then summed up in one pass over all windows: a pixel is
     covered when the sum is positive. No sorting there. Only the parts of spans beyond the image,
     few unless an object reaches far out of it, are merged by sorting to count them."""
     results = [NOTHING] * count
-    if len(projected) == 0:
+    if len(owner) == 0:
         return results
-    xs = tuple(np.ascontiguousarray(projected[:, k, 0]) for k in range(3))
-    ys = tuple(np.ascontiguousarray(projected[:, k, 1]) for k in range(3))
     # each owner's projected extent
     x_lo, x_hi = np.full(count, np.inf), np.full(count, -np.inf)
     y_lo, y_hi = np.full(count, np.inf), np.full(count, -np.inf)

@@ -16,9 +16,15 @@ class Passes:
     index: np.ndarray  # int32 object index (pass_index) seen at each pixel centre, 0 = background
 
 
+ROWS_PER_BLOCK = 64  # converted a block of rows at a time: a few small temporaries instead of image-sized ones
+
+
 def linear_to_srgb8(rgb: np.ndarray) -> np.ndarray:
     """The sRGB transfer function (Blender's 'Standard' view transform), quantised to 8 bits."""
-    c = np.clip(rgb, np.float32(0.0), np.float32(1.0), dtype=np.float32)
-    srgb = np.where(c <= np.float32(0.0031308), c * np.float32(12.92),
-                    np.float32(1.055) * np.power(c, np.float32(1.0 / 2.4)) - np.float32(0.055))
-    return np.rint(srgb * np.float32(255.0)).astype(np.uint8)
+    out = np.empty(rgb.shape, dtype=np.uint8)
+    for top in range(0, rgb.shape[0], ROWS_PER_BLOCK):
+        c = np.clip(rgb[top:top + ROWS_PER_BLOCK], np.float32(0.0), np.float32(1.0), dtype=np.float32)
+        srgb = np.where(c <= np.float32(0.0031308), c * np.float32(12.92),
+                        np.float32(1.055) * np.power(c, np.float32(1.0 / 2.4)) - np.float32(0.055))
+        out[top:top + ROWS_PER_BLOCK] = np.rint(srgb * np.float32(255.0))
+    return out

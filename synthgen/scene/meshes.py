@@ -33,6 +33,12 @@ class Mesh:
         return np.stack([self.vertices.min(axis=0), self.vertices.max(axis=0)])
 
     @cached_property
+    def box_corners(self) -> np.ndarray:
+        """(8, 3): the corners of the bounding box."""
+        lo, hi = self.bounds
+        return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+
+    @cached_property
     def volume(self) -> float:
         """Signed volume (positive for outward-facing normals), meaningful for closed meshes."""
         a, b, c = (self.vertices[self.faces[:, k]] for k in range(3))
