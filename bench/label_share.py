@@ -9,7 +9,7 @@ to a RAM disk, as a plain bpy script writes its image there); and labels and
 files (reading the passes back, extracting labels, writing every file). Prints
 the median over frames of labels and files as a share of the render, and its
 largest value. Scenes: scenes/tabletop.yaml, and from bench/scenes/ a labelled
-road plane reaching behind the camera, 128 instances with a 10,000-triangle mesh,
+road plane reaching behind the camera, 124 instances with a 10,000-triangle mesh,
 and objects cut by every image edge and the near plane. `--detail` also prints
 where the time of one frame goes. Last, --labels-only against the standard
 quality on the tabletop at 640x480, whole frames.
