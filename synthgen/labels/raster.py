@@ -39,12 +39,9 @@ class Coverage:
     mask: np.ndarray  # bool (h, w): pixel centres inside the unoccluded projection, within the window
     x0: int
     y0: int
+    pixels: int  # covered pixel centres in the image: the mask's count
     total_pixels: float  # the same count on an unbounded image plane (estimated for very tall projections)
     box: tuple[float, float, float, float] | None  # unclipped projected extent x0, y0, x1, y1
-
-    @property
-    def pixels(self) -> int:
-        return int(np.count_nonzero(self.mask))
 
     def full(self, width: int, height: int) -> np.ndarray:
         """The footprint as a whole-image bool array (for tests and small images)."""
@@ -54,7 +51,7 @@ class Coverage:
         return image
 
 
-NOTHING = Coverage(np.zeros((0, 0), dtype=bool), 0, 0, 0.0, None)
+NOTHING = Coverage(np.zeros((0, 0), dtype=bool), 0, 0, 0, 0.0, None)
 
 
 def coverage(instance: Instance, camera: CameraSpec) -> Coverage:
@@ -266,9 +263,12 @@ def _coverages_2d(xs: tuple, ys: tuple, owner: np.ndarray, count: int, width: in
     size = int(offsets[-1])
     steps = np.bincount(start, minlength=size + 1) - np.bincount(start + (hi - lo + 1), minlength=size + 1)
     covered = np.cumsum(steps[:size], dtype=np.int32) > 0
+    counts = np.zeros(count, dtype=np.int64)
+    windowed = np.flatnonzero(sizes)
+    if len(windowed):
+        counts[windowed] = np.add.reduceat(covered, offsets[windowed])
     for k in np.flatnonzero(present).tolist():
         mask = covered[offsets[k]:offsets[k + 1]].reshape(h[k], w[k])
-        pixels = int(np.count_nonzero(mask))
-        results[k] = Coverage(mask, int(x0[k]), int(y0[k]), float(totals[k]) + pixels,
+        results[k] = Coverage(mask, int(x0[k]), int(y0[k]), int(counts[k]), float(totals[k] + counts[k]),
                               (float(x_lo[k]), float(y_lo[k]), float(x_hi[k]), float(y_hi[k])))
     return results

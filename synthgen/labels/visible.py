@@ -48,25 +48,32 @@ def visible_instances(mask: np.ndarray) -> dict[int, Visible]:
         return {}
     order = np.argsort(ids, kind="stable")  # stable: each id's runs stay in mask order
     ids, starts, ends = ids[order], starts[order], ends[order]
-    first = np.flatnonzero(np.append(True, ids[1:] != ids[:-1]))
-    last = np.append(first[1:], len(ids))
-    found: list[tuple[int, int, tuple[int, int, int, int]]] = []
-    counts: list[dict] = []
-    for a, b in zip(first.tolist(), last.tolist()):
-        s, e = starts[a:b], ends[a:b]
-        columns = s // height
-        box = (int(columns[0]), int((s % height).min()), int(columns[-1]), int(((e - 1) % height).max()))
-        # runs cut at column boundaries that touch are one run in the RLE
-        join = np.flatnonzero(s[1:] != e[:-1])
-        s_merged, e_merged = s[np.append(0, join + 1)], e[np.append(join, len(e) - 1)]
-        bounds = np.empty(2 * len(s_merged) + 1, dtype=np.int64)
-        bounds[0] = 0
-        bounds[1::2], bounds[2::2] = s_merged, e_merged
-        run_lengths = np.diff(bounds)
-        if e_merged[-1] != mask.size:
-            run_lengths = np.append(run_lengths, mask.size - e_merged[-1])
-        counts.append({"counts": run_lengths.tolist(), "size": [height, width]})
-        found.append((int(ids[a]), int((e - s).sum()), box))
-    encoded = mask_utils.frPyObjects(counts, height, width) if counts else []
-    return {i: Visible(pixels, box, {"size": [height, width], "counts": rle["counts"].decode("ascii")})
-            for (i, pixels, box), rle in zip(found, encoded)}
+    first = np.flatnonzero(np.append(True, ids[1:] != ids[:-1]))  # each id's first run
+    pixels = np.add.reduceat(ends - starts, first)
+    top = np.minimum.reduceat(starts % height, first)
+    bottom = np.maximum.reduceat((ends - 1) % height, first)
+    left = starts[first] // height
+    right = starts[np.append(first[1:], len(ids)) - 1] // height
+    # runs of one id cut at a column boundary that touch are one run in the RLE
+    joins = np.append((ids[1:] == ids[:-1]) & (starts[1:] == ends[:-1]), False)
+    opens = np.append(True, ~joins[:-1])
+    m_ids, m_starts, m_ends = ids[opens], starts[opens], ends[~joins]
+    m_first = np.flatnonzero(np.append(True, m_ids[1:] != m_ids[:-1]))
+    previous_end = np.append(0, m_ends[:-1])
+    previous_end[m_first] = 0
+    # COCO counts alternate background and object runs, starting with background
+    runs = np.empty(2 * len(m_starts), dtype=np.int64)
+    runs[0::2], runs[1::2] = m_starts - previous_end, m_ends - m_starts
+    m_last = np.append(m_first[1:], len(m_ids)) - 1
+    tails = (mask.size - m_ends[m_last]).tolist()
+    cut = np.append(2 * m_first, len(runs)).tolist()
+    counts = []
+    for k, tail in enumerate(tails):
+        run_lengths = runs[cut[k]:cut[k + 1]].tolist()
+        if tail:
+            run_lengths.append(tail)
+        counts.append({"counts": run_lengths, "size": [height, width]})
+    encoded = mask_utils.frPyObjects(counts, height, width)
+    boxes = zip(left.tolist(), top.tolist(), right.tolist(), bottom.tolist())
+    return {i: Visible(n, box, {"size": [height, width], "counts": rle["counts"].decode("ascii")})
+            for i, n, box, rle in zip(ids[first].tolist(), pixels.tolist(), boxes, encoded)}

@@ -286,8 +286,8 @@ class BlenderRenderer:
         """The passes of the last render, as numpy arrays."""
         channels = read_exr(self.exr_path)
         rgb = None if self.labels_only else np.stack([channels[f"ViewLayer.Combined.{c}"] for c in "RGB"], axis=-1)
-        depth = channels["ViewLayer.Depth.Z"]
-        depth = np.where(depth >= 1e9, np.inf, depth).astype(np.float32)
+        depth = np.array(channels["ViewLayer.Depth.Z"], dtype=np.float32)
+        depth[depth >= 1e9] = np.inf  # Cycles writes 1e10 where a ray hits nothing
         index = np.rint(channels["ViewLayer.Object Index.X"]).astype(np.int32)
         return Passes(rgb=rgb, depth=depth, index=index)
 
