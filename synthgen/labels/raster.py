@@ -127,9 +127,10 @@ def _spans(xs: tuple, ys: tuple, sign: np.ndarray, triangle: np.ndarray, row: np
 
     Edge k of a triangle is A x + B y + C >= 0 on the inside (orientation folded into
     `sign`), so on the row y = v + 0.5 it bounds x from one side: from the left where
-    A > 0, from the right where A < 0, and a horizontal edge (A = 0) keeps the row or
-    empties it. The bound is computed as -(B y + C) / A, exactly as written, so pixel
-    centres on an edge fall the same way as in the edge equation."""
+    A > 0, from the right where A < 0. A horizontal edge (A = 0) bounds nothing on the
+    rows the triangle spans: B (y - y_edge) >= 0 holds on all of them, the third corner
+    being on the inside. The bound is computed as -(B y + C) / A, exactly as written,
+    so pixel centres on an edge fall the same way as in the edge equation."""
     y = row + 0.5
     lo = np.maximum(_min3(*xs), -COORDINATE_LIMIT).take(triangle)
     hi = np.minimum(_max3(*xs), COORDINATE_LIMIT).take(triangle)
@@ -147,9 +148,6 @@ def _spans(xs: tuple, ys: tuple, sign: np.ndarray, triangle: np.ndarray, row: np
             np.negative(bound, out=bound)
             np.maximum(lo, bound, out=lo, where=a > 0)
             np.minimum(hi, bound, out=hi, where=a < 0)
-            flat = a == 0
-            if flat.any():
-                hi[flat & (v < 0)] = -np.inf
     lo -= 0.5
     hi -= 0.5
     first, last = np.ceil(lo, out=lo), np.floor(hi, out=hi)

@@ -8,6 +8,7 @@ right-handed, Z up, metres. Camera poses are stored in the OpenCV convention.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -35,12 +36,14 @@ class Instance:
     translation: np.ndarray  # (3,) world position of the local origin
     material: MaterialSpec
 
-    @property
+    @cached_property
     def matrix_world(self) -> np.ndarray:
-        """4x4 local -> world: translate @ rotate @ scale."""
+        """4x4 local -> world: translate @ rotate @ scale (computed once: label extraction and the
+        renderer both ask for it)."""
         matrix = np.eye(4)
         matrix[:3, :3] = self.rotation * self.scale[None, :]
         matrix[:3, 3] = self.translation
+        matrix.flags.writeable = False
         return matrix
 
     def world_vertices(self) -> np.ndarray:
