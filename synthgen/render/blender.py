@@ -36,6 +36,18 @@ def cycles_seed(seed: int, frame_index: int) -> int:
     return int((seed * 2654435761 + frame_index * 40503 + 1) % (2**31 - 1))
 
 
+def rgb_view(red: np.ndarray, green: np.ndarray, blue: np.ndarray) -> np.ndarray:
+    """(H, W, 3) RGB over three (H, W) planes: a view when the planes lie at equal distances with equal
+    strides (EXR stores a line's channels one after the other, A B G R), else a copy."""
+    pointers = [plane.__array_interface__["data"][0] for plane in (red, green, blue)]
+    step = pointers[1] - pointers[0]
+    if (red.dtype == green.dtype == blue.dtype and red.strides == green.strides == blue.strides
+            and pointers[2] - pointers[1] == step and step != 0):
+        return np.lib.stride_tricks.as_strided(red, shape=(*red.shape, 3), strides=(*red.strides, step),
+                                               writeable=False)
+    return np.stack([red, green, blue], axis=-1)
+
+
 # Every Cycles, colour and output setting that changes the image or the time a render takes, set
 # explicitly so that nothing depends on Blender's defaults (bench/bare_bpy.py sets the same list).
 FIXED_SETTINGS: dict[str, object] = {
@@ -278,18 +290,19 @@ class BlenderRenderer:
     def draw(self, scene: Scene) -> None:
         """Pose the scene and render it; the passes land in a multilayer EXR on a RAM disk."""
         self.apply(scene)
+        # a new file each time: arrays still mapped from the last one stay valid
+        self.exr_path.unlink(missing_ok=True)
         # written by the render operator itself: about 15 ms a frame less at 1280x720 than save_render()
         self.scene.render.filepath = str(self.exr_path)
         self.bpy.ops.render.render(write_still=True)
 
     def passes(self) -> Passes:
-        """The passes of the last render, as numpy arrays."""
+        """The passes of the last render. Only the object index is converted here; the image stays a
+        view of the mapped file, its planes side by side where the layout allows (no copy at all)."""
         channels = read_exr(self.exr_path)
-        rgb = None if self.labels_only else np.stack([channels[f"ViewLayer.Combined.{c}"] for c in "RGB"], axis=-1)
-        depth = np.array(channels["ViewLayer.Depth.Z"], dtype=np.float32)
-        depth[depth >= 1e9] = np.inf  # Cycles writes 1e10 where a ray hits nothing
+        rgb = None if self.labels_only else rgb_view(*(channels[f"ViewLayer.Combined.{c}"] for c in "RGB"))
         index = np.rint(channels["ViewLayer.Object Index.X"]).astype(np.int32)
-        return Passes(rgb=rgb, depth=depth, index=index)
+        return Passes(rgb=rgb, depth_raw=channels["ViewLayer.Depth.Z"], index=index)
 
     def close(self) -> None:
         self.exr_path.unlink(missing_ok=True)

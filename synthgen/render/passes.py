@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+
+NO_HIT = 1e9  # Cycles writes 1e10 as the depth of a ray that hits nothing
 
 
 @dataclass(frozen=True)
 class Passes:
-    """All arrays are (height, width[, channels]) with row 0 at the top of the image."""
+    """All arrays are (height, width[, channels]) with row 0 at the top of the image.
+
+    `rgb` and the raw depth may be read-only views of the renderer's pass file (the
+    renderer never rewrites a file in place, so they stay valid); the depth in metres
+    is converted on first use, by whoever needs it first."""
 
     rgb: np.ndarray | None  # float32 linear RGB; None when only labels were rendered
-    depth: np.ndarray  # float32 metres along the optical axis; np.inf where no surface
+    depth_raw: np.ndarray  # float32 metres along the optical axis; NO_HIT or more where no surface
     index: np.ndarray  # int32 object index (pass_index) seen at each pixel centre, 0 = background
+
+    @cached_property
+    def depth(self) -> np.ndarray:
+        """float32 metres along the optical axis; np.inf where no surface."""
+        depth = np.array(self.depth_raw, dtype=np.float32)
+        depth[depth >= NO_HIT] = np.inf
+        return depth
 
 
 ROWS_PER_BLOCK = 64  # converted a block of rows at a time: a few small temporaries instead of image-sized ones
