@@ -14,9 +14,9 @@ NO_HIT = 1e9  # Cycles writes 1e10 as the depth of a ray that hits nothing
 class Passes:
     """All arrays are (height, width[, channels]) with row 0 at the top of the image.
 
-    `rgb` and the raw depth may be read-only views of the renderer's pass file (the
-    renderer never rewrites a file in place, so they stay valid); the depth in metres
-    is converted on first use, by whoever needs it first."""
+    `rgb` and the raw depth may be read-only views of the renderer's pass file: valid
+    until the renderer has rendered twice more (it uses two files in turn). The depth
+    in metres is converted on first use, by whoever needs it first."""
 
     rgb: np.ndarray | None  # float32 linear RGB; None when only labels were rendered
     depth_raw: np.ndarray  # float32 metres along the optical axis; NO_HIT or more where no surface
