@@ -54,6 +54,25 @@ class InstanceLabel:
 
 
 @dataclass(frozen=True)
+class StuffLabel:
+    """All pixels of one stuff category (road, sky, vegetation...) in one frame: stuff has no instances."""
+
+    category: str
+    category_id: int
+    pixels: int
+    bbox: Box  # extent of its pixels
+    mask_rle: dict[str, Any]  # COCO compressed RLE
+
+
+@dataclass(frozen=True)
+class KeypointLayout:
+    """Names of a category's keypoints in order, and its skeleton as 1-based pairs (COCO's convention)."""
+
+    names: tuple[str, ...]
+    skeleton: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class CameraLabel:
     width: int
     height: int
@@ -69,6 +88,9 @@ class FrameLabels:
     instances: tuple[InstanceLabel, ...]
     categories: tuple[str, ...]  # index + 1 = category id
     extra: dict[str, Any] = field(default_factory=dict)
+    stuff: tuple[StuffLabel, ...] = ()  # per-frame stuff segments, when the scene labels stuff
+    stuff_categories: tuple[str, ...] = ()  # categories that are stuff (no instances); the rest are things
+    keypoint_layouts: dict[str, KeypointLayout] = field(default_factory=dict)  # category -> layout
 
 
 def _r(value: float, digits: int = 6) -> float:
@@ -121,8 +143,20 @@ def frame_to_json(frame: FrameLabels) -> dict[str, Any]:
         "world_to_cam": _matrix(frame.camera.world_to_cam),
         "categories": list(frame.categories),
         "instances": [instance_to_json(i) for i in frame.instances],
+        # optional keys appear only when set, so frames of scenes without stuff or keypoints keep their bytes
+        **({"stuff_categories": list(frame.stuff_categories)} if frame.stuff_categories else {}),
+        **({"stuff": [stuff_to_json(s) for s in frame.stuff]} if frame.stuff else {}),
+        **({"keypoint_layouts": {name: {"keypoints": list(layout.names),
+                                        "skeleton": [list(pair) for pair in layout.skeleton]}
+                                 for name, layout in frame.keypoint_layouts.items()}}
+           if frame.keypoint_layouts else {}),
         **frame.extra,
     }
+
+
+def stuff_to_json(label: StuffLabel) -> dict[str, Any]:
+    return {"category": label.category, "category_id": label.category_id, "pixels": label.pixels,
+            "bbox": _box(label.bbox), "mask_rle": label.mask_rle}
 
 
 def dumps_frame(frame: FrameLabels) -> str:
@@ -130,9 +164,9 @@ def dumps_frame(frame: FrameLabels) -> str:
     data = frame_to_json(frame)
     lines = []
     for key, value in data.items():
-        if key == "instances":
+        if key in ("instances", "stuff"):
             body = ",\n".join("  " + json.dumps(item, allow_nan=False) for item in value)
-            lines.append(f'"instances": [\n{body}\n ]' if value else '"instances": []')
+            lines.append(f'{json.dumps(key)}: [\n{body}\n ]' if value else f'{json.dumps(key)}: []')
         else:
             lines.append(f"{json.dumps(key)}: {json.dumps(value, allow_nan=False)}")
     return "{\n " + ",\n ".join(lines) + "\n}\n"
@@ -167,8 +201,15 @@ def frame_from_json(data: dict[str, Any]) -> FrameLabels:
             keypoints=None if item.get("keypoints") is None
             else tuple((float(x), float(y), int(v)) for x, y, v in item["keypoints"]),
             attributes=dict(item.get("attributes") or {})))
-    known = {"frame", "image", "width", "height", "K", "world_to_cam", "categories", "instances"}
+    known = {"frame", "image", "width", "height", "K", "world_to_cam", "categories", "instances", "stuff",
+             "stuff_categories", "keypoint_layouts"}
     camera = CameraLabel(int(data["width"]), int(data["height"]), _array_or_none(data.get("K")),
                          _array_or_none(data.get("world_to_cam")))
+    stuff = tuple(StuffLabel(item["category"], int(item["category_id"]), int(item["pixels"]),
+                             tuple(float(v) for v in item["bbox"]), item["mask_rle"])  # type: ignore[arg-type]
+                  for item in data.get("stuff") or ())
+    layouts = {name: KeypointLayout(tuple(value["keypoints"]), tuple((int(a), int(b)) for a, b in value["skeleton"]))
+               for name, value in (data.get("keypoint_layouts") or {}).items()}
     return FrameLabels(int(data["frame"]), data["image"], camera, tuple(instances), tuple(data["categories"]),
-                       {k: v for k, v in data.items() if k not in known})
+                       {k: v for k, v in data.items() if k not in known}, stuff,
+                       tuple(data.get("stuff_categories") or ()), layouts)

@@ -19,13 +19,25 @@ from synthgen.errors import UserError
 
 
 class Mesh:
-    """A triangle mesh in local coordinates; read-only, shared by every instance that uses it."""
+    """A triangle mesh in local coordinates; read-only, shared by every instance that uses it.
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray) -> None:
+    Procedural assets carry a surface per face (`surfaces`): their own colour, roughness,
+    metallic and emission where a face is not painted with the instance's material (glass,
+    tyres, lamps). `keypoints` are named local points (a pedestrian's joints) posed with the mesh.
+    """
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, surfaces: "FaceSurfaces | None" = None,
+                 keypoints: np.ndarray | None = None) -> None:
         self.vertices = np.array(vertices, dtype=np.float64)
         self.faces = np.array(faces, dtype=np.int64)
         self.vertices.flags.writeable = False
         self.faces.flags.writeable = False
+        if surfaces is not None and len(surfaces.own) != len(self.faces):
+            raise ValueError("one surface entry per face expected")
+        self.surfaces = surfaces
+        self.keypoints = None if keypoints is None else np.array(keypoints, dtype=np.float64).reshape(-1, 3)
+        if self.keypoints is not None:
+            self.keypoints.flags.writeable = False
 
     @cached_property
     def bounds(self) -> np.ndarray:
@@ -73,6 +85,23 @@ class Mesh:
         import trimesh
 
         return trimesh.Trimesh(self.vertices.copy(), self.faces.copy(), process=False)
+
+
+class FaceSurfaces:
+    """Per-face surface of a procedural asset. Faces with `own` False take the instance's material
+    (a car's paint); the others keep their colour, roughness and metallic. `emission` is the strength
+    of faces that glow (lamps), switched on per instance."""
+
+    def __init__(self, color: np.ndarray, roughness: np.ndarray, metallic: np.ndarray, own: np.ndarray,
+                 emission: np.ndarray) -> None:
+        self.color = np.asarray(color, dtype=np.float32).reshape(-1, 3)
+        self.roughness = np.asarray(roughness, dtype=np.float32).ravel()
+        self.metallic = np.asarray(metallic, dtype=np.float32).ravel()
+        self.own = np.asarray(own, dtype=bool).ravel()
+        self.emission = np.asarray(emission, dtype=np.float32).ravel()
+        n = len(self.own)
+        if not (len(self.color) == len(self.roughness) == len(self.metallic) == len(self.emission) == n):
+            raise ValueError("face surface arrays differ in length")
 
 
 def _centred(vertices: np.ndarray, faces: np.ndarray) -> Mesh:
