@@ -25,7 +25,7 @@ class FormatSpec:
 
 
 FLAGS = {"coco": "iscrowd", "voc": "truncated occluded difficult pose", "kitti": "occluded", "mot": "ignore",
-         "cityscapes": "iscrowd"}
+         "cityscapes": "iscrowd", "coco_panoptic": "iscrowd", "cityscapes_panoptic": "iscrowd"}
 
 
 def _spec(name: str, module: str, variant: str, holds: str, summary: str) -> FormatSpec:
@@ -42,6 +42,8 @@ FORMATS: dict[str, FormatSpec] = {s.name: s for s in [
     _spec("voc", "voc", "", "mask", "Pascal VOC XML with SegmentationClass/SegmentationObject PNGs"),
     _spec("kitti", "kitti", "", "box3d hidden", "KITTI object labels and calib"),
     _spec("cityscapes", "cityscapes", "", "mask", "Cityscapes gtFine labelIds, instanceIds and polygons"),
+    _spec("coco-panoptic", "coco_panoptic", "", "mask", "COCO panoptic JSON and segment-id PNGs, things and stuff"),
+    _spec("cityscapes-panoptic", "cityscapes_panoptic", "", "mask", "Cityscapes panoptic as createPanopticImgs writes it"),
     _spec("cvat", "cvat", "", "mask keypoints", "CVAT for images 1.1 XML"),
     _spec("labelstudio", "labelstudio", "predictions", "mask", "Label Studio tasks with predictions"),
     _spec("labelstudio-annotations", "labelstudio", "annotations", "mask", "Label Studio tasks with annotations"),
