@@ -27,8 +27,8 @@ from synthgen.scene.model import Scene
 
 MANIFEST = "synthgen.json"
 LOG = "render.log"
-SUBDIRS = ("images", "masks/instance", "masks/semantic", "depth", "frames", "geometry", "annotations")
-MANAGED = ["images", "masks", "depth", "frames", "geometry", "annotations", MANIFEST, LOG]
+SUBDIRS = ("images", "masks/instance", "masks/semantic", "depth", "normals", "frames", "geometry", "annotations")
+MANAGED = ["images", "masks", "depth", "normals", "frames", "geometry", "annotations", MANIFEST, LOG]
 DEPTH_PNG_MAX_MM = 65535
 _FRAME_FILE = re.compile(r"^(\d{6,})\.json$")
 
@@ -49,13 +49,14 @@ class Layout:
             "semantic": self.root / "masks" / "semantic" / f"{name}.png",
             "depth_png": self.root / "depth" / f"{name}.png",
             "depth_npy": self.root / "depth" / f"{name}.npy",
+            "normals": self.root / "normals" / f"{name}.npy",
             "frame": self.root / "frames" / f"{name}.json",
             "geometry": self.root / "geometry" / f"{name}.glb",
         }[kind]
 
-    def create(self, save_geometry: bool) -> None:
+    def create(self, save_geometry: bool, normals: bool = False) -> None:
         for sub in SUBDIRS:
-            if sub != "geometry" or save_geometry:
+            if (sub != "geometry" or save_geometry) and (sub != "normals" or normals):
                 (self.root / sub).mkdir(parents=True, exist_ok=True)
 
     def is_complete(self, frame_index: int) -> bool:
@@ -103,13 +104,14 @@ def write_geometry(scene: Scene, path: Path) -> None:
     import trimesh
 
     glb = trimesh.Scene()
-    for instance in scene.instances:
+    for instance in scene.instances + scene.stuff:
         glb.add_geometry(trimesh.Trimesh(instance.world_vertices(), np.array(instance.mesh.faces), process=False),
-                         node_name=str(instance.instance_id), geom_name=f"instance-{instance.instance_id}")
+                         node_name=str(instance.instance_id), geom_name=f"{instance.category}:{instance.instance_id}")
     if scene.ground is not None:
         name = str(scene.ground.instance_id) if scene.ground.instance_id else "ground"
+        geom = f"{scene.ground.category}:{name}" if scene.ground.instance_id else name
         glb.add_geometry(trimesh.Trimesh(scene.ground.world_vertices(), np.array(scene.ground.mesh.faces), process=False),
-                         node_name=name, geom_name=name)
+                         node_name=name, geom_name=geom)
     atomic_write(path, lambda handle: handle.write(glb.export(file_type="glb")))
 
 
@@ -123,9 +125,20 @@ def preview(instance_mask: np.ndarray) -> np.ndarray:
     return palette[instance_mask]
 
 
-def write_pixels(layout: Layout, frame_index: int, passes: Passes) -> None:
-    """The image (unless only labels were rendered) and the depth files: the per-frame encoding work
-    that needs nothing from label extraction, so it can run beside it."""
+def camera_normals(normal: np.ndarray, world_to_cam: np.ndarray) -> np.ndarray:
+    """World-space normals (H, W, 3) -> unit normals in the OpenCV camera frame as float16, (0, 0, 0) where
+    no surface was hit."""
+    rotated = normal.reshape(-1, 3) @ world_to_cam[:3, :3].T.astype(np.float32)
+    length = np.linalg.norm(rotated, axis=1, keepdims=True)
+    out = np.where(length > 0.5, rotated / np.maximum(length, 1e-12), 0.0)
+    return out.reshape(normal.shape).astype(np.float16)
+
+
+def write_pixels(layout: Layout, frame_index: int, passes: Passes, world_to_cam: np.ndarray | None = None) -> None:
+    """The image (unless only labels were rendered), the depth files and the normals when rendered: the
+    per-frame encoding work that needs nothing from label extraction, so it can run beside it."""
+    if passes.normal is not None and world_to_cam is not None:
+        atomic_write_bytes(layout.path("normals", frame_index), _npy_bytes(camera_normals(passes.normal, world_to_cam)))
     if passes.rgb is not None:
         bgr = linear_to_srgb8(passes.rgb[..., ::-1])  # OpenCV writes BGR; converting makes the copy anyway
         atomic_write_bytes(layout.path("image", frame_index), encode_png(bgr, bgr=True))
@@ -151,6 +164,6 @@ def write_frame_json(layout: Layout, outputs: FrameOutputs) -> None:
 
 def write_frame(layout: Layout, scene: Scene, passes: Passes, outputs: FrameOutputs, save_geometry: bool) -> None:
     """All of a frame's files, one after the other."""
-    write_pixels(layout, scene.frame_index, passes)
+    write_pixels(layout, scene.frame_index, passes, scene.camera.world_to_cam)
     write_labels(layout, scene, outputs, save_geometry, preview_image=passes.rgb is None)
     write_frame_json(layout, outputs)

@@ -52,12 +52,15 @@ class RenderSummary:
 
 def check_meshes(loaded: LoadedScene) -> None:
     """Load every mesh file once up front, so a corrupt mesh fails before anything is written."""
-    for index, path in loaded.mesh_paths.items():
+    from synthgen.scene.build import mesh_files
+
+    for index, folder_or_file in loaded.mesh_paths.items():
         group = loaded.config.objects[index]
-        try:
-            file_mesh(path, group.up_axis or default_up_axis(path))
-        except UserError as error:
-            raise loaded.source.error(("objects", index, "mesh"), error.message) from None
+        for path in mesh_files(folder_or_file):
+            try:
+                file_mesh(path, group.up_axis or default_up_axis(path))
+            except UserError as error:
+                raise loaded.source.error(("objects", index, "mesh"), f"{path.name}: {error.message}") from None
 
 
 def _manifest(loaded: LoadedScene, seed: int, labels_only: bool) -> dict:
@@ -89,23 +92,71 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     seed = loaded.config.render.seed if request.seed is None else request.seed
     if not 0 <= seed < 2**32:
         raise UserError(f"--seed must be in [0, 2**32), got {seed}")
+    if request.frames:  # fixed poses that overlap, regions a layout lacks: fail before writing anything
+        build_scene(loaded.config, seed, request.start, loaded.mesh_paths)
     manifest = _manifest(loaded, seed, request.labels_only)
-    layout = Layout(request.out)
+    layouts = camera_layouts(loaded, request.out)
     if request.mode is OutputMode.RESUME:
-        _check_resume(layout, manifest)
-    prepare_output_dir(request.out, request.mode, MANAGED)
-    layout.create(request.save_geometry)
+        _check_resume(Layout(request.out), manifest)
+    prepare_output_dir(request.out, request.mode, MANAGED + [name for name in layouts if name] + [RIG_FILE])
+    for layout in layouts.values():
+        layout.create(request.save_geometry, loaded.config.labels.normals)
     atomic_write_json(request.out / MANIFEST, manifest)
+    if loaded.config.rig is not None:
+        atomic_write_json(request.out / RIG_FILE, rig_calibration(loaded, seed, request.start))
 
     todo = [i for i in range(request.start, request.start + request.frames)
-            if not (request.mode is OutputMode.RESUME and layout.is_complete(i))]
+            if not (request.mode is OutputMode.RESUME and all(layout.is_complete(i) for layout in layouts.values()))]
     summary = RenderSummary(0, request.frames - len(todo), 0, 0.0, 0.0, 0, request.out)
     with native_output_to(request.out / LOG) as (terminal_out, terminal_err):
         if todo:
-            _render_frames(loaded, seed, todo, layout, request, summary, terminal_err)
-        summary.annotations = write_coco(layout.read_frames(), loaded.config.categories(),
-                                         request.out / "annotations" / "instances.json")
+            _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err)
+        for layout in layouts.values():
+            summary.annotations += write_coco(layout.read_frames(), loaded.config.categories(),
+                                              layout.root / "annotations" / "instances.json",
+                                              keypoint_layouts=_keypoint_layouts(loaded))
     return summary
+
+
+RIG_FILE = "rig.json"
+
+
+def camera_layouts(loaded: LoadedScene, out: Path) -> dict[str, Layout]:
+    """Where each camera's files go: `out` itself without a rig, `out/NAME/` for each rig camera (each a
+    complete dataset that every reader and exporter takes)."""
+    if loaded.config.rig is None:
+        return {"": Layout(out)}
+    return {camera.name: Layout(out / camera.name) for camera in loaded.config.rig.cameras}
+
+
+def rig_calibration(loaded: LoadedScene, seed: int, frame_index: int) -> dict:
+    """rig.json: every camera's intrinsics and its pose in the ego frame, from the first frame rendered.
+    `per_frame` is true when some camera pose or lens is drawn from a distribution: each frame JSON
+    then holds its own (`cam_to_ego`, `K`)."""
+    from synthgen.config.distributions import Constant
+
+    scene = build_scene(loaded.config, seed, frame_index, loaded.mesh_paths)
+    rig = loaded.config.rig
+    drawn = [getattr(c, k) for c in rig.cameras for k in ("position", "yaw", "pitch", "roll", "fov", "focal_length")]
+    drawn += [loaded.config.camera.fov, loaded.config.camera.focal_length]
+    per_frame = any(d is not None and not isinstance(d, Constant) for d in drawn)
+    cameras = []
+    for (name, spec), (_, cam_to_ego) in zip(scene.rig_cameras, scene.rig):
+        cameras.append({"name": name, "folder": name, "width": spec.width, "height": spec.height,
+                        "K": spec.K.tolist(), "cam_to_ego": cam_to_ego.tolist()})
+    return {"ego_frame": "x forward, y left, z up, metres; origin on the road under the rear axle",
+            "camera_frame": "OpenCV: x right, y down, z forward", "per_frame": per_frame, "cameras": cameras}
+
+
+def _keypoint_layouts(loaded: LoadedScene) -> dict:
+    """Categories whose copies carry keypoints (procedural pedestrians and riders), with their layout."""
+    from synthgen.labels.keypoints import COCO_PERSON
+    from synthgen.labels.model import KeypointLayout
+
+    chosen = loaded.config.labels.keypoints
+    return {name: KeypointLayout(tuple(chosen[name].names), tuple(map(tuple, chosen[name].skeleton)))
+            if name in chosen else COCO_PERSON
+            for group in loaded.config.objects for name in group.skeleton_categories()}
 
 
 @dataclass(frozen=True)
@@ -117,9 +168,10 @@ class FrameTimes:
     labels: float  # reading the passes back, label extraction and every file
 
 
-def render_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[int], layout: Layout,
+def render_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[int], layouts: dict[str, Layout] | Layout,
                   save_geometry: bool, on_frame: Callable[[int, FrameTimes], None] = lambda *_: None) -> None:
-    """Render, label and write `frames` in order; `on_frame(instances, times)` is called after each.
+    """Render, label and write `frames` in order, once per camera; `on_frame(instances, times)` is called
+    after each frame.
 
     After a render, the image and depth files are encoded on a helper thread while this one
     extracts labels: OpenCV and numpy release the GIL, and Cycles has finished, so the
@@ -127,6 +179,8 @@ def render_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[int
     scene is sampled. Nothing runs beside Cycles itself: on a machine whose cores Cycles
     fills, a worker beside it made frames slower (1.14-1.20x bare bpy against 1.04x).
     """
+    if isinstance(layouts, Layout):
+        layouts = {"": layouts}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="synthgen-helper") as helper:
         trimmed = None
         for frame_index in frames:
@@ -135,21 +189,28 @@ def render_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[int
             if trimmed is not None:
                 trimmed.result()
             sampled = time.perf_counter()
-            renderer.draw(scene)
-            rendered = time.perf_counter()
-            passes = renderer.passes()
-            pixels = helper.submit(write_pixels, layout, frame_index, passes)
-            outputs = extract(scene, passes, f"images/{layout.path('image', frame_index).name}")
-            write_labels(layout, scene, outputs, save_geometry, preview_image=passes.rgb is None)
-            pixels.result()
-            write_frame_json(layout, outputs)
-            instances = len(outputs.labels.instances)
-            del passes, outputs  # image-sized arrays: free them, and hand the memory back while the
-            trimmed = helper.submit(release_free_memory)  # next scene is sampled, before it renders
-            on_frame(instances, FrameTimes(sampled - started, rendered - sampled, time.perf_counter() - rendered))
+            render_time = labels_time = 0.0
+            instances = 0
+            for name, view in scene.views():
+                layout = layouts[name]
+                before = time.perf_counter()
+                renderer.draw(view)
+                rendered = time.perf_counter()
+                passes = renderer.passes()
+                pixels = helper.submit(write_pixels, layout, frame_index, passes, view.camera.world_to_cam)
+                outputs = extract(view, passes, f"images/{layout.path('image', frame_index).name}")
+                write_labels(layout, view, outputs, save_geometry, preview_image=passes.rgb is None)
+                pixels.result()
+                write_frame_json(layout, outputs)
+                instances += len(outputs.labels.instances)
+                del passes, outputs  # image-sized arrays: free them before the next camera or frame
+                render_time += rendered - before
+                labels_time += time.perf_counter() - rendered
+            trimmed = helper.submit(release_free_memory)  # hand memory back while the next scene is sampled
+            on_frame(instances, FrameTimes(sampled - started, render_time, labels_time))
 
 
-def _render_frames(loaded, seed, todo, layout, request, summary, terminal_err) -> None:
+def _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -158,7 +219,7 @@ def _render_frames(loaded, seed, todo, layout, request, summary, terminal_err) -
     console = Console(file=terminal_err)
     columns = [TextColumn("rendering"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn()]
-    renderer = BlenderRenderer(labels_only=request.labels_only)
+    renderer = BlenderRenderer(labels_only=request.labels_only, normals=loaded.config.labels.normals)
     # fds 1 and 2 point at render.log here: this header and Blender's own output land there
     print(f"synthgen {__version__} with Blender {renderer.version}: {len(todo)} frames of "
           f"{loaded.source.path} (seed {seed})", flush=True)
@@ -176,7 +237,7 @@ def _render_frames(loaded, seed, todo, layout, request, summary, terminal_err) -
                 rate = summary.rendered / (time.perf_counter() - started)
                 progress.update(task, advance=1, rate=f"{rate:.2f} frames/s")
 
-            render_frames(renderer, loaded, seed, todo, layout, request.save_geometry, on_frame)
+            render_frames(renderer, loaded, seed, todo, layouts, request.save_geometry, on_frame)
             summary.seconds_wall = time.perf_counter() - started
     finally:
         renderer.close()

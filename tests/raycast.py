@@ -51,3 +51,42 @@ def boundary(ids: np.ndarray) -> np.ndarray:
     edge[1:, :] |= diff_y
     edge[:-1, :] |= diff_y
     return edge
+
+
+def cast_objects(meshes: dict[int, trimesh.Trimesh], K, cam_to_world, width, height, near=0.0, batch=256):
+    """`cast` for scenes of many objects and many triangles, within bounded memory: each mesh is cast
+    alone, with only the rays through pixels its projection can reach (all rays for a mesh reaching
+    behind the camera), a batch of rays at a time; the nearest hit beyond `near` wins."""
+    origins, directions = pixel_rays(K, cam_to_world, width, height)
+    world_to_cam = np.linalg.inv(cam_to_world)
+    ids = np.zeros(len(origins), dtype=np.int64)
+    depth = np.full(len(origins), np.inf)
+    u = np.tile(np.arange(width) + 0.5, height)
+    v = np.repeat(np.arange(height) + 0.5, width)
+    for key, mesh in meshes.items():
+        cam = mesh.vertices @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
+        if (cam[:, 2] <= near).all():
+            continue
+        if (cam[:, 2] > near).all():
+            x = K[0, 0] * cam[:, 0] / cam[:, 2] + K[0, 2]
+            y = K[1, 1] * cam[:, 1] / cam[:, 2] + K[1, 2]
+            rays = np.flatnonzero((u >= x.min()) & (u <= x.max()) & (v >= y.min()) & (v <= y.max()))
+        else:
+            rays = np.arange(len(origins))
+        intersector = RayMeshIntersector(mesh)
+        for start in range(0, len(rays), batch):
+            chunk = rays[start:start + batch]
+            triangles, hit, locations = intersector.intersects_id(origins[chunk], directions[chunk], multiple_hits=True,
+                                                                  return_locations=True)
+            if not len(hit):
+                continue
+            ray = chunk[hit]
+            t = np.einsum("ij,ij->i", locations - origins[ray], directions[ray]) / np.einsum(
+                "ij,ij->i", directions[ray], directions[ray])
+            keep = t >= near
+            ray, t = ray[keep], t[keep]
+            order = np.argsort(t)[::-1]  # nearest last: it wins the assignment below
+            nearer = t[order] < depth[ray[order]]
+            depth[ray[order][nearer]] = t[order][nearer]
+            ids[ray[order][nearer]] = key
+    return ids.reshape(height, width), depth.reshape(height, width)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from synthgen.config.scene_config import SceneConfig, resolve_mesh_paths
+from synthgen.config.scene_config import MESH_SUFFIXES, SceneConfig, resolve_mesh_paths
 from synthgen.config.source import ConfigSource, apply_overrides, load_yaml
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -66,8 +66,16 @@ def load_scene_config(path: str | Path, overrides: list[str] | None = None) -> L
     source = load_yaml(path)
     apply_overrides(source, overrides or [])
     config = validate(source, SceneConfig)
+    for where, message in config.problems()[:1]:
+        raise source.error(where, message)
     mesh_paths = resolve_mesh_paths(config, source.path.parent)
     for index, mesh_path in mesh_paths.items():
-        if not mesh_path.is_file():
+        if mesh_path.is_dir():
+            from synthgen.scene.build import mesh_files
+
+            if not mesh_files(mesh_path):
+                raise source.error(("objects", index, "mesh"), f"the folder holds no mesh files "
+                                   f"({', '.join(MESH_SUFFIXES)}): {mesh_path}")
+        elif not mesh_path.is_file():
             raise source.error(("objects", index, "mesh"), f"mesh file not found: {mesh_path}")
     return LoadedScene(config, source, mesh_paths, config_digest(source))

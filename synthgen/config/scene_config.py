@@ -44,27 +44,84 @@ class Material(Strict):
     metallic: Unit = Field(default_factory=lambda: const(0.0))
 
 
+# where a copy may stand: anywhere on the ground, floating, exactly where `position` says, or in a region
+# of the street layout (lanes heading along the traffic, parking bays, sidewalks, crosswalks, the road)
+REGIONS = ("lane", "parking", "sidewalk", "crosswalk", "road")
+SKELETON_KINDS = ("pedestrian", "bicycle_rider", "motorcycle_rider")  # procedural assets that carry keypoints
+PLACEMENTS = ("ground", "float", "fixed") + REGIONS
+
+
+def _asset_kinds(raw: Any) -> Any:
+    from synthgen.scene.assets import ASSET_KINDS
+
+    kinds = [raw] if isinstance(raw, str) else raw
+    if not isinstance(kinds, list) or not kinds or not all(isinstance(k, str) for k in kinds):
+        raise PydanticCustomError("synthgen", f"expected an asset kind or a list of them, got {raw!r}")
+    unknown = [k for k in kinds if k not in ASSET_KINDS]
+    if unknown:
+        raise PydanticCustomError("synthgen", f"unknown asset kind {unknown[0]!r}; known kinds: {', '.join(ASSET_KINDS)}")
+    return tuple(kinds)
+
+
 class ObjectGroup(Strict):
     """One kind of object; `count` copies are placed per frame."""
 
-    category: str = Field(min_length=1)
+    category: str | None = Field(default=None, min_length=1)  # an asset's own category when not given
     shape: Literal[PRIMITIVES] | None = None  # type: ignore[valid-type]
-    mesh: str | None = None
+    mesh: str | None = None  # a mesh file, or a folder of them (one drawn per copy)
+    asset: Annotated[tuple[str, ...], BeforeValidator(_asset_kinds)] | None = None  # procedural kinds, one drawn per copy
+    asset_weights: list[float] | None = None
+    variants: int = Field(default=8, ge=1, le=1024)  # procedural variants per asset kind
     up_axis: Literal["y", "z"] | None = None
     count: Count = Field(default_factory=lambda: const(1))
     scale: Scale = Field(default_factory=lambda: const([1.0, 1.0, 1.0]))
     position: Vec3 = Field(default_factory=lambda: parse_distribution({"uniform": [[-1, -1, 0], [1, 1, 0]]}, Spec(shape=(3,))))
-    rotation: Vec3 = Field(default_factory=lambda: parse_distribution([0, 0, {"uniform": [0, 360]}], Spec(shape=(3,))))
-    placement: Literal["ground", "float"] = "ground"
+    rotation: Vec3 | None = None  # degrees; on a layout region, relative to the region's heading
+    placement: Literal[PLACEMENTS] = "ground"  # type: ignore[valid-type]
+    overlap: Literal["avoid", "allow"] = "avoid"  # 'allow': copies may interpenetrate others
     material: Material = Field(default_factory=Material)
+    lights_on: Unit = Field(default_factory=lambda: const(0.0))  # probability an asset's lamps glow
+    riders: Unit | None = None  # probability a bicycle or motorcycle copy carries a rider
+    rider_category: str | None = Field(default=None, min_length=1)  # default: 'rider'
+    rider_material: Material = Field(default_factory=lambda: Material(
+        color=parse_distribution({"hsv": [{"uniform": [0, 1]}, {"uniform": [0.1, 0.7]}, {"uniform": [0.05, 0.7]}]},
+                                 Spec(shape=(3,), low=0.0, high=1.0, colour=True)), roughness=const(0.9)))
 
     @model_validator(mode="after")
     def _one_geometry(self) -> "ObjectGroup":
-        if (self.shape is None) == (self.mesh is None):
-            raise PydanticCustomError("synthgen", "give exactly one of 'shape' (one of " + ", ".join(PRIMITIVES) + ") or 'mesh' (a file path)")
-        if self.mesh is not None and not self.mesh.lower().endswith(MESH_SUFFIXES):
-            raise PydanticCustomError("synthgen_mesh", "expected a mesh file ending in " + ", ".join(MESH_SUFFIXES))
+        given = [k for k in ("shape", "mesh", "asset") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise PydanticCustomError("synthgen", "give exactly one of 'shape' (one of " + ", ".join(PRIMITIVES)
+                                      + "), 'mesh' (a mesh file or folder) or 'asset' (procedural kinds)")
+        if self.mesh is not None and "." in Path(self.mesh).name and not self.mesh.lower().endswith(MESH_SUFFIXES):
+            raise PydanticCustomError("synthgen_mesh", "expected a mesh file ending in " + ", ".join(MESH_SUFFIXES)
+                                      + " or a folder of them")
+        if self.category is None and self.asset is None:
+            raise PydanticCustomError("synthgen", "missing required key 'category' (only assets have their own)")
+        if self.asset_weights is not None and (self.asset is None or len(self.asset_weights) != len(self.asset)
+                                               or min(self.asset_weights) < 0 or sum(self.asset_weights) <= 0):
+            raise PydanticCustomError("synthgen", "asset_weights needs one non-negative weight per asset kind, "
+                                      "with a positive sum")
         return self
+
+    def skeleton_categories(self) -> list[str]:
+        """Categories of this group's copies (and riders) that carry keypoints."""
+        from synthgen.scene.assets import ASSET_KINDS
+
+        kinds = list(self.asset or ())
+        names = [self.category or ASSET_KINDS[k].category for k in kinds if k in SKELETON_KINDS]
+        if self.riders is not None and any(f"{k}_rider" in ASSET_KINDS for k in kinds):
+            names.append(self.rider_category or "rider")
+        return list(dict.fromkeys(names))
+
+    def category_names(self) -> list[str]:
+        """Every category a copy of this group (or its rider) can have."""
+        from synthgen.scene.assets import ASSET_KINDS
+
+        names = [self.category] if self.category is not None else [ASSET_KINDS[k].category for k in self.asset or ()]
+        if self.riders is not None and any(f"{k}_rider" in ASSET_KINDS for k in self.asset or ()):
+            names.append(self.rider_category or "rider")
+        return list(dict.fromkeys(names))
 
 
 class Ground(Strict):
@@ -103,6 +160,47 @@ class Camera(Strict):
         return self
 
 
+def _camera_name(raw: Any) -> Any:
+    import re
+
+    if not isinstance(raw, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", raw):
+        raise PydanticCustomError("synthgen", f"expected a camera name of letters, digits, '_' and '-' "
+                                  f"(it names the camera's output folder), got {raw!r}")
+    return raw
+
+
+class RigCamera(Strict):
+    """One camera of a rig, posed in the ego vehicle's frame (x forward, y left, z up, metres)."""
+
+    name: Annotated[str, BeforeValidator(_camera_name)]
+    position: Vec3 = Field(default_factory=lambda: const([1.5, 0.0, 1.6]))
+    yaw: Angle = Field(default_factory=lambda: const(0.0))  # degrees, positive turns left (towards ego +y)
+    pitch: Angle = Field(default_factory=lambda: const(0.0))  # degrees, positive looks up
+    roll: Angle = Field(default_factory=lambda: const(0.0))  # degrees, right-handed about the optical axis
+    resolution: Annotated[tuple[int, int], BeforeValidator(_check_resolution)] | None = None  # default: camera's
+    fov: FieldOfView | None = None  # horizontal degrees; default: the camera section's lens
+    focal_length: Positive | None = None
+
+    @model_validator(mode="after")
+    def _one_lens(self) -> "RigCamera":
+        if self.focal_length is not None and self.fov is not None:
+            raise PydanticCustomError("synthgen", "give 'focal_length' or 'fov', not both")
+        return self
+
+
+class Ego(Strict):
+    """The vehicle carrying the rig: its frame's origin on the road, heading along its +x."""
+
+    position: Vec3 = Field(default_factory=lambda: const([0.0, 0.0, 0.0]))
+    heading: Angle = Field(default_factory=lambda: const(0.0))  # degrees about world Z, from world +X
+
+
+class Rig(Strict):
+    ego: Ego = Field(default_factory=Ego)
+    cameras: list[RigCamera] = Field(min_length=1)
+
+
+
 class Light(Strict):
     type: Literal["sun", "point", "area"]
     energy: NonNegative = Field(default_factory=lambda: const(1000.0))
@@ -129,6 +227,58 @@ class World(Strict):
     color: Colour = Field(default_factory=lambda: const([0.05, 0.05, 0.05]))
     strength: NonNegative = Field(default_factory=lambda: const(1.0))
     sky: Sky | None = None
+    category: str | None = Field(default=None, min_length=1)  # the class of pixels that see no object: 'sky'
+
+
+class Environment(Strict):
+    """Sun, sky and weather of a street scene; replaces world.sky and adds the sun lamp itself, so the
+    sky's sun and the shadows agree."""
+
+    sun_elevation: Angle = Field(default_factory=lambda: parse_distribution({"uniform": [15, 60]}, Spec()))  # degrees
+    sun_azimuth: Angle = Field(default_factory=lambda: parse_distribution({"uniform": [0, 360]}, Spec()))  # from +X, counter-clockwise
+    sun_strength: NonNegative = Field(default_factory=lambda: const(4.0))  # the sun lamp, W/m^2, on a clear day
+    sky_strength: NonNegative = Field(default_factory=lambda: const(0.25))
+    overcast: Unit = Field(default_factory=lambda: const(0.0))  # 0 clear .. 1 grey sky, no direct sun
+    fog: NonNegative = Field(default_factory=lambda: const(0.0))  # scattering density per metre; 0.01-0.05 is haze to fog
+    wet: Unit = Field(default_factory=lambda: const(0.0))  # road wetness: glossier, darker asphalt
+    night: Unit = Field(default_factory=lambda: const(0.0))  # probability a frame is at night: lamps and headlights on
+
+
+class Layout(Strict):
+    """A procedural street: road, lanes, markings, sidewalks, buildings and street furniture, all labelled
+    as stuff, plus regions (lanes, parking bays, sidewalks, crosswalks) that object groups fill."""
+
+    kind: Literal["street", "intersection", "highway", "parking"]
+    length: float = Field(default=120.0, ge=20.0, le=2000.0)  # metres of road ahead and behind the origin, in all
+    lanes: Count = Field(default_factory=lambda: const(1))  # per direction of travel
+    lane_width: Positive = Field(default_factory=lambda: parse_distribution({"uniform": [3.0, 3.6]}, Spec(low=0.0, low_open=True)))
+    sidewalk_width: NonNegative = Field(default_factory=lambda: parse_distribution({"uniform": [2.0, 4.0]}, Spec(low=0.0)))
+    parking_lanes: bool | None = None  # a parking lane along each curb (default: street yes, others no)
+    crosswalks: bool | None = None  # default: street and intersection yes
+    buildings: bool = True
+    trees: NonNegative = Field(default_factory=lambda: const(15.0))  # metres between trees, 0 = none
+    street_lights: NonNegative = Field(default_factory=lambda: const(30.0))  # metres between lights, 0 = none
+    signs: Count = Field(default_factory=lambda: parse_distribution({"uniform": [1, 4]}, Spec(integer=True, low=0.0)))
+    variants: int = Field(default=8, ge=1, le=1024)  # procedural variants per asset kind
+
+
+class CategoryEntry(Strict):
+    name: str = Field(min_length=1)
+    thing: bool = True  # things get instances; stuff (road, sky, vegetation...) only a semantic class
+
+
+class KeypointLayoutConfig(Strict):
+    """Which skeleton joints a category's labels carry, in which order, and how they connect."""
+
+    names: list[str] = Field(min_length=1)  # joints of the skeleton (COCO person names)
+    skeleton: list[tuple[int, int]] = Field(default_factory=list)  # 1-based pairs over `names`, as COCO writes
+
+
+class Labels(Strict):
+    min_visible_pixels: int = Field(default=0, ge=0)  # instances with fewer are flagged 'small', never dropped
+    keypoint_depth_tolerance: float = Field(default=0.15, gt=0.0)  # metres a keypoint may lie behind the surface seen
+    normals: bool = False  # write normals/NNNNNN.npy: shading normals in the camera frame
+    keypoints: dict[str, KeypointLayoutConfig] = Field(default_factory=dict)  # category -> layout (default COCO 17)
 
 
 class Render(Strict):
@@ -150,16 +300,100 @@ class SceneConfig(Strict):
     world: World = Field(default_factory=World)
     lights: list[Light] = Field(default_factory=lambda: [Light(type="sun", energy=const(3.0), rotation=const([30.0, 0.0, 30.0]))])
     objects: list[ObjectGroup] = Field(min_length=1)
+    layout: Layout | None = None
+    environment: Environment | None = None
+    rig: Rig | None = None
+    categories_: Literal["driving"] | list[str | CategoryEntry] | None = Field(default=None, alias="categories")
+    labels: Labels = Field(default_factory=Labels)
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        """Checks across sections, as (key path, message): regions need a layout, and with a 'categories'
+        list every category used must be in it. The loader reports the first with its line."""
+        found: list[tuple[tuple, str]] = []
+        if self.rig is not None:
+            names = [c.name for c in self.rig.cameras]
+            for k, name in enumerate(names):
+                if name in names[:k]:
+                    found.append((("rig", "cameras", k, "name"), f"camera names must differ: {name!r} appears "
+                                  "more than once (it names the camera's folder)"))
+            for key in ("position", "look_at", "rotation"):
+                if key in self.camera.model_fields_set:
+                    found.append((("camera", key), "with a rig, cameras are posed by rig.cameras in the ego frame; "
+                                  "remove it (the camera section gives their resolution, lens and clipping)"))
+        for i, group in enumerate(self.objects):
+            if group.placement in REGIONS and self.layout is None:
+                found.append((("objects", i, "placement"), f"'{group.placement}' is a region of a street layout; "
+                              "add a 'layout' or use ground, float or fixed"))
+        found += self._keypoint_problems()
+        if self.categories_ is None:
+            if self.world.category is not None:
+                found.append((("world", "category"), "needs a 'categories' list (e.g. categories: driving)"))
+            if self.layout is not None:
+                found.append((("layout",), "needs a 'categories' list with its classes (e.g. categories: driving)"))
+            return found
+        names = [name for name, _ in self._category_table()]
+        if len(set(names)) != len(names):
+            found.append((("categories",), "lists a name twice"))
+        used = [(("objects", i, "category" if g.category else "asset"), name)
+                for i, g in enumerate(self.objects) for name in g.category_names()]
+        if self.ground.enabled and self.ground.category:
+            used.append((("ground", "category"), self.ground.category))
+        if self.world.category:
+            used.append((("world", "category"), self.world.category))
+        if self.layout is not None:
+            from synthgen.scene.layouts import LAYOUT_CATEGORIES
+
+            used += [(("layout", "kind"), name) for name in LAYOUT_CATEGORIES]
+        for where, name in used:
+            if name not in names:
+                found.append((where, f"category {name!r} is not in 'categories'"))
+        return found
+
+    def _keypoint_problems(self) -> list[tuple[tuple, str]]:
+        from synthgen.scene.assets.people import COCO_KEYPOINTS
+
+        found: list[tuple[tuple, str]] = []
+        with_skeleton = {name for group in self.objects for name in group.skeleton_categories()}
+        for category, layout in self.labels.keypoints.items():
+            where = ("labels", "keypoints", category)
+            if category not in with_skeleton:
+                found.append((where, f"no object of category {category!r} has a skeleton (procedural pedestrians "
+                              "and riders do)"))
+            for k, name in enumerate(layout.names):
+                if name not in COCO_KEYPOINTS:
+                    found.append((where + ("names", k), f"{name!r} is not a joint of the skeleton; its joints: "
+                                  + ", ".join(COCO_KEYPOINTS)))
+                elif name in layout.names[:k]:
+                    found.append((where + ("names", k), f"{name!r} is listed twice"))
+            for k, (a, b) in enumerate(layout.skeleton):
+                if not (1 <= a <= len(layout.names) and 1 <= b <= len(layout.names)) or a == b:
+                    found.append((where + ("skeleton", k), f"expected a pair of two different 1-based indices "
+                                  f"into names (1..{len(layout.names)}), got [{a}, {b}]"))
+        return found
+
+    def _category_table(self) -> list[tuple[str, bool]]:
+        if self.categories_ == "driving":
+            from synthgen.scene.classes import DRIVING_CATEGORIES
+
+            return list(DRIVING_CATEGORIES)
+        return [(e, True) if isinstance(e, str) else (e.name, e.thing) for e in self.categories_ or ()]
 
     def categories(self) -> list[str]:
-        """Category names in order of first appearance; COCO ids are index + 1."""
+        """Category names; COCO ids are index + 1. Without a 'categories' list: in order of first appearance."""
+        if self.categories_ is not None:
+            return [name for name, _ in self._category_table()]
         names: list[str] = []
         for group in self.objects:
-            if group.category not in names:
-                names.append(group.category)
+            for name in group.category_names():
+                if name not in names:
+                    names.append(name)
         if self.ground.enabled and self.ground.category and self.ground.category not in names:
             names.append(self.ground.category)
         return names
+
+    def stuff_categories(self) -> list[str]:
+        """Categories with no instances: every pixel of theirs is one semantic segment per frame."""
+        return [name for name, thing in self._category_table() if not thing]
 
 
 def resolve_mesh_paths(config: SceneConfig, base: Path) -> dict[int, Path]:

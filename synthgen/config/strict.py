@@ -19,9 +19,9 @@ class Strict(BaseModel):
     def _known_keys(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             raise PydanticCustomError("synthgen", f"expected a mapping of keys to values, got {data!r}")
-        valid = list(cls.model_fields)
+        valid = [field.alias or name for name, field in cls.model_fields.items()]
         for key in data:
-            if key not in cls.model_fields:
+            if key not in valid:
                 close = difflib.get_close_matches(str(key), valid, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
                 raise PydanticCustomError("unknown_key", "unknown key '{key}'" + hint, {"key": str(key)})

@@ -162,9 +162,11 @@ def visible(frame: FrameLabels) -> list[InstanceLabel]:
 
 def count_common_losses(labels: LabelSet, holds: set[str], losses: Losses, flags: set[str] | None = None) -> None:
     """Count what the target cannot carry, from the kinds of data it `holds`:
-    mask, keypoints, box3d, hidden (instances with no visible pixel), amodal, track;
+    mask, keypoints, box3d, hidden (instances with no visible pixel), amodal, track, stuff;
     and set object flags (difficult, iscrowd...) that are not among its `flags`."""
     for frame in labels.frames:
+        if frame.stuff and "stuff" not in holds:
+            losses.add("stuff segments (road, sky...: the format has no place for them)", len(frame.stuff))
         for instance in frame.instances:
             if instance.bbox is None:
                 if "hidden" not in holds:

@@ -100,7 +100,9 @@ def polygons_for(labels_image: np.ndarray, objects: list[tuple[str, np.ndarray]]
     for points in _pieces(covered & (labels_image == 0)):
         pieces.append(("unlabeled", points, _fill(points, height, width)))
     pieces.sort(key=lambda piece: -int(piece[2].sum()))  # containers first: a part inside a hole is drawn later
-    return [{"label": name, "polygon": [[x, y] for x, y in points]} for name, points, _ in pieces]
+    # a one-pixel part is written as its point twice: cityscapesscripts (PIL) needs two coordinates
+    return [{"label": name, "polygon": [[x, y] for x, y in (points if len(points) > 1 else points * 2)]}
+            for name, points, _ in pieces]
 
 
 def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> None:
@@ -115,6 +117,12 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
         instance_image = np.zeros((height, width), np.int32)
         counters: dict[int, int] = {}
         objects = []
+        for segment in frame.stuff:  # stuff first: label id alone, in both images
+            mask = decode_rle(segment.mask_rle, height, width)
+            lid = ids[segment.category_id][0]
+            label_image[mask] = lid
+            instance_image[mask] = lid
+            objects.append((segment.category, mask))
         for instance in visible(frame):
             if instance.mask_rle is None:
                 losses.add("objects without a mask (Cityscapes is masks only)")

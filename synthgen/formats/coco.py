@@ -24,14 +24,24 @@ def annotation_id(frame_index: int, instance_id: int) -> int:
     return frame_index * ANNOTATION_ID_STRIDE + instance_id
 
 
-def write_coco(frames: Iterable[FrameLabels], categories: list[str], path: Path, description: str = "synthgen") -> int:
-    """Write COCO instances for `frames`; returns the number of annotations."""
+def write_coco(frames: Iterable[FrameLabels], categories: list[str], path: Path, description: str = "synthgen",
+               keypoint_layouts: dict | None = None) -> int:
+    """Write COCO instances for `frames`; returns the number of annotations. `keypoint_layouts`: category
+    name -> KeypointLayout, for categories whose annotations carry keypoints."""
     count = 0
     images = []
+    layouts = keypoint_layouts or {}
+    entries = []
+    for i, name in enumerate(categories):
+        entry = {"id": i + 1, "name": name, "supercategory": name}
+        if name in layouts:
+            entry["keypoints"] = list(layouts[name].names)
+            entry["skeleton"] = [list(pair) for pair in layouts[name].skeleton]
+        entries.append(entry)
     with atomic_open(path, "w", encoding="utf-8") as out:
         out.write('{"info": ' + json.dumps({"description": description, "version": "1.0"}))
         out.write(', "licenses": [], "categories": ')
-        out.write(json.dumps([{"id": i + 1, "name": n, "supercategory": n} for i, n in enumerate(categories)]))
+        out.write(json.dumps(entries))
         out.write(', "annotations": [')
         for frame in frames:
             images.append({"id": frame.frame_index, "file_name": frame.image,
@@ -48,6 +58,9 @@ def write_coco(frames: Iterable[FrameLabels], categories: list[str], path: Path,
                     "segmentation": instance.mask_rle,
                     "iscrowd": 0,
                 }
+                if instance.keypoints is not None:
+                    annotation["keypoints"] = [v for x, y, vis in instance.keypoints for v in (x, y, int(vis))]
+                    annotation["num_keypoints"] = sum(1 for _, _, vis in instance.keypoints if vis > 0)
                 out.write((",\n" if count else "\n") + json.dumps(annotation))
                 count += 1
         out.write('\n], "images": [')

@@ -16,7 +16,7 @@ class FormatSpec:
     name: str
     module: str
     variant: str
-    holds: frozenset[str]  # mask, keypoints, box3d, hidden, amodal, track
+    holds: frozenset[str]  # mask, keypoints, box3d, hidden, amodal, track, stuff
     summary: str
     flags: frozenset[str] = frozenset()  # per-object attributes it writes (iscrowd, difficult...)
 
@@ -41,9 +41,9 @@ FORMATS: dict[str, FormatSpec] = {s.name: s for s in [
     _spec("yolo-pose", "yolo", "pose", "keypoints", "Ultralytics YOLO pose: boxes and keypoints"),
     _spec("voc", "voc", "", "mask", "Pascal VOC XML with SegmentationClass/SegmentationObject PNGs"),
     _spec("kitti", "kitti", "", "box3d hidden", "KITTI object labels and calib"),
-    _spec("cityscapes", "cityscapes", "", "mask", "Cityscapes gtFine labelIds, instanceIds and polygons"),
-    _spec("coco-panoptic", "coco_panoptic", "", "mask", "COCO panoptic JSON and segment-id PNGs, things and stuff"),
-    _spec("cityscapes-panoptic", "cityscapes_panoptic", "", "mask", "Cityscapes panoptic as createPanopticImgs writes it"),
+    _spec("cityscapes", "cityscapes", "", "mask stuff", "Cityscapes gtFine labelIds, instanceIds and polygons"),
+    _spec("coco-panoptic", "coco_panoptic", "", "mask stuff", "COCO panoptic JSON and segment-id PNGs, things and stuff"),
+    _spec("cityscapes-panoptic", "cityscapes_panoptic", "", "mask stuff", "Cityscapes panoptic as createPanopticImgs writes it"),
     _spec("cvat", "cvat", "", "mask keypoints", "CVAT for images 1.1 XML"),
     _spec("labelstudio", "labelstudio", "predictions", "mask", "Label Studio tasks with predictions"),
     _spec("labelstudio-annotations", "labelstudio", "annotations", "mask", "Label Studio tasks with annotations"),

@@ -31,4 +31,9 @@ def read_rendered(root: Path) -> LabelSet:
             raise fail(path, "categories", "differ from the first frame's")
         if not (layout.root / frame.image).is_file():
             raise fail(path, "image", f"image file not found: {frame.image}")
-    return LabelSet([Category(i + 1, n) for i, n in enumerate(names)], frames, layout.root, str(root))
+    layouts = {}
+    for frame in frames:
+        layouts.update(frame.keypoint_layouts)
+    categories = [Category(i + 1, n, layouts[n].names, layouts[n].skeleton) if n in layouts else Category(i + 1, n)
+                  for i, n in enumerate(names)]
+    return LabelSet(categories, frames, layout.root, str(root))

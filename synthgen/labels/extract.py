@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from synthgen.labels.model import Box, Box3D, CameraLabel, FrameLabels, InstanceLabel
+from synthgen.labels.keypoints import COCO_PERSON, keypoint_labels, keypoint_layout
+from synthgen.labels.model import Box, Box3D, CameraLabel, FrameLabels, InstanceLabel, StuffLabel
 from synthgen.labels.raster import Coverage, coverages
 from synthgen.labels.visible import Visible, visible_instances
 from synthgen.render.passes import Passes
@@ -69,31 +70,83 @@ def label_instance(instance: Instance, cover: Coverage, visible: Visible | None,
     )
 
 
+def _stuff_labels(scene: Scene, semantic: np.ndarray) -> tuple[StuffLabel, ...]:
+    """One segment per stuff category present, from the semantic mask (one pass, like instances)."""
+    if not scene.stuff_categories:
+        return ()
+    is_stuff = np.zeros(len(scene.categories) + 1, dtype=bool)
+    for name in scene.stuff_categories:
+        is_stuff[scene.categories.index(name) + 1] = True
+    only_stuff = np.where(is_stuff[semantic], semantic, 0).astype(np.uint16)
+    labels = []
+    for category_id, seen in sorted(visible_instances(only_stuff).items()):
+        x0, y0, x1, y1 = seen.box
+        labels.append(StuffLabel(scene.categories[category_id - 1], category_id, seen.pixels,
+                                 (float(x0), float(y0), float(x1 - x0 + 1), float(y1 - y0 + 1)), seen.rle))
+    return tuple(labels)
+
+
+def _extra(scene: Scene) -> dict:
+    """Frame JSON keys beyond the model's: dropped copies, and with a rig the camera's name and poses."""
+    extra: dict = {"dropped_objects": scene.dropped} if scene.dropped else {}
+    if scene.ego_to_world is not None:
+        cam_to_ego = dict(scene.rig)[scene.camera_name]
+        extra.update(camera=scene.camera_name,
+                     ego_to_world=[[round(float(v), 9) + 0.0 for v in row] for row in scene.ego_to_world],
+                     cam_to_ego=[[round(float(v), 9) + 0.0 for v in row] for row in cam_to_ego])
+    return extra
+
+
 def extract(scene: Scene, passes: Passes, image_path: str) -> FrameOutputs:
     camera = scene.camera
     instances = scene.labelled()
+    drawn = scene.with_ids()
     if passes.index.min(initial=0) < 0:
         raise RuntimeError(f"frame {scene.frame_index}: negative ids in the object index pass")
-    instance_mask = passes.index.astype(np.uint16)
-    seen = visible_instances(instance_mask)
-    lut = np.zeros(max(max(seen, default=0), max((i.instance_id for i in instances), default=0)) + 1,
-                   dtype=np.uint16)
-    for instance in instances:
+    index = passes.index.astype(np.uint16)
+    size = max(int(index.max(initial=0)), max((i.instance_id for i in drawn), default=0)) + 1
+    lut = np.zeros(size, dtype=np.uint16)
+    thing = np.zeros(size, dtype=bool)
+    for instance in drawn:
         lut[instance.instance_id] = instance.category_id
-    unexpected = sorted(i for i in seen if not lut[i])
+        thing[instance.instance_id] = instance.thing
+    lut[0] = scene.background_category_id
+    present = np.flatnonzero(np.bincount(index.ravel(), minlength=size)) if any(not i.thing for i in drawn) else None
+    if present is None:
+        seen = visible_instances(index)
+        unexpected = sorted(i for i in seen if not lut[i])
+        instance_mask = index
+    else:
+        unexpected = sorted(int(i) for i in present if i and not lut[i])
+        instance_mask = np.where(thing[index], index, np.uint16(0)).astype(np.uint16)
+        seen = visible_instances(instance_mask)
     if unexpected:
         raise RuntimeError(f"frame {scene.frame_index}: object index pass holds unknown ids {unexpected}")
-    semantic = lut[instance_mask]
+    semantic = lut[index]
     semantic = semantic.astype(np.uint8) if len(scene.categories) < 256 else semantic
     covers = coverages(instances, camera)
-    labels = tuple(label_instance(i, cover, seen.get(i.instance_id), instance_mask, camera)
-                   for i, cover in zip(instances, covers))
+    labels = [label_instance(i, cover, seen.get(i.instance_id), instance_mask, camera)
+              for i, cover in zip(instances, covers)]
+    layouts = {}
+    for k, instance in enumerate(instances):
+        if instance.mesh.keypoints is not None:
+            points = keypoint_labels(instance, camera, passes.depth_raw, scene.keypoint_tolerance)
+            layout = keypoint_layout(scene, instance.category)
+            if layout is not COCO_PERSON:
+                points = tuple(points[COCO_PERSON.names.index(name)] for name in layout.names)
+            labels[k] = replace(labels[k], keypoints=points)
+            layouts[instance.category] = layout
+        if scene.min_visible_pixels and labels[k].visible_pixels < scene.min_visible_pixels:
+            labels[k] = replace(labels[k], attributes={**labels[k].attributes, "small": True})
     frame = FrameLabels(
         frame_index=scene.frame_index,
         image=image_path,
         camera=CameraLabel(camera.width, camera.height, camera.K, camera.world_to_cam),
-        instances=labels,
+        instances=tuple(labels),
         categories=scene.categories,
-        extra={"dropped_objects": scene.dropped} if scene.dropped else {},
+        extra=_extra(scene),
+        stuff=_stuff_labels(scene, semantic),
+        stuff_categories=scene.stuff_categories,
+        keypoint_layouts=layouts,
     )
     return FrameOutputs(frame, instance_mask, semantic)

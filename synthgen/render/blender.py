@@ -134,6 +134,70 @@ def shared_material(bpy):
     return material
 
 
+# Procedural assets keep their own surface on some faces (glass, tyres, lamps): per-face mesh attributes that a
+# second shared material mixes with the object's paint. Plain meshes keep the plain material above.
+FACE_COLOR, FACE_PARAMS, FACE_EMISSION, LIGHTS = ("synthgen_face_color", "synthgen_face_params",
+                                                  "synthgen_face_emission", "synthgen_lights")
+
+
+def surface_material(bpy):
+    """Base colour, roughness and metallic = the face's own where its 'own' flag is 1, else the object's;
+    emission = the face's strength times the object's lights switch, in the face's colour."""
+    material = shared_material(bpy)
+    material.name = "synthgen-surfaces"
+    # emission is driven by attributes, so Cycles would have to treat every face as a possible light;
+    # lamp faces still glow where seen, and street lamps get point lights (synthgen/scene/environment.py)
+    material.cycles.emission_sampling = "NONE"
+    tree = material.node_tree
+    nodes, links = tree.nodes, tree.links
+    bsdf = nodes["Principled BSDF"]
+    objects = {link.to_socket.name: link.from_socket for link in bsdf.inputs["Base Color"].links[:] +
+               bsdf.inputs["Roughness"].links[:] + bsdf.inputs["Metallic"].links[:]}
+
+    def face_attribute(name: str):
+        node = nodes.new("ShaderNodeAttribute")
+        node.attribute_type = "GEOMETRY"
+        node.attribute_name = name
+        return node
+
+    colour, params, emission = face_attribute(FACE_COLOR), face_attribute(FACE_PARAMS), face_attribute(FACE_EMISSION)
+    split = nodes.new("ShaderNodeSeparateXYZ")
+    links.new(params.outputs["Vector"], split.inputs["Vector"])
+    own = split.outputs["Z"]
+    for socket, face_output, data_type in (("Base Color", colour.outputs["Color"], "RGBA"),
+                                           ("Roughness", split.outputs["X"], "FLOAT"),
+                                           ("Metallic", split.outputs["Y"], "FLOAT")):
+        mix = nodes.new("ShaderNodeMix")
+        mix.data_type = data_type
+        inputs = [i for i in mix.inputs if i.enabled]
+        outputs = [o for o in mix.outputs if o.enabled]
+        links.new(own, inputs[0])
+        links.new(objects[socket], inputs[1])
+        links.new(face_output, inputs[2])
+        links.new(outputs[0], bsdf.inputs[socket])
+    lights = nodes.new("ShaderNodeAttribute")
+    lights.attribute_type = "OBJECT"
+    lights.attribute_name = LIGHTS
+    strength = nodes.new("ShaderNodeMath")
+    strength.operation = "MULTIPLY"
+    links.new(emission.outputs["Fac"], strength.inputs[0])
+    links.new(lights.outputs["Fac"], strength.inputs[1])
+    links.new(colour.outputs["Color"], bsdf.inputs["Emission Color"])
+    links.new(strength.outputs["Value"], bsdf.inputs["Emission Strength"])
+    return material
+
+
+def set_face_surfaces(mesh, surfaces) -> None:
+    """Copy a procedural asset's per-face surfaces into Blender face attributes."""
+    n = len(surfaces.own)
+    colour = np.ones((n, 4), dtype=np.float32)
+    colour[:, :3] = surfaces.color
+    params = np.column_stack([surfaces.roughness, surfaces.metallic, surfaces.own.astype(np.float32)])
+    mesh.attributes.new(FACE_COLOR, "FLOAT_COLOR", "FACE").data.foreach_set("color", colour.ravel())
+    mesh.attributes.new(FACE_PARAMS, "FLOAT_VECTOR", "FACE").data.foreach_set("vector", params.astype(np.float32).ravel())
+    mesh.attributes.new(FACE_EMISSION, "FLOAT", "FACE").data.foreach_set("value", surfaces.emission.astype(np.float32))
+
+
 def _matrix(values: np.ndarray):
     import mathutils
 
@@ -143,11 +207,12 @@ def _matrix(values: np.ndarray):
 class BlenderRenderer:
     """A Blender scene kept alive across frames (state is real here: pools of Blender data)."""
 
-    def __init__(self, labels_only: bool = False) -> None:
+    def __init__(self, labels_only: bool = False, normals: bool = False) -> None:
         import bpy
 
         self.bpy = bpy
         self.labels_only = labels_only
+        self.normals = normals
         self.version = bpy.app.version_string
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = bpy.context.scene
@@ -168,6 +233,7 @@ class BlenderRenderer:
         layer = scene.view_layers[0]
         layer.use_pass_z = True
         layer.use_pass_object_index = True
+        layer.use_pass_normal = self.normals
         settings = scene.render.image_settings
         settings.media_type = "MULTI_LAYER_IMAGE"  # must come before the other image settings in 5.0
         settings.color_depth = "32"
@@ -187,7 +253,14 @@ class BlenderRenderer:
         self.background = next(n for n in nodes if n.bl_idname == "ShaderNodeBackground")
         self.sky = nodes.new("ShaderNodeTexSky")
         self.sky.sky_type = "SINGLE_SCATTERING"
+        self.overcast = nodes.new("ShaderNodeMix")  # the sky mixed towards flat grey by the overcast factor
+        self.overcast.data_type = "RGBA"
+        self.overcast_inputs = [i for i in self.overcast.inputs if i.enabled]  # factor, A, B
+        world.node_tree.links.new(self.sky.outputs["Color"], self.overcast_inputs[1])
+        self.fog = nodes.new("ShaderNodeVolumeScatter")
+        self.world_output = next(n for n in nodes if n.bl_idname == "ShaderNodeOutputWorld")
         self.material = shared_material(bpy)
+        self.surfaces = None  # the per-face material, made when the first procedural asset appears
         if self.labels_only:
             # one plain material for everything and no light: nothing left to shade
             layer.material_override = bpy.data.materials.new("synthgen-labels-only")
@@ -197,7 +270,7 @@ class BlenderRenderer:
         """Make the Blender scene match `scene` (cheap: re-poses pooled objects)."""
         set_properties(self.scene, frame_settings(scene, self.labels_only))
         self._camera(scene.camera)
-        self._objects(scene.instances + ((scene.ground,) if scene.ground is not None else ()))
+        self._objects(scene.rendered())
         self._lights(() if self.labels_only else scene.lights)
         self._world(scene.world)
 
@@ -216,10 +289,17 @@ class BlenderRenderer:
         if mesh is None:
             mesh = self.bpy.data.meshes.new(instance.mesh_key)
             mesh.from_pydata(instance.mesh.vertices.tolist(), [], instance.mesh.faces.tolist())
+            if instance.mesh.surfaces is not None:
+                set_face_surfaces(mesh, instance.mesh.surfaces)
             mesh.update()
             if instance.mesh_key in SMOOTH_SHAPES:
                 mesh.shade_smooth()
-            mesh.materials.append(self.material)
+            if instance.mesh.surfaces is None:
+                mesh.materials.append(self.material)
+            else:
+                if self.surfaces is None:
+                    self.surfaces = surface_material(self.bpy)
+                mesh.materials.append(self.surfaces)
             self.meshes[instance.mesh_key] = mesh
         return mesh
 
@@ -240,6 +320,8 @@ class BlenderRenderer:
             if not self.labels_only:  # the override material ignores these
                 obj[COLOR], obj[ROUGHNESS], obj[METALLIC] = (instance.material.color.tolist(),
                                                             instance.material.roughness, instance.material.metallic)
+                if instance.mesh.surfaces is not None:
+                    obj[LIGHTS] = 1.0 if instance.lights_on else 0.0
         for key, pool in self.object_pools.items():
             for obj in pool[used.get(key, 0):]:
                 obj.hide_render = True
@@ -283,8 +365,21 @@ class BlenderRenderer:
             self.sky.sun_elevation = np.radians(elevation)
             self.sky.sun_rotation = np.radians(rotation)
             self.sky.sun_intensity = 1.0
+            self.sky.sun_disc = world.overcast < 0.5
             self.background.inputs["Strength"].default_value = world.strength * strength
-            links.new(self.sky.outputs["Color"], color_input)
+            if world.overcast > 0:
+                self.overcast_inputs[0].default_value = world.overcast
+                self.overcast_inputs[2].default_value = (0.35, 0.37, 0.4, 1.0)
+                links.new(self.overcast.outputs["Result"], color_input)
+            else:
+                links.new(self.sky.outputs["Color"], color_input)
+        volume = self.world_output.inputs["Volume"]
+        for link in list(volume.links):
+            links.remove(link)
+        if world.fog > 0 and not self.labels_only:
+            self.fog.inputs["Density"].default_value = world.fog
+            self.fog.inputs["Color"].default_value = (0.8, 0.82, 0.85, 1.0)
+            links.new(self.fog.outputs["Volume"], volume)
 
     # ---- rendering ---------------------------------------------------------
     def render(self, scene: Scene) -> Passes:
@@ -305,7 +400,8 @@ class BlenderRenderer:
         channels = read_exr(self.exr_path)
         rgb = None if self.labels_only else rgb_view(*(channels[f"ViewLayer.Combined.{c}"] for c in "RGB"))
         index = np.rint(channels["ViewLayer.Object Index.X"]).astype(np.int32)
-        return Passes(rgb=rgb, depth_raw=channels["ViewLayer.Depth.Z"], index=index)
+        normal = rgb_view(*(channels[f"ViewLayer.Normal.{c}"] for c in "XYZ")) if self.normals else None
+        return Passes(rgb=rgb, depth_raw=channels["ViewLayer.Depth.Z"], index=index, normal=normal)
 
     def close(self) -> None:
         for path in self.scratch_files:

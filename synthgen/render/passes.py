@@ -21,6 +21,7 @@ class Passes:
     rgb: np.ndarray | None  # float32 linear RGB; None when only labels were rendered
     depth_raw: np.ndarray  # float32 metres along the optical axis; NO_HIT or more where no surface
     index: np.ndarray  # int32 object index (pass_index) seen at each pixel centre, 0 = background
+    normal: np.ndarray | None = None  # float32 (H, W, 3) world-space shading normals, when asked for
 
     @cached_property
     def depth(self) -> np.ndarray:

@@ -35,6 +35,8 @@ class Instance:
     rotation: np.ndarray  # (3, 3) local -> world
     translation: np.ndarray  # (3,) world position of the local origin
     material: MaterialSpec
+    thing: bool = True  # False: stuff (road, building...): a semantic class, no instance label
+    lights_on: bool = False  # an asset's lamp faces glow
 
     @cached_property
     def matrix_world(self) -> np.ndarray:
@@ -82,6 +84,8 @@ class WorldSpec:
     color: np.ndarray
     strength: float
     sky: tuple[float, float, float] | None  # (sun elevation deg, sun rotation deg, strength)
+    overcast: float = 0.0  # 0 clear .. 1: the sky is mixed towards a flat grey, the sun disc hidden
+    fog: float = 0.0  # world volume scattering density per metre, 0 = none
 
 
 @dataclass(frozen=True)
@@ -110,12 +114,41 @@ class Scene:
     categories: tuple[str, ...]  # index + 1 = category id
     dropped: int = 0  # objects that found no free place this frame
     notes: dict = field(default_factory=dict)
+    stuff: tuple[Instance, ...] = ()  # the layout's surfaces and furniture, and stuff-class objects
+    stuff_categories: tuple[str, ...] = ()
+    background_category_id: int = 0  # the class of pixels that see no object (sky), 0 = none
+    min_visible_pixels: int = 0  # instances with fewer visible pixels are flagged 'small'
+    keypoint_tolerance: float = 0.15  # metres a keypoint may lie behind the surface its pixel sees
+    ego_to_world: np.ndarray | None = None  # with a camera rig: the ego vehicle's pose
+    rig: tuple[tuple[str, np.ndarray], ...] = ()  # with a rig: (camera name, 4x4 camera -> ego) per camera
+    rig_cameras: tuple[tuple[str, CameraSpec], ...] = ()  # with a rig: every camera; `camera` is the first
+    camera_name: str = ""  # the rig camera this view is for
+    # category -> (keypoint names, 1-based skeleton pairs) chosen by labels.keypoints; others get COCO's 17
+    keypoint_selection: dict = field(default_factory=dict)
+
+    def views(self) -> tuple[tuple[str, "Scene"], ...]:
+        """(camera name, the scene as that camera sees it) for every camera: one unnamed view without a rig.
+        Every camera of a frame sees the same objects, lights and world."""
+        from dataclasses import replace
+
+        if not self.rig_cameras:
+            return (("", self),)
+        return tuple((name, replace(self, camera=spec, camera_name=name)) for name, spec in self.rig_cameras)
 
     def labelled(self) -> tuple[Instance, ...]:
-        """Every instance that carries an id in the masks, the ground included if labelled."""
-        if self.ground is not None and self.ground.instance_id > 0:
+        """Every thing that gets an instance label, the ground included if it is a labelled thing."""
+        if self.ground is not None and self.ground.instance_id > 0 and self.ground.thing:
             return self.instances + (self.ground,)
         return self.instances
+
+    def rendered(self) -> tuple[Instance, ...]:
+        """Everything drawn: things, stuff and the ground."""
+        ground = (self.ground,) if self.ground is not None else ()
+        return self.instances + self.stuff + ground
+
+    def with_ids(self) -> tuple[Instance, ...]:
+        """Everything with an id in the object index pass: things, stuff, and the ground when labelled."""
+        return tuple(i for i in self.rendered() if i.instance_id > 0)
 
 
 def invert_rigid(matrix: np.ndarray) -> np.ndarray:

@@ -1,0 +1,103 @@
+"""Procedural street-scene assets as numpy meshes, by kind and variant.
+
+`asset_mesh(kind, variant)` depends on nothing but its two arguments: each (kind, variant) draws
+from its own random stream, so variant 3 of a sedan is the same car in every process and run.
+Local frame of every asset: metres, +z up, +x forward (a vehicle's heading, where a person
+faces, the side of a sign or signal that faces traffic), +y to the object's left; the origin is
+the centre of the bounding box in x and y, on the lowest point in z. The exception: riders
+(`bicycle_rider`, `motorcycle_rider`) are in the local frame of their bike of the same variant, so
+a rider placed with the same pose as that bike sits on it; their footprint is not centred and
+their lowest point is not z = 0. See docs/assets.md.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+
+from synthgen.scene.assets import buildings, people, riders, street, vegetation, vehicles
+from synthgen.scene.meshes import Mesh
+
+ENTROPY = 0x5EED_A55E7  # fixed: changing it changes every asset
+
+
+@dataclass(frozen=True)
+class AssetKind:
+    category: str  # default semantic class (Cityscapes names where Cityscapes has one)
+    thing: bool  # countable objects with instances, as in Cityscapes
+    footprint: tuple[float, float]  # typical (length along x, width along y), metres, for layout planning
+
+
+ASSET_KINDS: dict[str, AssetKind] = {
+    "sedan": AssetKind("car", True, (4.55, 1.8)),
+    "hatchback": AssetKind("car", True, (4.0, 1.75)),
+    "suv": AssetKind("car", True, (4.7, 1.9)),
+    "van": AssetKind("car", True, (5.05, 2.0)),
+    "pickup": AssetKind("car", True, (5.3, 1.9)),
+    "truck": AssetKind("truck", True, (8.0, 2.5)),
+    "bus": AssetKind("bus", True, (12.0, 2.55)),
+    "motorcycle": AssetKind("motorcycle", True, (2.1, 0.8)),
+    "bicycle": AssetKind("bicycle", True, (1.75, 0.6)),
+    "pedestrian": AssetKind("person", True, (0.5, 0.5)),
+    # in the frame of the bike of the same variant (see the module docstring); footprint: the bike's
+    "bicycle_rider": AssetKind("rider", True, (1.75, 0.6)),
+    "motorcycle_rider": AssetKind("rider", True, (2.1, 0.8)),
+    "traffic_cone": AssetKind("barrier", False, (0.34, 0.34)),
+    "barrier": AssetKind("barrier", False, (0.5, 1.75)),
+    "pole": AssetKind("pole", False, (0.15, 0.15)),
+    "street_light": AssetKind("pole", False, (2.0, 0.3)),
+    "traffic_sign": AssetKind("traffic sign", False, (0.03, 0.75)),
+    "traffic_light": AssetKind("traffic light", False, (0.35, 0.35)),
+    "building": AssetKind("building", False, (16.5, 11.5)),
+    "tree": AssetKind("vegetation", False, (4.0, 4.0)),
+    "bush": AssetKind("vegetation", False, (1.2, 1.0)),
+}
+
+Builder = Callable[[np.random.Generator, int], Mesh]
+_BUILDERS: dict[str, Builder] = {
+    **vehicles.vehicle_builders(),
+    "pedestrian": people.pedestrian,
+    "bicycle_rider": lambda rng, variant: _rider("bicycle", rng, variant),
+    "motorcycle_rider": lambda rng, variant: _rider("motorcycle", rng, variant),
+    "traffic_cone": street.traffic_cone,
+    "barrier": street.barrier,
+    "pole": street.pole,
+    "street_light": street.street_light,
+    "traffic_sign": street.traffic_sign,
+    "traffic_light": street.traffic_light,
+    "building": buildings.building,
+    "tree": vegetation.tree,
+    "bush": vegetation.bush,
+}
+assert set(_BUILDERS) == set(ASSET_KINDS)
+
+
+def asset_rng(kind: str, variant: int) -> np.random.Generator:
+    """The random stream of one (kind, variant)."""
+    key = (zlib.crc32(kind.encode()), variant)
+    return np.random.default_rng(np.random.SeedSequence(entropy=ENTROPY, spawn_key=key))
+
+
+def _rider(bike: str, rng: np.random.Generator, variant: int) -> Mesh:
+    """A rider on variant `variant` of `bike`: the bike's contact points come from the bike's own
+    stream (its draws replayed, not copied), the rider's body from the rider's stream."""
+    return riders.rider(rng, variant, vehicles.rider_fit(bike, asset_rng(bike, variant)))
+
+
+@lru_cache(maxsize=None)
+def asset_mesh(kind: str, variant: int) -> Mesh:
+    """The mesh of variant `variant` (any int >= 0) of asset `kind`; built once per process."""
+    if kind not in ASSET_KINDS:
+        raise KeyError(f"unknown asset kind {kind!r}; kinds: {', '.join(ASSET_KINDS)}")
+    if isinstance(variant, bool) or not isinstance(variant, (int, np.integer)):
+        raise TypeError(f"an asset variant is a non-negative int, got {variant!r}")
+    if variant < 0:
+        raise ValueError(f"an asset variant is a non-negative int, got {variant}")
+    return _BUILDERS[kind](asset_rng(kind, int(variant)), int(variant))
+
+
+__all__ = ["ASSET_KINDS", "AssetKind", "asset_mesh", "asset_rng"]
