@@ -314,3 +314,43 @@ def test_keypoint_layouts_that_do_not_match_the_skeleton_fail_in_one_line(tmp_pa
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1 and expected in lines[0] and "labels.keypoints" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_fog_veils_the_image_and_leaves_every_label_alone(tmp_path):
+    objects = "  - {asset: [sedan, pedestrian], count: 6, position: {uniform: [[5, -6, 0], [40, 6, 0]]}}\n"
+    outs = []
+    for fog in (0.0, 0.05):
+        path = _fixed_scene(tmp_path, objects, name=f"fog{fog}.yaml")
+        text = path.read_text().replace("category: road}", "category: road, material: {color: [0.1, 0.1, 0.1]}}")
+        path.write_text(text + f"environment: {{fog: {fog}, sun_elevation: 40}}\n")
+        out = tmp_path / f"fog{fog}"
+        run_cli("render", path, "--out", out, "-n", 1, "--no-progress", check=True)
+        outs.append(out)
+    for name in ("frames/000000.json", "masks/instance/000000.png", "masks/semantic/000000.png", "depth/000000.npy"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    clear, foggy = (read_png(o / "images" / "000000.png").astype(float) for o in outs)
+    depth = np.load(outs[0] / "depth" / "000000.npy")
+    near, far = depth < 10, (depth > 30) & np.isfinite(depth)
+    # every pixel moves towards the fog's colour (the sky's), the further away the more
+    fog_colour = foggy[~np.isfinite(depth)].mean(axis=0)
+    gap = np.linalg.norm(fog_colour - clear, axis=2)
+    moved = np.einsum("ijk,ijk->ij", foggy - clear, fog_colour - clear) / np.maximum(gap, 1e-9) ** 2
+    usable = (gap > 30) & (clear.max(axis=2) < 250) & (foggy.max(axis=2) < 250)  # clipped pixels cannot move
+    assert moved[far & usable].mean() > 0.6 and 0.05 < moved[near & usable].mean() < 0.5
+
+
+def test_fog_follows_beer_lambert_along_each_ray():
+    from synthgen.render.fog import SKY_DISTANCE, apply_fog
+    from synthgen.render.passes import NO_HIT
+
+    K = np.array([[10.0, 0, 2.0], [0, 10.0, 1.0], [0, 0, 1]])
+    rgb = np.zeros((2, 4, 3), np.float32)
+    rgb[0] = 0.5  # the top row sees the sky: the fog takes its colour
+    depth = np.full((2, 4), 20.0, np.float32)
+    depth[0] = NO_HIT * 10
+    fogged = apply_fog(rgb, depth, K, 0.01)
+    ray = np.linalg.norm(np.linalg.inv(K) @ [3.5, 1.5, 1.0])
+    expected = 0.5 * (1 - np.exp(-0.01 * 20.0 * ray))
+    assert fogged[1, 3, 0] == pytest.approx(expected, rel=1e-5)
+    assert fogged[0, 0, 0] == pytest.approx(0.5, rel=1e-6)  # sky in sky-coloured fog stays the same
+    assert SKY_DISTANCE > 0

@@ -237,7 +237,7 @@ class Environment(Strict):
     sun_elevation: Angle = Field(default_factory=lambda: parse_distribution({"uniform": [15, 60]}, Spec()))  # degrees
     sun_azimuth: Angle = Field(default_factory=lambda: parse_distribution({"uniform": [0, 360]}, Spec()))  # from +X, counter-clockwise
     sun_strength: NonNegative = Field(default_factory=lambda: const(4.0))  # the sun lamp, W/m^2, on a clear day
-    sky_strength: NonNegative = Field(default_factory=lambda: const(0.25))
+    sky_strength: NonNegative = Field(default_factory=lambda: const(0.1))  # Blender's sky is bright: 0.1 keeps an open road from washing out
     overcast: Unit = Field(default_factory=lambda: const(0.0))  # 0 clear .. 1 grey sky, no direct sun
     fog: NonNegative = Field(default_factory=lambda: const(0.0))  # scattering density per metre; 0.01-0.05 is haze to fog
     wet: Unit = Field(default_factory=lambda: const(0.0))  # road wetness: glossier, darker asphalt

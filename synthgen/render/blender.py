@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.render.exr import read_exr
+from synthgen.render.fog import apply_fog
 from synthgen.render.passes import Passes
 from synthgen.scene.model import CameraSpec, Instance, LightSpec, Scene, WorldSpec
 from synthgen.scene.poses import CV_TO_BLENDER
@@ -257,8 +258,7 @@ class BlenderRenderer:
         self.overcast.data_type = "RGBA"
         self.overcast_inputs = [i for i in self.overcast.inputs if i.enabled]  # factor, A, B
         world.node_tree.links.new(self.sky.outputs["Color"], self.overcast_inputs[1])
-        self.fog = nodes.new("ShaderNodeVolumeScatter")
-        self.world_output = next(n for n in nodes if n.bl_idname == "ShaderNodeOutputWorld")
+        self.fog = 0.0  # the last frame's fog density: applied to the image after the render (render/fog.py)
         self.material = shared_material(bpy)
         self.surfaces = None  # the per-face material, made when the first procedural asset appears
         if self.labels_only:
@@ -275,6 +275,7 @@ class BlenderRenderer:
         self._world(scene.world)
 
     def _camera(self, camera: CameraSpec) -> None:
+        self.K = camera.K
         data = self.camera.data
         data.sensor_width = camera.sensor_width_mm
         data.lens = float(camera.K[0, 0] * camera.sensor_width_mm / camera.width)
@@ -373,13 +374,7 @@ class BlenderRenderer:
                 links.new(self.overcast.outputs["Result"], color_input)
             else:
                 links.new(self.sky.outputs["Color"], color_input)
-        volume = self.world_output.inputs["Volume"]
-        for link in list(volume.links):
-            links.remove(link)
-        if world.fog > 0 and not self.labels_only:
-            self.fog.inputs["Density"].default_value = world.fog
-            self.fog.inputs["Color"].default_value = (0.8, 0.82, 0.85, 1.0)
-            links.new(self.fog.outputs["Volume"], volume)
+        self.fog = world.fog
 
     # ---- rendering ---------------------------------------------------------
     def render(self, scene: Scene) -> Passes:
@@ -399,6 +394,8 @@ class BlenderRenderer:
         view of the mapped file, its planes side by side where the layout allows (no copy at all)."""
         channels = read_exr(self.exr_path)
         rgb = None if self.labels_only else rgb_view(*(channels[f"ViewLayer.Combined.{c}"] for c in "RGB"))
+        if rgb is not None and self.fog > 0:
+            rgb = apply_fog(rgb, channels["ViewLayer.Depth.Z"], self.K, self.fog)
         index = np.rint(channels["ViewLayer.Object Index.X"]).astype(np.int32)
         normal = rgb_view(*(channels[f"ViewLayer.Normal.{c}"] for c in "XYZ")) if self.normals else None
         return Passes(rgb=rgb, depth_raw=channels["ViewLayer.Depth.Z"], index=index, normal=normal)

@@ -9,7 +9,8 @@ The body, clothes and face are a pedestrian's (people.py). The pose is solved, n
 pelvis rests on the seat, two-bone inverse kinematics puts the soles on the pedals (or where the
 foot pegs would be: the motorcycle mesh has none) and the hands on the grips, and the torso leans
 forward as far as the reach to the bars asks, within a range per bike. The rider's height is drawn
-from the adult heights whose legs and arms reach that bike, so the fit holds for every variant.
+from the adult heights whose legs and arms reach that bike; a bike too big even for the tallest
+gets a rider at full stretch (leaning up to 10 degrees further, toes reaching down).
 Motorcycle riders wear an open-faced helmet, in long sleeves and trousers.
 """
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from synthgen.scene.assets import people
 from synthgen.scene.assets.people import Body, Outfit
-from synthgen.scene.assets.shapes import Part, assemble, own, rot_y, rot_z, shift_parts
+from synthgen.scene.assets.shapes import Part, assemble, own, rot_y, rot_z
 from synthgen.scene.assets.vehicles import RiderFit
 from synthgen.scene.meshes import Mesh
 
@@ -183,5 +184,4 @@ def rider(rng: np.random.Generator, variant: int, fit: RiderFit) -> Mesh:
         parts += arm
     head, face = people.head_parts(body, outfit, torso, rot_z(style.head_yaw) @ rot_y(style.head_pitch), rng, helmet)
     parts += head
-    keypoints = people.keypoints_array({**face, **j}) + pose.offset
-    return assemble(shift_parts(parts, pose.offset), keypoints, shift=np.zeros(3))
+    return assemble(parts, people.keypoints_array({**face, **j}), shift=pose.offset)  # onto the bike, not z = 0
