@@ -354,3 +354,31 @@ def test_fog_follows_beer_lambert_along_each_ray():
     assert fogged[1, 3, 0] == pytest.approx(expected, rel=1e-5)
     assert fogged[0, 0, 0] == pytest.approx(0.5, rel=1e-6)  # sky in sky-coloured fog stays the same
     assert SKY_DISTANCE > 0
+
+
+def test_riders_sit_on_their_bikes_and_carry_keypoints(tmp_path):
+    path = _fixed_scene(tmp_path, """
+  - {asset: bicycle, variants: 2, placement: fixed, position: [9, 1.5, 0], rotation: [0, 0, 200], riders: 1.0}
+  - {asset: motorcycle, variants: 2, placement: fixed, position: [12, -2, 0], rotation: [0, 0, 160], riders: 1.0}
+""")
+    out = tmp_path / "out"
+    run_cli("render", path, "--out", out, "-n", 1, "--save-geometry", "--labels-only", "--no-progress", check=True)
+    frame = load_frame(out, 0)
+    by_category = {}
+    for item in frame["instances"]:
+        by_category.setdefault(item["category"], []).append(item)
+    assert len(by_category["rider"]) == 2 and len(by_category["bicycle"]) == 1 and len(by_category["motorcycle"]) == 1
+    meshes, categories = _geometry(out, 0)
+    for bike in by_category["bicycle"] + by_category["motorcycle"]:
+        rider = next(i for i in frame["instances"] if i["id"] == bike["id"] + 1)  # a rider follows its bike
+        assert rider["category"] == "rider" and rider["visible_pixels"] > 0
+        assert len(rider["keypoints"]) == 17 and sum(v == 2 for _, _, v in rider["keypoints"]) >= 8
+        seat = meshes[bike["id"]].bounds
+        body = meshes[rider["id"]].bounds
+        assert body[0][2] > 0.0 and body[1][2] > seat[1][2]  # off the ground, taller than the bike
+        centre = body.mean(axis=0)[:2]
+        assert np.all(centre > seat[0][:2] - 0.3) and np.all(centre < seat[1][:2] + 0.3)  # over the bike
+    coco = json.loads((out / "annotations" / "instances.json").read_text())
+    rider_category = next(c for c in coco["categories"] if c["name"] == "rider")
+    assert len(rider_category["keypoints"]) == 17
+    assert all(len(a["keypoints"]) == 51 for a in coco["annotations"] if a["category_id"] == rider_category["id"])

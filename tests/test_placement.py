@@ -116,3 +116,17 @@ def test_convex_hull_of_a_turned_rectangle_is_its_four_corners():
     assert len(hull) == 4
     area = 0.5 * abs(np.dot(hull[:, 0], np.roll(hull[:, 1], -1)) - np.dot(hull[:, 1], np.roll(hull[:, 0], -1)))
     assert area == pytest.approx(2.0)
+
+
+def test_an_upright_box_footprint_is_its_turned_rectangle_in_counter_clockwise_order():
+    from synthgen.scene.placement import footprint
+
+    for yaw in (0, 30, 90, 200, -45):
+        corners = posed_box_corners(np.array([[-2, -1, 0], [2, 1, 1.5]]), np.ones(3), euler_xyz_degrees([0, 0, yaw]),
+                                    np.array([3.0, -1.0, 0.0]))
+        quick = footprint(corners)
+        hull = convex_hull(corners[:, :2])
+        assert len(quick) == 4
+        signed = 0.5 * (np.dot(quick[:, 0], np.roll(quick[:, 1], -1)) - np.dot(quick[:, 1], np.roll(quick[:, 0], -1)))
+        assert signed == pytest.approx(8.0)  # positive: counter-clockwise, and the rectangle's area
+        assert {tuple(np.round(p, 9)) for p in quick} == {tuple(np.round(p, 9)) for p in hull}

@@ -49,7 +49,7 @@ def overlay(root: Path) -> np.ndarray:
     edges = np.zeros(instance.shape, bool)
     edges[:, 1:] |= instance[:, 1:] != instance[:, :-1]
     edges[1:, :] |= instance[1:, :] != instance[:-1, :]
-    blended = 0.45 * image + 0.55 * colour
+    blended = 0.3 * image + 0.7 * colour
     blended[edges & (cv2.dilate(instance, np.ones((3, 3), np.uint8)) > 0)] = 255
     return blended.astype(np.uint8)
 

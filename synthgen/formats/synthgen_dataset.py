@@ -14,6 +14,9 @@ def read_rendered(root: Path) -> LabelSet:
 
     layout = Layout(Path(root))
     if not (layout.root / "frames").is_dir():
+        if (layout.root / "rig.json").is_file():
+            raise UserError("holds a camera rig: give one camera's folder (e.g. its 'front/'), each is a dataset",
+                            file=root)
         raise UserError("not a rendered synthgen dataset (no frames/ directory)", file=root)
     frames = []
     for index in layout.frame_indices():

@@ -166,7 +166,8 @@ def _pose_at(group: ObjectGroup, rng: np.random.Generator, regions) -> tuple[np.
 
 
 def _area_weights(regions) -> np.ndarray:
-    areas = np.array([r.area if not r.slots else len(r.slots) * 10.0 for r in regions])
+    """Regions are drawn in proportion to their area (a row of bays: its bays' area)."""
+    areas = np.array([r.area for r in regions])
     return areas / areas.sum()
 
 

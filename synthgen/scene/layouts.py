@@ -265,8 +265,8 @@ def _traffic_light(plan: Plan, base: tuple[float, float, float], facing: float, 
                facing, _grey(0.05, 0.5), footprint=0.3, lights_on=lit)
 
 
-def _crosswalk(plan: Plan, x: float, half_width: float, depth: float, rng: np.random.Generator,
-               approach_lanes_half: float, stop_line: bool = True) -> None:
+def _crosswalk(plan: Plan, x: float, half_width: float, depth: float, approach_width: float,
+               stop_line: bool = True) -> None:
     """Zebra bars across the road at x (bars run along X), a stop line before it for +X traffic."""
     y = -half_width + 0.25
     while y + 0.5 <= half_width:
@@ -274,8 +274,8 @@ def _crosswalk(plan: Plan, x: float, half_width: float, depth: float, rng: np.ra
         y += 1.0
     plan.regions.append(Region("crosswalk", (x, 0.0), math.pi / 2, 2 * half_width, depth * 0.6, 0.0))
     if stop_line:
-        plan.slab("road", (x - depth / 2 - 1.5, -approach_lanes_half / 2, MARKING_TOP - 0.002),
-                  (0.4, approach_lanes_half, 0.004), WHITE_PAINT)
+        plan.slab("road", (x - depth / 2 - 1.5, -approach_width / 2, MARKING_TOP - 0.002),
+                  (0.4, approach_width, 0.004), WHITE_PAINT)
 
 
 def build_layout(config: Layout, rng: np.random.Generator, night: bool = False, wet: float = 0.0) -> Plan:
@@ -304,7 +304,7 @@ def _street(config: Layout, rng: np.random.Generator, night: bool) -> Plan:
     outer = _sidewalks_along_x(plan, p, x0, x1, _material(rng, 0.3, 0.45, 0.8))
     crosswalks = config.crosswalks if config.crosswalks is not None else True
     if crosswalks:
-        _crosswalk(plan, float(rng.uniform(12.0, 40.0)), p.carriageway, 3.0, rng, p.median / 2 + p.lanes * p.lane_width)
+        _crosswalk(plan, float(rng.uniform(12.0, 40.0)), p.carriageway, 3.0, p.median / 2 + p.lanes * p.lane_width)
     if config.buildings:
         for side, y in zip((-1, 1), outer):
             _buildings_along_x(plan, y, side, x0, x1, rng, config.variants)
@@ -347,7 +347,7 @@ def _intersection(config: Layout, rng: np.random.Generator, night: bool) -> Plan
         yaw = quarter * math.pi / 2
         arm_plan = Plan()
         _road_along_x(arm_plan, p, box, arm, rng, asphalt)
-        _crosswalk(arm_plan, half + 2.0, half, 3.0, rng, p.lanes * p.lane_width, stop_line=False)
+        _crosswalk(arm_plan, half + 2.0, half, 3.0, p.lanes * p.lane_width, stop_line=False)
         arm_plan.slab("road", (half + 4.0 + 1.5, p.lanes * p.lane_width / 2, MARKING_TOP - 0.002),
                       (0.4, p.lanes * p.lane_width, 0.004), WHITE_PAINT)  # stop line of traffic heading -X
         for side in (-1, 1):  # corner sidewalk blocks between this arm and the next

@@ -43,6 +43,15 @@ def posed_box_corners(bounds: np.ndarray, scale: np.ndarray, rotation: np.ndarra
     return (corners * scale) @ rotation.T + position
 
 
+def footprint(corners: np.ndarray) -> np.ndarray:
+    """The counter-clockwise polygon of a posed box seen from above. An upright box (turned about Z
+    only: its top corners stand over its bottom ones) is its four bottom corners in order, which is
+    most objects and needs no hull."""
+    if np.allclose(corners[0::2, :2], corners[1::2, :2], rtol=0.0, atol=1e-12):
+        return corners[[0, 4, 6, 2], :2]
+    return convex_hull(corners[:, :2])
+
+
 def _separated(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether some edge normal of either convex polygon separates them (separating axis theorem)."""
     for poly in (a, b):
@@ -68,11 +77,11 @@ class Footprints:
         near = np.all(lo < self.boxes[:, 3:] - TOUCH, axis=1) & np.all(self.boxes[:, :3] < hi - TOUCH, axis=1)
         if not near.any():
             return False
-        polygon = convex_hull(corners[:, :2])
+        polygon = footprint(corners)
         if len(polygon) < 3:
             return True  # a degenerate footprint inside another's box: treat as touching volume
         return any(not _separated(polygon, self.polygons[k]) for k in np.flatnonzero(near))
 
     def add(self, corners: np.ndarray) -> None:
-        self.polygons.append(convex_hull(corners[:, :2]))
+        self.polygons.append(footprint(corners))
         self.boxes = np.vstack([self.boxes, np.concatenate([corners.min(axis=0), corners.max(axis=0)])])
