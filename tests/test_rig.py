@@ -118,3 +118,19 @@ def test_a_rig_refuses_a_camera_pose(tmp_path):
     (tmp_path / "rig.yaml").write_text(RIG.replace("fov: 70,", "fov: 70, position: [0, 0, 2],"))
     result = run_cli("validate", tmp_path / "rig.yaml")
     assert result.returncode == 2 and "camera.position" in result.stderr and "rig.cameras" in result.stderr
+
+
+def test_3d_boxes_in_the_ego_frame_agree_with_the_camera_frame_boxes(rig):
+    for name in CAMERAS:
+        frame = load_frame(rig / name, 0)
+        cam_to_ego = np.array(frame["cam_to_ego"])
+        for item in frame["instances"]:
+            camera_box, ego_box = item["box3d"], item["box3d_ego"]
+            centre = cam_to_ego[:3, :3] @ np.array(camera_box["center"]) + cam_to_ego[:3, 3]
+            assert np.allclose(centre, ego_box["center"], atol=1e-5)
+            assert np.allclose(cam_to_ego[:3, :3] @ np.array(camera_box["rotation"]), ego_box["rotation"], atol=1e-6)
+            assert ego_box["size"] == camera_box["size"]
+    # boxes on the road stand upright in the ego frame (z up): their own z axis is the ego's
+    frame = load_frame(rig / "front", 0)
+    for item in frame["instances"]:
+        assert abs(np.array(item["box3d_ego"]["rotation"])[2, 2]) == pytest.approx(1.0, abs=1e-9)

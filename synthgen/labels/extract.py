@@ -11,7 +11,7 @@ from synthgen.labels.model import Box, Box3D, CameraLabel, FrameLabels, Instance
 from synthgen.labels.raster import Coverage, coverages
 from synthgen.labels.visible import Visible, visible_instances
 from synthgen.render.passes import Passes
-from synthgen.scene.model import CameraSpec, Instance, Scene
+from synthgen.scene.model import CameraSpec, Instance, Scene, invert_rigid
 
 
 @dataclass(frozen=True)
@@ -21,14 +21,17 @@ class FrameOutputs:
     semantic_mask: np.ndarray  # uint8 or uint16 (H, W), category ids, 0 = background
 
 
-def box3d_in_camera(instance: Instance, camera: CameraSpec) -> Box3D:
-    """The object's local bounding box, scaled and posed, expressed in the camera frame."""
+def box3d_in(instance: Instance, world_to_frame: np.ndarray) -> Box3D:
+    """The object's local bounding box, scaled and posed, expressed in another frame (camera, ego)."""
     lo, hi = instance.mesh.bounds
     centre_world = instance.rotation @ (instance.scale * (lo + hi) / 2.0) + instance.translation
-    world_to_cam = camera.world_to_cam
-    return Box3D(center=world_to_cam[:3, :3] @ centre_world + world_to_cam[:3, 3],
+    return Box3D(center=world_to_frame[:3, :3] @ centre_world + world_to_frame[:3, 3],
                  size=instance.scale * (hi - lo),
-                 rotation=world_to_cam[:3, :3] @ instance.rotation)
+                 rotation=world_to_frame[:3, :3] @ instance.rotation)
+
+
+def box3d_in_camera(instance: Instance, camera: CameraSpec) -> Box3D:
+    return box3d_in(instance, camera.world_to_cam)
 
 
 def _clip_box(box: tuple[float, float, float, float], width: int, height: int) -> Box | None:
@@ -136,6 +139,8 @@ def extract(scene: Scene, passes: Passes, image_path: str) -> FrameOutputs:
                 points = tuple(points[COCO_PERSON.names.index(name)] for name in layout.names)
             labels[k] = replace(labels[k], keypoints=points)
             layouts[instance.category] = layout
+        if scene.ego_to_world is not None:
+            labels[k] = replace(labels[k], box3d_ego=box3d_in(instance, invert_rigid(scene.ego_to_world)))
         if scene.min_visible_pixels and labels[k].visible_pixels < scene.min_visible_pixels:
             labels[k] = replace(labels[k], attributes={**labels[k].attributes, "small": True})
     frame = FrameLabels(

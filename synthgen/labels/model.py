@@ -51,6 +51,7 @@ class InstanceLabel:
     mask_rle: dict[str, Any] | None = None  # COCO compressed RLE of the visible mask
     keypoints: tuple[Keypoint, ...] | None = None  # in the order of the category's keypoint names
     attributes: dict[str, Any] = field(default_factory=dict)  # format flags a reader found (iscrowd, difficult, track_id...)
+    box3d_ego: Box3D | None = None  # with a camera rig: the same box in the ego vehicle's frame
 
 
 @dataclass(frozen=True)
@@ -109,11 +110,19 @@ def _matrix(matrix: np.ndarray | None) -> list[list[float]] | None:
     return None if matrix is None else [[_r(v, 9) for v in row] for row in matrix]
 
 
+def _box3d_json(box: Box3D | None) -> dict[str, Any] | None:
+    if box is None:
+        return None
+    return {"center": [_r(v) for v in box.center], "size": [_r(v) for v in box.size],
+            "rotation": [[_r(v, 9) for v in row] for row in box.rotation]}
+
+
+def _box3d_from(item: dict[str, Any] | None) -> Box3D | None:
+    return None if item is None else Box3D(np.array(item["center"]), np.array(item["size"]), np.array(item["rotation"]))
+
+
 def instance_to_json(label: InstanceLabel) -> dict[str, Any]:
-    box3d = None
-    if label.box3d is not None:
-        box3d = {"center": [_r(v) for v in label.box3d.center], "size": [_r(v) for v in label.box3d.size],
-                 "rotation": [[_r(v, 9) for v in row] for row in label.box3d.rotation]}
+    box3d = _box3d_json(label.box3d)
     return {
         "id": label.instance_id,
         "category": label.category,
@@ -130,6 +139,7 @@ def instance_to_json(label: InstanceLabel) -> dict[str, Any]:
         **({"keypoints": [[_r(x), _r(y), int(v)] for x, y, v in label.keypoints]}
            if label.keypoints is not None else {}),
         **({"attributes": label.attributes} if label.attributes else {}),
+        **({"box3d_ego": _box3d_json(label.box3d_ego)} if label.box3d_ego is not None else {}),
     }
 
 
@@ -195,8 +205,7 @@ def frame_from_json(data: dict[str, Any]) -> FrameLabels:
             bbox_amodal_unclipped=_box_or_none(item["bbox_amodal_unclipped"]),
             visible_pixels=int(item["visible_pixels"]), visibility=_float_or_none(item["visibility"]),
             truncation=_float_or_none(item["truncation"]),
-            box3d=None if box3d is None else Box3D(np.array(box3d["center"]), np.array(box3d["size"]),
-                                                   np.array(box3d["rotation"])),
+            box3d=_box3d_from(box3d), box3d_ego=_box3d_from(item.get("box3d_ego")),
             mask_rle=item.get("mask_rle"),
             keypoints=None if item.get("keypoints") is None
             else tuple((float(x), float(y), int(v)) for x, y, v in item["keypoints"]),
