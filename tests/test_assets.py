@@ -12,6 +12,20 @@ from synthgen.scene.assets import ASSET_KINDS, AssetKind, asset_mesh, asset_rng
 from synthgen.scene.assets.people import COCO_KEYPOINTS, COCO_SKELETON, is_child, pedestrian_pose
 from synthgen.scene.assets.vehicles import rider_fit
 
+@pytest.fixture(scope="module", autouse=True)
+def _builders_not_the_disk_cache():
+    """These tests are about the builders: every mesh here is built, none read back from the disk cache."""
+    from synthgen.scene.assets.cache import cache_folder
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SYNTHGEN_CACHE", "off")
+        cache_folder.cache_clear()
+        asset_mesh.cache_clear()
+        yield
+    cache_folder.cache_clear()
+    asset_mesh.cache_clear()
+
+
 VARIANTS = range(6)
 CASES = [(kind, variant) for kind in ASSET_KINDS for variant in VARIANTS]
 IDS = [f"{kind}-{variant}" for kind, variant in CASES]

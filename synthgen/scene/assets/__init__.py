@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from synthgen.scene.assets import buildings, people, riders, street, vegetation, vehicles
+from synthgen.scene.assets.cache import cached
 from synthgen.scene.meshes import Mesh
 
 ENTROPY = 0x5EED_A55E7  # fixed: changing it changes every asset
@@ -90,14 +91,16 @@ def _rider(bike: str, rng: np.random.Generator, variant: int) -> Mesh:
 
 @lru_cache(maxsize=None)
 def asset_mesh(kind: str, variant: int) -> Mesh:
-    """The mesh of variant `variant` (any int >= 0) of asset `kind`; built once per process."""
+    """The mesh of variant `variant` (any int >= 0) of asset `kind`; built once per process, and kept
+    on disk between runs (synthgen/scene/assets/cache.py)."""
     if kind not in ASSET_KINDS:
         raise KeyError(f"unknown asset kind {kind!r}; kinds: {', '.join(ASSET_KINDS)}")
     if isinstance(variant, bool) or not isinstance(variant, (int, np.integer)):
         raise TypeError(f"an asset variant is a non-negative int, got {variant!r}")
     if variant < 0:
         raise ValueError(f"an asset variant is a non-negative int, got {variant}")
-    return _BUILDERS[kind](asset_rng(kind, int(variant)), int(variant))
+    variant = int(variant)
+    return cached(kind, variant, lambda: _BUILDERS[kind](asset_rng(kind, variant), variant))
 
 
 __all__ = ["ASSET_KINDS", "AssetKind", "asset_mesh", "asset_rng"]
