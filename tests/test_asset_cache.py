@@ -59,3 +59,13 @@ def test_off_writes_nothing(cache_at, tmp_path):
     assert cache_folder() is None
     asset_mesh("sedan", 2)
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 truncated"])
+def test_empty_or_truncated_files_are_rebuilt(cache_at, tmp_path, damage):
+    cache_at(str(tmp_path))
+    first = asset_mesh("pole", 1)
+    (cache_folder() / "pole-1.npz").write_bytes(damage)
+    cache_at(str(tmp_path))
+    assert np.array_equal(asset_mesh("pole", 1).vertices, first.vertices)
+    assert not list(cache_folder().glob("*.tmp"))

@@ -382,3 +382,52 @@ def test_riders_sit_on_their_bikes_and_carry_keypoints(tmp_path):
     rider_category = next(c for c in coco["categories"] if c["name"] == "rider")
     assert len(rider_category["keypoints"]) == 17
     assert all(len(a["keypoints"]) == 51 for a in coco["annotations"] if a["category_id"] == rider_category["id"])
+
+
+def test_layout_furniture_stands_where_it_reserves_space():
+    """Street lights, poles and trees reserve a square around their foot, and their foot is in it; buildings
+    stand on the terrain; a highway's road region keeps off the median wall."""
+    from synthgen.config.load import load_scene_config
+    from synthgen.scene.build import build_scene
+    from synthgen.scene.layouts import GROUND_LEVEL, build_layout
+    from synthgen.scene.placement import footprint
+
+    config = load_scene_config(STREET).config
+    for frame in range(3):
+        from synthgen.scene.build import frame_rng
+
+        plan = build_layout(config.layout, frame_rng(0, frame))
+        checked = 0
+        for piece in plan.pieces:
+            world = (piece.mesh.vertices * piece.scale) @ piece.rotation.T + piece.translation
+            if piece.category in ("pole", "vegetation") and piece.footprint is not None:
+                foot = world[world[:, 2] < world[:, 2].min() + 0.3]
+                square = footprint(piece.footprint)
+                edges = np.roll(square, -1, axis=0) - square
+                inside = np.cross(edges[None, :, :], foot[:, None, :2] - square[None, :, :]) >= -1e-9
+                assert inside.all(), piece.mesh_key
+                checked += 1
+            if piece.category == "building":
+                assert world[:, 2].min() == pytest.approx(GROUND_LEVEL)
+        assert checked >= 4
+    highway = load_scene_config(REPO / "scenes" / "highway.yaml").config
+    plan = build_layout(highway.layout, np.random.default_rng(0))
+    median = next(p for p in plan.pieces if p.category == "barrier" and p.scale[1] == 0.5)
+    for region in plan.regions:
+        if region.kind == "road":
+            assert abs(region.centre[1]) - region.width / 2 >= median.scale[1] / 2 - 1e-9
+
+
+def test_short_layouts_build_or_are_refused(tmp_path):
+    from synthgen.config.load import load_scene_config
+    from synthgen.scene.build import build_scene
+
+    street = load_scene_config(STREET, ["layout.length=40"]).config
+    for frame in range(10):
+        scene = build_scene(street, 0, frame)
+        for instance in scene.instances:  # everyone on the 40 m of road or its sidewalks
+            assert abs(instance.translation[0]) <= 20.0 + 3.0
+    path = tmp_path / "short.yaml"
+    path.write_text((REPO / "scenes" / "intersection.yaml").read_text().replace("length: 140", "length: 40"))
+    result = run_cli("validate", path)
+    assert result.returncode == 2 and "layout.length" in result.stderr and ">= 60" in result.stderr

@@ -130,3 +130,18 @@ def test_an_upright_box_footprint_is_its_turned_rectangle_in_counter_clockwise_o
         signed = 0.5 * (np.dot(quick[:, 0], np.roll(quick[:, 1], -1)) - np.dot(quick[:, 1], np.roll(quick[:, 0], -1)))
         assert signed == pytest.approx(8.0)  # positive: counter-clockwise, and the rectangle's area
         assert {tuple(np.round(p, 9)) for p in quick} == {tuple(np.round(p, 9)) for p in hull}
+
+
+def test_a_flat_object_still_collides():
+    """A plane stood on its edge has a footprint of zero width: it must still collide with what it crosses."""
+    bounds = np.array([[-0.5, -0.5, 0.0], [0.5, 0.5, 0.0]])  # a plane's bounds
+    standing = posed_box_corners(bounds, np.ones(3), euler_xyz_degrees([90, 0, 0]), np.array([0.0, 0.0, 0.5]))
+    cube = posed_box_corners(np.array([[-0.5, -0.5, -0.5], [0.5, 0.5, 0.5]]), np.ones(3), np.eye(3),
+                             np.array([0.2, 0.0, 0.5]))
+    for first, second in ((standing, cube), (cube, standing)):
+        footprints = Footprints()
+        footprints.add(first)
+        assert footprints.collides(second)
+    beside = Footprints()
+    beside.add(standing)
+    assert not beside.collides(cube + np.array([0.0, 0.6, 0.0]))  # 0.1 m clear of the plane

@@ -325,6 +325,9 @@ class SceneConfig(Strict):
                 found.append((("objects", i, "placement"), f"'{group.placement}' is a region of a street layout; "
                               "add a 'layout' or use ground, float or fixed"))
         found += self._keypoint_problems()
+        if self.layout is not None and self.layout.kind in ("intersection", "parking") and self.layout.length < 60:
+            found.append((("layout", "length"), f"the {self.layout.kind} layout needs length >= 60 (metres), "
+                          f"got {self.layout.length:g}"))
         if self.categories_ is None:
             if self.world.category is not None:
                 found.append((("world", "category"), "needs a 'categories' list (e.g. categories: driving)"))

@@ -20,7 +20,7 @@ from synthgen.config.scene_config import MESH_SUFFIXES, REGIONS, Material, Objec
 from synthgen.errors import UserError
 from synthgen.scene.assets import ASSET_KINDS, asset_mesh
 from synthgen.scene.environment import lamp_lights, sample_weather, world_and_sun
-from synthgen.scene.layouts import build_layout
+from synthgen.scene.layouts import GROUND_LEVEL, build_layout
 from synthgen.scene.meshes import Mesh, default_up_axis, file_mesh, primitive_mesh
 from synthgen.scene.placement import Footprints, posed_box_corners
 from synthgen.scene.model import (CameraSpec, Instance, LightSpec, MaterialSpec, RenderSpec, Scene,
@@ -31,7 +31,6 @@ from synthgen.scene.poses import CV_TO_BLENDER, euler_xyz_degrees, intrinsics, l
 MAX_INSTANCES = 32767  # Cycles' object index pass holds 1..32767
 PLACEMENT_ATTEMPTS = 50
 GROUND_Z = 0.0
-LAYOUT_GROUND_DROP = 0.05  # metres: coplanar surfaces would let either win a pixel's ray
 
 
 def frame_rng(seed: int, frame_index: int) -> np.random.Generator:
@@ -261,6 +260,8 @@ def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: di
             material = _material(group.material, rng)
             lights_on = bool(rng.uniform() < _scalar(group.lights_on, rng)) if group.asset is not None else False
             lights_on = lights_on or (night and group.asset is not None)
+            rider = _rider(group, mesh_key, rng)  # drawn before the attempts: the pair must fit together
+            rider_corners = None
             attempts = 1 if group.placement == "fixed" else PLACEMENT_ATTEMPTS
             for _attempt in range(attempts):
                 position, heading = _pose_at(group, rng, regions)
@@ -273,7 +274,11 @@ def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: di
                 # the height range is the mesh's own (a turned box's corners reach beyond it)
                 corners[:, 2] = np.where(np.arange(8) % 2 == 0, low_z, heights.max()) + position[2]
                 below_ground = config.ground.enabled and plan is None and position[2] + low_z < GROUND_Z - 1e-9
-                if not below_ground and (group.overlap == "allow" or not footprints.collides(corners)):
+                if rider is not None:  # the rider shares the bike's pose; its own box is tested too
+                    rider_corners = posed_box_corners(rider[1].bounds, scale, rotation, position)
+                free = group.overlap == "allow" or not (footprints.collides(corners) or (
+                    rider_corners is not None and footprints.collides(rider_corners)))
+                if not below_ground and free:
                     break
             else:
                 if group.placement == "fixed":
@@ -287,10 +292,10 @@ def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: di
             if group.overlap == "avoid":
                 footprints.add(corners)
             placed.append((category, mesh_key, mesh, scale, rotation, position, material, lights_on))
-            rider = _rider(group, mesh_key, rng)
             if rider is not None:  # a rider sits on the bike: built in the bike's frame, posed with it
                 rider_key, rider_mesh, rider_category, rider_material = rider
-                footprints.add(posed_box_corners(rider_mesh.bounds, scale, rotation, position))
+                if group.overlap == "avoid":
+                    footprints.add(rider_corners)
                 placed.append((rider_category, rider_key, rider_mesh, scale, rotation, position, rider_material, False))
 
     instances: list[Instance] = []
@@ -310,14 +315,14 @@ def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: di
         next_id += 1 if g.category else 0
         ground_category_id = categories.index(g.category) + 1 if g.category else 0
         # under a street layout the ground lies just below the road surfaces, never level with them
-        ground_z = GROUND_Z - (LAYOUT_GROUND_DROP if plan is not None else 0.0)
+        ground_z = GROUND_LEVEL if plan is not None else GROUND_Z
         ground = Instance(ground_id, g.category or "", ground_category_id, "primitive:plane", primitive_mesh("plane"),
                           np.array([g.size, g.size, 1.0]), np.eye(3), np.array([0.0, 0.0, ground_z]),
                           _material(g.material, rng), g.category not in stuff_names)
     layout_stuff = [Instance(0, p.category, categories.index(p.category) + 1, p.mesh_key, p.mesh, p.scale, p.rotation,
                              p.translation, p.material, False, p.lights_on) for p in (plan.pieces if plan else ())]
     stuff = [replace(inst, instance_id=next_id + k) for k, inst in enumerate(stuff + layout_stuff)]
-    if next_id + len(stuff) > MAX_INSTANCES:
+    if next_id + len(stuff) - 1 > MAX_INSTANCES:
         raise UserError(f"frame {frame_index}: more than {MAX_INSTANCES} objects; lower the counts or the layout length")
     background = categories.index(config.world.category) + 1 if config.world.category else 0
     return Scene(frame_index, camera, tuple(instances), ground, lights, world, render_spec(config, seed), categories,

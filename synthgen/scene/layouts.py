@@ -29,6 +29,9 @@ CURB_HEIGHT = 0.15
 MARKING_TOP = 0.002
 PARKING_LANE_WIDTH = 2.4
 BAY_WIDTH, BAY_LENGTH = 2.6, 5.2
+PLATE_OFFSET = 0.1  # metres from a pole's axis to the sign plate hung on it
+BASE_HEIGHT = 0.5  # metres above its lowest point that count as where an asset stands (a pole's foot)
+GROUND_LEVEL = -0.05  # the terrain beside a layout: just below every road surface, never level with one
 
 
 def _grey(value: float, roughness: float = 0.9) -> MaterialSpec:
@@ -96,15 +99,23 @@ class Plan:
 
     def asset(self, kind: str, variant: int, position: tuple[float, float, float], yaw: float,
               material: MaterialSpec, footprint: float | None = None, lights_on: bool = False) -> Piece:
-        """Place a procedural asset with its base at `position`; `footprint`: the side of a square
-        base it reserves (None: its whole posed bounding box)."""
+        """Place a procedural asset with its base at `position`. With `footprint` (the side of the square
+        it reserves), the base is where the asset meets the ground (a street light's pole, not the middle
+        of its bounding box, which lies under its arm); without, its whole posed bounding box is reserved."""
         mesh = asset_mesh(kind, variant)
         rotation = euler_xyz_degrees([0.0, 0.0, math.degrees(yaw)])
-        translation = np.array(position, dtype=float) - np.array([0.0, 0.0, mesh.bounds[0][2]])
+        lowest = mesh.bounds[0][2]
+        base = np.zeros(3)
+        if footprint is not None:
+            foot = mesh.vertices[mesh.vertices[:, 2] < lowest + BASE_HEIGHT]
+            base[:2] = (foot[:, :2].min(axis=0) + foot[:, :2].max(axis=0)) / 2.0
+        base[2] = lowest
+        translation = np.array(position, dtype=float) - rotation @ base
         if footprint is None:
             lo, hi = mesh.bounds
         else:
-            lo, hi = np.array([-footprint / 2, -footprint / 2, 0.0]), np.array([footprint / 2, footprint / 2, 3.0])
+            lo = base + np.array([-footprint / 2, -footprint / 2, 0.0])
+            hi = base + np.array([footprint / 2, footprint / 2, 3.0])
         corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
         piece = Piece(ASSET_KINDS[kind].category, f"asset:{kind}:{variant}", mesh, np.ones(3), rotation, translation,
                       material, corners @ rotation.T + translation, lights_on)
@@ -173,7 +184,9 @@ def _road_along_x(plan: Plan, p: Profile, x0: float, x1: float, rng: np.random.G
                 _line(plan, edge, x0, x1, WHITE_PAINT)
         elif markings and p.median == 0:
             _line(plan, edge - side * 0.3, x0, x1, WHITE_PAINT)
-        plan.regions.append(Region("road", ((x0 + x1) / 2, centre_y + side * half / 2), heading, length, half, 0.0))
+        inner = p.median / 2  # beside the median, never through it
+        plan.regions.append(Region("road", ((x0 + x1) / 2, centre_y + side * (inner + half) / 2), heading, length,
+                                   half - inner, 0.0))
     if markings and p.median == 0:
         for offset in (-0.09, 0.09):
             _line(plan, centre_y + offset, x0, x1, YELLOW_PAINT, width=0.1)
@@ -204,7 +217,7 @@ def _buildings_along_x(plan: Plan, y_edge: float, side: int, x0: float, x1: floa
             break
         facade = MaterialSpec(np.array(_facade_colour(rng)), float(rng.uniform(0.6, 0.95)), 0.0)
         setback = float(rng.uniform(0.0, 2.0))
-        plan.asset("building", variant, (x + width / 2, y_edge + side * (setback + depth / 2), 0.0),
+        plan.asset("building", variant, (x + width / 2, y_edge + side * (setback + depth / 2), GROUND_LEVEL),
                    0.0 if side < 0 else math.pi, facade)
         x += width + float(rng.uniform(0.0, 3.0))
 
@@ -240,6 +253,8 @@ def _furniture_along_x(plan: Plan, config: Layout, p: Profile, x0: float, x1: fl
                            MaterialSpec(np.array([0.1, 0.3, 0.08]), 0.8, 0.0), footprint=0.6)
                 x += spacing * float(rng.uniform(0.8, 1.2))
     for _ in range(int(config.signs.sample(rng))):
+        if x1 - x0 <= 10.0:
+            break
         side = -1 if rng.uniform() < 0.7 else 1
         x = float(rng.uniform(x0 + 5, x1 - 5))
         kerb = side * (p.carriageway + 0.4)
@@ -252,7 +267,9 @@ def _sign(plan: Plan, base: tuple[float, float, float], facing: float, rng: np.r
     pole = plan.asset("pole", int(rng.integers(variants)), base, facing, _grey(0.35, 0.4), footprint=0.3)
     top = float(pole.translation[2] + pole.mesh.bounds[1][2])
     plate_height = float(rng.uniform(2.0, 2.4))
-    plan.asset("traffic_sign", int(rng.integers(variants)), (base[0], base[1], base[2] + min(plate_height, top - 0.2)),
+    c, s = math.cos(facing), math.sin(facing)  # the plate hangs in front of the pole, not through it
+    plan.asset("traffic_sign", int(rng.integers(variants)),
+               (base[0] + PLATE_OFFSET * c, base[1] + PLATE_OFFSET * s, base[2] + min(plate_height, top - 0.2)),
                facing, MaterialSpec(np.array([0.8, 0.8, 0.8]), 0.4, 0.0), footprint=0.3)
 
 
@@ -303,8 +320,9 @@ def _street(config: Layout, rng: np.random.Generator, night: bool) -> Plan:
     _road_along_x(plan, p, x0, x1, rng, _material(rng, 0.07, 0.13))
     outer = _sidewalks_along_x(plan, p, x0, x1, _material(rng, 0.3, 0.45, 0.8))
     crosswalks = config.crosswalks if config.crosswalks is not None else True
-    if crosswalks:
-        _crosswalk(plan, float(rng.uniform(12.0, 40.0)), p.carriageway, 3.0, p.median / 2 + p.lanes * p.lane_width)
+    if crosswalks and x1 - 5.0 > 12.0:  # ahead of the camera, on the road
+        _crosswalk(plan, float(rng.uniform(12.0, min(40.0, x1 - 5.0))), p.carriageway, 3.0,
+                   p.median / 2 + p.lanes * p.lane_width)
     if config.buildings:
         for side, y in zip((-1, 1), outer):
             _buildings_along_x(plan, y, side, x0, x1, rng, config.variants)

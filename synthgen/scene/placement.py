@@ -56,6 +56,7 @@ def _separated(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether some edge normal of either convex polygon separates them (separating axis theorem)."""
     for poly in (a, b):
         edges = np.roll(poly, -1, axis=0) - poly
+        edges = edges[np.abs(edges).sum(axis=1) > 1e-12]  # a flat object's zero-length sides have no normal
         normals = np.column_stack([edges[:, 1], -edges[:, 0]])
         pa, pb = a @ normals.T, b @ normals.T
         if np.any((pa.max(axis=0) <= pb.min(axis=0) + TOUCH) | (pb.max(axis=0) <= pa.min(axis=0) + TOUCH)):

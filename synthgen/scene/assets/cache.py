@@ -44,7 +44,7 @@ def _load(path: Path) -> Mesh | None:
             surfaces = FaceSurfaces(data["color"], data["roughness"], data["metallic"], data["own"], data["emission"])
             keypoints = data["keypoints"] if "keypoints" in data.files else None
             return Mesh(data["vertices"], data["faces"], surfaces, keypoints)
-    except (OSError, KeyError, ValueError):
+    except Exception:  # empty, truncated or foreign files (EOFError, BadZipFile, ...): build instead
         return None
 
 
@@ -55,13 +55,18 @@ def _save(path: Path, mesh: Mesh) -> None:
         arrays.update(color=s.color, roughness=s.roughness, metallic=s.metallic, own=s.own, emission=s.emission)
     if mesh.keypoints is not None:
         arrays["keypoints"] = mesh.keypoints
+    temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+            temporary = Path(handle.name)
             np.savez(handle, **arrays)
-        os.replace(handle.name, path)  # whole or not at all, whoever else writes the same file
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)  # whole or not at all, whoever else writes the same file
     except OSError:
-        pass
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
 
 
 def cached(kind: str, variant: int, build: Callable[[], Mesh]) -> Mesh:
