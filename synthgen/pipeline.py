@@ -63,10 +63,15 @@ def check_meshes(loaded: LoadedScene) -> None:
                 raise loaded.source.error(("objects", index, "mesh"), f"{path.name}: {error.message}") from None
 
 
+# Raised whenever the same (config, seed, frame) starts to give a different scene, so --resume never mixes
+# frames of two samplers in one dataset. 2: placement by footprints (before: world bounding boxes).
+SCENE_SAMPLING = 2
+
+
 def _manifest(loaded: LoadedScene, seed: int, labels_only: bool) -> dict:
-    return {"synthgen": __version__, "config_file": str(loaded.source.path), "config_digest": loaded.digest,
-            "seed": seed, "labels_only": labels_only, "categories": loaded.config.categories(),
-            "config": loaded.source.data}
+    return {"synthgen": __version__, "scene_sampling": SCENE_SAMPLING, "config_file": str(loaded.source.path),
+            "config_digest": loaded.digest, "seed": seed, "labels_only": labels_only,
+            "categories": loaded.config.categories(), "config": loaded.source.data}
 
 
 def _check_resume(layout: Layout, manifest: dict) -> None:
@@ -77,10 +82,11 @@ def _check_resume(layout: Layout, manifest: dict) -> None:
         previous = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         raise UserError("is unreadable; cannot check that --resume continues the same run", file=path) from None
-    for key in ("config_digest", "seed", "labels_only"):
-        if previous.get(key, False) != manifest[key]:
+    for key in ("config_digest", "seed", "labels_only", "scene_sampling"):
+        if previous.get(key, 1 if key == "scene_sampling" else False) != manifest[key]:
             what = {"config_digest": "config (after --set overrides)", "seed": "seed",
-                    "labels_only": "--labels-only setting"}[key]
+                    "labels_only": "--labels-only setting",
+                    "scene_sampling": "scene sampling (this synthgen places objects differently)"}[key]
             raise UserError(f"--resume needs the same {what} as the run that made this directory", file=path)
 
 

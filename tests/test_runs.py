@@ -91,6 +91,18 @@ def test_resume_refuses_a_different_seed_or_config(tmp_path, runs):
         assert "--resume needs the same" in result.stderr
 
 
+def test_resume_refuses_a_run_sampled_by_an_older_synthgen(tmp_path, runs):
+    """Frames of a run whose manifest predates the current scene sampling would be placed differently."""
+    work = tmp_path / "work"
+    shutil.copytree(runs / "a", work)
+    manifest = json.loads((work / "synthgen.json").read_text())
+    del manifest["scene_sampling"]  # what manifests written before placement by footprints hold
+    (work / "synthgen.json").write_text(json.dumps(manifest))
+    result = run_cli("render", MINIMAL, "--out", work, "-n", 8, "--resume", "--seed", "3")
+    assert result.returncode == 2 and "scene sampling" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_overwrite_replaces_only_what_synthgen_wrote(tmp_path):
     out = tmp_path / "out"
     render(out, "-n", 3)
