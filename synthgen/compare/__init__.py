@@ -1,0 +1,1 @@
+"""Comparing human labels with the exact truth (docs/compare.md, as it grows)."""

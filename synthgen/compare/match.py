@@ -1,0 +1,79 @@
+"""Which human object is which true object: one-to-one matches per image and category, by IoU.
+
+Matching is an assignment problem: among all pairs of a frame's true and human
+objects of one category whose IoU reaches the threshold, choose the one-to-one
+set with the largest total IoU (Hungarian algorithm, scipy's
+`linear_sum_assignment`). Pairs below the threshold never match, so a missed
+object and an extra one stay what they are instead of pairing up badly. IoU is
+on masks when both sides have one (pycocotools' RLE IoU, exact), else on boxes
+in continuous pixel coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pycocotools import mask as mask_utils
+from scipy.optimize import linear_sum_assignment
+
+from synthgen.labels.model import InstanceLabel
+
+
+@dataclass(frozen=True)
+class Match:
+    truth: int  # index into the frame's true instances
+    human: int  # index into the frame's human instances
+    iou: float
+
+
+@dataclass(frozen=True)
+class FrameMatches:
+    matches: tuple[Match, ...]
+    missed: tuple[int, ...]  # true instances no human object matched
+    extra: tuple[int, ...]  # human instances that match no true object
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) IoU of [x, y, w, h] boxes."""
+    a, b = np.asarray(a, dtype=np.float64).reshape(-1, 4), np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
+    y1 = np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+
+
+def iou_matrix(truth: list[InstanceLabel], human: list[InstanceLabel], use_masks: bool) -> np.ndarray:
+    """IoU of every true object against every human one: masks if asked and both have them, else boxes."""
+    if not truth or not human:
+        return np.zeros((len(truth), len(human)))
+    if use_masks and all(t.mask_rle for t in truth) and all(h.mask_rle for h in human):
+        return np.asarray(mask_utils.iou([h.mask_rle for h in human], [t.mask_rle for t in truth],
+                                         [0] * len(truth))).T.reshape(len(truth), len(human))
+    return box_iou([t.bbox for t in truth], [h.bbox for h in human])
+
+
+def match_frame(truth: list[InstanceLabel], human: list[InstanceLabel], threshold: float = 0.5,
+                use_masks: bool = True) -> FrameMatches:
+    """One-to-one matches within each category, maximising total IoU over pairs at or above `threshold`.
+    True objects with nothing visible (no tight box) are left out: nobody can label what is not seen."""
+    seen = [k for k, t in enumerate(truth) if t.bbox is not None]
+    matches: list[Match] = []
+    for category in sorted({truth[k].category_id for k in seen} | {h.category_id for h in human}):
+        rows = [k for k in seen if truth[k].category_id == category]
+        cols = [k for k, h in enumerate(human) if h.category_id == category]
+        if not rows or not cols:
+            continue
+        iou = iou_matrix([truth[k] for k in rows], [human[k] for k in cols], use_masks)
+        weight = np.where(iou >= threshold, iou, 0.0)  # pairs below the threshold add nothing
+        for r, c in zip(*linear_sum_assignment(weight, maximize=True)):
+            if iou[r, c] >= threshold:
+                matches.append(Match(rows[r], cols[c], float(iou[r, c])))
+    matched_truth = {m.truth for m in matches}
+    matched_human = {m.human for m in matches}
+    return FrameMatches(tuple(sorted(matches, key=lambda m: m.truth)),
+                        tuple(k for k in seen if k not in matched_truth),
+                        tuple(k for k in range(len(human)) if k not in matched_human))
