@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "synthgen.commands.export",
     "synthgen.commands.convert",
     "synthgen.commands.merge",
+    "synthgen.commands.compare",
 ]
 
 

@@ -76,3 +76,14 @@ def test_hidden_truth_is_neither_matched_nor_missed():
     truth = [obj(1, (0, 0, 10, 10)), InstanceLabel(2, "c1", 1, None)]
     result = match_frame(truth, [obj(1, (0, 0, 10, 10))])
     assert len(result.matches) == 1 and result.missed == () and result.extra == ()
+
+
+def test_each_pair_is_scored_on_masks_only_where_both_have_one():
+    mask = np.zeros((30, 30), bool)
+    mask[0:10, 0:10] = True
+    truth = [obj(1, (0, 0, 10, 10), mask), obj(1, (15, 15, 10, 10))]
+    partial = mask.copy()
+    partial[:, 5:] = False  # half the mask, same box
+    human = [obj(1, (0, 0, 10, 10), partial), obj(1, (15, 15, 10, 10))]
+    result = match_frame(truth, human, threshold=0.4)
+    assert [round(m.iou, 6) for m in result.matches] == [0.5, 1.0]  # mask IoU for the pair with masks, box IoU else

@@ -47,13 +47,18 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def iou_matrix(truth: list[InstanceLabel], human: list[InstanceLabel], use_masks: bool) -> np.ndarray:
-    """IoU of every true object against every human one: masks if asked and both have them, else boxes."""
+    """IoU of every true object against every human one: on masks for each pair where both have one (and
+    masks are asked for), else on boxes."""
     if not truth or not human:
         return np.zeros((len(truth), len(human)))
-    if use_masks and all(t.mask_rle for t in truth) and all(h.mask_rle for h in human):
-        return np.asarray(mask_utils.iou([h.mask_rle for h in human], [t.mask_rle for t in truth],
-                                         [0] * len(truth))).T.reshape(len(truth), len(human))
-    return box_iou([t.bbox for t in truth], [h.bbox for h in human])
+    iou = box_iou([t.bbox for t in truth], [h.bbox for h in human])
+    rows = [k for k, t in enumerate(truth) if t.mask_rle]
+    cols = [k for k, h in enumerate(human) if h.mask_rle]
+    if use_masks and rows and cols:  # pairs where both sides have a mask are scored on the masks
+        masks = np.asarray(mask_utils.iou([human[k].mask_rle for k in cols], [truth[k].mask_rle for k in rows],
+                                          [0] * len(rows))).reshape(len(cols), len(rows)).T
+        iou[np.ix_(rows, cols)] = masks
+    return iou
 
 
 def match_frame(truth: list[InstanceLabel], human: list[InstanceLabel], threshold: float = 0.5,
