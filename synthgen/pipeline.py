@@ -98,8 +98,9 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     seed = loaded.config.render.seed if request.seed is None else request.seed
     if not 0 <= seed < 2**32:
         raise UserError(f"--seed must be in [0, 2**32), got {seed}")
-    if request.frames:  # fixed poses that overlap, regions a layout lacks: fail before writing anything
-        build_scene(loaded.config, seed, request.start, loaded.mesh_paths)
+    first = None  # built before anything is written: fixed poses that overlap, regions a layout lacks fail here
+    if request.frames or loaded.config.rig is not None:
+        first = build_scene(loaded.config, seed, request.start, loaded.mesh_paths)
     manifest = _manifest(loaded, seed, request.labels_only)
     layouts = camera_layouts(loaded, request.out)
     if request.mode is OutputMode.RESUME:
@@ -109,7 +110,7 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
         layout.create(request.save_geometry, loaded.config.labels.normals)
     atomic_write_json(request.out / MANIFEST, manifest)
     if loaded.config.rig is not None:
-        atomic_write_json(request.out / RIG_FILE, rig_calibration(loaded, seed, request.start))
+        atomic_write_json(request.out / RIG_FILE, rig_calibration(loaded, first))
 
     todo = [i for i in range(request.start, request.start + request.frames)
             if not (request.mode is OutputMode.RESUME and all(layout.is_complete(i) for layout in layouts.values()))]
@@ -135,13 +136,12 @@ def camera_layouts(loaded: LoadedScene, out: Path) -> dict[str, Layout]:
     return {camera.name: Layout(out / camera.name) for camera in loaded.config.rig.cameras}
 
 
-def rig_calibration(loaded: LoadedScene, seed: int, frame_index: int) -> dict:
-    """rig.json: every camera's intrinsics and its pose in the ego frame, from the first frame rendered.
-    `per_frame` is true when some camera pose or lens is drawn from a distribution: each frame JSON
-    then holds its own (`cam_to_ego`, `K`)."""
+def rig_calibration(loaded: LoadedScene, scene) -> dict:
+    """rig.json: every camera's intrinsics and its pose in the ego frame, from `scene`, the first frame
+    rendered. `per_frame` is true when some camera pose or lens is drawn from a distribution: each frame
+    JSON then holds its own (`cam_to_ego`, `K`)."""
     from synthgen.config.distributions import Constant
 
-    scene = build_scene(loaded.config, seed, frame_index, loaded.mesh_paths)
     rig = loaded.config.rig
     drawn = [getattr(c, k) for c in rig.cameras for k in ("position", "yaw", "pitch", "roll", "fov", "focal_length")]
     drawn += [loaded.config.camera.fov, loaded.config.camera.focal_length]

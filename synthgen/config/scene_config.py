@@ -200,7 +200,6 @@ class Rig(Strict):
     cameras: list[RigCamera] = Field(min_length=1)
 
 
-
 class Light(Strict):
     type: Literal["sun", "point", "area"]
     energy: NonNegative = Field(default_factory=lambda: const(1000.0))

@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from synthgen.labels.keypoints import COCO_PERSON, keypoint_labels, keypoint_layout
-from synthgen.labels.model import Box, Box3D, CameraLabel, FrameLabels, InstanceLabel, StuffLabel
+from synthgen.labels.model import (Box, Box3D, CameraLabel, FrameLabels, InstanceLabel, StuffLabel,
+                                   matrix_to_json)
 from synthgen.labels.raster import Coverage, coverages
 from synthgen.labels.visible import Visible, visible_instances
 from synthgen.render.passes import Passes
@@ -95,8 +96,7 @@ def _extra(scene: Scene) -> dict:
     if scene.ego_to_world is not None:
         cam_to_ego = dict(scene.rig)[scene.camera_name]
         extra.update(camera=scene.camera_name,
-                     ego_to_world=[[round(float(v), 9) + 0.0 for v in row] for row in scene.ego_to_world],
-                     cam_to_ego=[[round(float(v), 9) + 0.0 for v in row] for row in cam_to_ego])
+                     ego_to_world=matrix_to_json(scene.ego_to_world), cam_to_ego=matrix_to_json(cam_to_ego))
     return extra
 
 

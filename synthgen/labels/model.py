@@ -106,7 +106,7 @@ def _opt(value: float | None) -> float | None:
     return None if value is None else _r(value)
 
 
-def _matrix(matrix: np.ndarray | None) -> list[list[float]] | None:
+def matrix_to_json(matrix: np.ndarray | None) -> list[list[float]] | None:
     return None if matrix is None else [[_r(v, 9) for v in row] for row in matrix]
 
 
@@ -149,8 +149,8 @@ def frame_to_json(frame: FrameLabels) -> dict[str, Any]:
         "image": frame.image,
         "width": frame.camera.width,
         "height": frame.camera.height,
-        "K": _matrix(frame.camera.K),
-        "world_to_cam": _matrix(frame.camera.world_to_cam),
+        "K": matrix_to_json(frame.camera.K),
+        "world_to_cam": matrix_to_json(frame.camera.world_to_cam),
         "categories": list(frame.categories),
         "instances": [instance_to_json(i) for i in frame.instances],
         # optional keys appear only when set, so frames of scenes without stuff or keypoints keep their bytes

@@ -41,16 +41,20 @@ def _scalar(dist, rng: np.random.Generator) -> float:
     return float(dist.sample(rng))
 
 
+def _focal_px(fov, focal_length, sensor_width: float, width: int, rng: np.random.Generator) -> float:
+    """Focal length in pixels from a horizontal field of view, else from millimetres on the sensor (35 mm
+    when neither is given)."""
+    if fov is not None:
+        return (width / 2.0) / np.tan(np.radians(_scalar(fov, rng)) / 2.0)
+    focal_mm = _scalar(focal_length, rng) if focal_length is not None else 35.0
+    return focal_mm * width / sensor_width
+
+
 def _camera(config: SceneConfig, rng: np.random.Generator) -> CameraSpec:
     cam = config.camera
     width, height = cam.resolution
     position = cam.position.sample(rng)
-    if cam.fov is not None:
-        fov = np.radians(_scalar(cam.fov, rng))
-        focal_px = (width / 2.0) / np.tan(fov / 2.0)
-    else:
-        focal_mm = _scalar(cam.focal_length, rng) if cam.focal_length is not None else 35.0
-        focal_px = focal_mm * width / cam.sensor_width
+    focal_px = _focal_px(cam.fov, cam.focal_length, cam.sensor_width, width, rng)
     if cam.rotation is not None:
         rotation = euler_xyz_degrees(cam.rotation.sample(rng)) @ CV_TO_BLENDER
     else:
@@ -83,11 +87,9 @@ def _rig(config: SceneConfig, rng: np.random.Generator) -> tuple[np.ndarray, tup
         width, height = cam.resolution or defaults.resolution
         position = cam.position.sample(rng)
         yaw, pitch, roll = (_scalar(cam.yaw, rng), _scalar(cam.pitch, rng), _scalar(cam.roll, rng))
-        fov, focal = (cam.fov, cam.focal_length) if (cam.fov or cam.focal_length) else (defaults.fov, defaults.focal_length)
-        if fov is not None:
-            focal_px = (width / 2.0) / np.tan(np.radians(_scalar(fov, rng)) / 2.0)
-        else:
-            focal_px = (_scalar(focal, rng) if focal is not None else 35.0) * width / defaults.sensor_width
+        own_lens = cam.fov is not None or cam.focal_length is not None
+        lens = cam if own_lens else defaults
+        focal_px = _focal_px(lens.fov, lens.focal_length, defaults.sensor_width, width, rng)
         cam_to_ego = rigid(camera_to_ego(yaw, pitch, roll), position)
         cameras.append((cam.name, CameraSpec(width, height, intrinsics(width, height, focal_px), ego_to_world @ cam_to_ego,
                                              defaults.clip_start, defaults.clip_end, defaults.sensor_width), cam_to_ego))
@@ -177,11 +179,10 @@ def _ego_footprint(camera: CameraSpec) -> np.ndarray:
     """The space of the car that carries the camera: nothing is placed there."""
     forward = camera.cam_to_world[:3, 2]
     yaw = np.arctan2(forward[1], forward[0])
-    (x0, x1), (y0, y1), (z0, z1) = EGO_BOX
-    corners = np.array([[x, y, z] for x in (x0, x1) for y in (y0, y1) for z in (z0, z1)])
     c, s = np.cos(yaw), np.sin(yaw)
-    turned = corners @ np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]).T
-    return turned + np.array([camera.cam_to_world[0, 3], camera.cam_to_world[1, 3], 0.0])
+    turn = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    return posed_box_corners(np.array(EGO_BOX).T, np.ones(3), turn,
+                             np.array([camera.cam_to_world[0, 3], camera.cam_to_world[1, 3], 0.0]))
 
 
 def _rider(group: ObjectGroup, mesh_key: str, rng: np.random.Generator):
@@ -201,9 +202,8 @@ EGO_VEHICLE = ((-1.0, 3.6), (-1.0, 1.0), (0.0, 1.8))  # the ego car in its own f
 
 
 def _ego_vehicle(ego_to_world: np.ndarray) -> np.ndarray:
-    (x0, x1), (y0, y1), (z0, z1) = EGO_VEHICLE
-    corners = np.array([[x, y, z] for x in (x0, x1) for y in (y0, y1) for z in (z0, z1)])
-    return corners @ ego_to_world[:3, :3].T + ego_to_world[:3, 3]
+    """The space of the car that carries a rig: nothing is placed there."""
+    return posed_box_corners(np.array(EGO_VEHICLE).T, np.ones(3), ego_to_world[:3, :3], ego_to_world[:3, 3])
 
 
 def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: dict[int, Path] | None = None) -> Scene:

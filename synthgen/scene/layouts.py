@@ -21,6 +21,7 @@ from synthgen.config.scene_config import Layout
 from synthgen.scene.assets import ASSET_KINDS, asset_mesh
 from synthgen.scene.meshes import Mesh, primitive_mesh
 from synthgen.scene.model import MaterialSpec
+from synthgen.scene.placement import posed_box_corners
 from synthgen.scene.poses import euler_xyz_degrees
 
 LAYOUT_CATEGORIES = ("road", "sidewalk", "parking", "building", "barrier", "pole", "traffic light", "traffic sign",
@@ -116,9 +117,8 @@ class Plan:
         else:
             lo = base + np.array([-footprint / 2, -footprint / 2, 0.0])
             hi = base + np.array([footprint / 2, footprint / 2, 3.0])
-        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
         piece = Piece(ASSET_KINDS[kind].category, f"asset:{kind}:{variant}", mesh, np.ones(3), rotation, translation,
-                      material, corners @ rotation.T + translation, lights_on)
+                      material, posed_box_corners(np.array([lo, hi]), np.ones(3), rotation, translation), lights_on)
         self.pieces.append(piece)
         return piece
 
