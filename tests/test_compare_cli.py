@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from synthgen.compare.metrics import boundary_f, crop_pair
 from tests.conftest import run_cli
 
 
@@ -16,26 +17,43 @@ def coco_export(minimal_dataset, tmp_path_factory):
     return out / "coco"
 
 
-def _compare(truth, labels, out, *extra):
-    result = run_cli("compare", "--truth", truth, "--labels", labels, "--from", "coco", "--out", out, *extra)
+def _compare(truth, labels, out, *extra, source="coco"):
+    result = run_cli("compare", "--truth", truth, "--labels", labels, "--from", source, "--out", out, *extra)
     return result, (json.loads((out / "report.json").read_text()) if result.returncode == 0 else None)
+
+
+def _only(report):
+    (entry,) = report["annotators"].values()
+    return entry
 
 
 def test_the_truth_against_itself_scores_perfectly(minimal_dataset, coco_export, tmp_path):
     result, report = _compare(minimal_dataset, coco_export, tmp_path / "report")
     assert result.returncode == 0, result.stderr
-    overall = report["overall"]
+    entry = _only(report)
+    overall = entry["overall"]
     assert overall["truth"] == overall["labels"] == overall["matched"] > 0
     assert overall["missed"] == overall["extra"] == 0 and overall["precision"] == overall["recall"] == 1.0
-    assert overall["iou"]["mean"] == 1.0 and overall["iou"]["p10"] == 1.0
+    for key in ("iou", "box_iou", "mask_iou", "boundary_f"):
+        assert overall[key]["mean"] == overall[key]["p10"] == 1.0, key
     assert all(v == {"mean": 0.0, "median": 0.0} for v in overall["edge_offsets_px"].values())
-    assert report["images"]["compared"] == 8
-    assert "matched" in result.stdout.splitlines()[0]
+    assert entry["images"]["compared"] == 8
+    for key in ("per_class", "per_size", "per_visibility", "per_truncation"):
+        assert sum(s["truth"] for s in entry[key].values()) == overall["truth"], key
+        assert all(s["recall"] == 1.0 for s in entry[key].values()), key
+    assert all(row == {name: row[name]} for name, row in entry["confusion"].items())  # a diagonal
+    assert sum(row[name] for name, row in entry["confusion"].items()) == overall["truth"]
+    for kind in ("bbox", "segm"):
+        assert entry["coco_eval"][kind]["AP"] == entry["coco_eval"][kind]["AP50"] == 1.0
+    assert entry["worst_images"] == []
+    assert "labelled" in result.stdout.splitlines()[0] and "all" in result.stdout
 
 
-def test_known_errors_give_exactly_those_numbers(minimal_dataset, coco_export, tmp_path):
-    """A box shifted 3 px right and matched on boxes, a missed object, a swapped class."""
-    human = tmp_path / "human"
+def _human_export(coco_export, root):
+    """A hand-made human COCO export of the truth with four known errors: the largest object's box shifted
+    3 px right (box only), the second largest missed, the third labelled with another class, the fourth
+    outlined by a loose polygon: its box grown by 2 px on every side."""
+    human = root / "human"
     human.mkdir()
     (human / "images").symlink_to(coco_export / "images")
     document = json.loads((coco_export / "annotations" / "instances.json").read_text())
@@ -47,24 +65,87 @@ def test_known_errors_give_exactly_those_numbers(minimal_dataset, coco_export, t
     other = next(c["id"] for c in document["categories"] if c["id"] != swapped["category_id"])
     swapped["category_id"] = other
     document["annotations"] = [a for a in annotations if a is not removed]
+    sizes = {image["id"]: (image["width"], image["height"]) for image in document["images"]}
+    fits = [a for a in big[3:] if a["bbox"][0] >= 2 and a["bbox"][1] >= 2
+            and a["bbox"][0] + a["bbox"][2] + 2 <= sizes[a["image_id"]][0]
+            and a["bbox"][1] + a["bbox"][3] + 2 <= sizes[a["image_id"]][1]]
+    # the one that still matches best when 2 px loose (IoU about area / grown box)
+    loose = max(fits, key=lambda a: a["area"] / ((a["bbox"][2] + 4) * (a["bbox"][3] + 4)))
+    x, y, w, h = loose["bbox"]
+    loose["segmentation"] = [[x - 2, y - 2, x + w + 2, y - 2, x + w + 2, y + h + 2, x - 2, y + h + 2]]
+    loose["bbox"] = [x - 2, y - 2, w + 4, h + 4]
     (human / "annotations").mkdir()
     (human / "annotations" / "instances.json").write_text(json.dumps(document))
+    return human, document, annotations, (shifted, removed, swapped, loose)
+
+
+def test_known_errors_give_exactly_those_numbers(minimal_dataset, coco_export, tmp_path):
+    human, document, annotations, (shifted, removed, swapped, loose) = _human_export(coco_export, tmp_path)
     result, report = _compare(minimal_dataset, human, tmp_path / "report")
     assert result.returncode == 0, result.stderr
-    overall = report["overall"]
+    entry = _only(report)
+    overall = entry["overall"]
     total = len(annotations)
     assert overall["truth"] == total and overall["labels"] == total - 1
     assert overall["matched"] == total - 2  # the removed one and the swapped one (wrong class: unmatched) miss
     assert overall["missed"] == 2 and overall["extra"] == 1
     w = shifted["bbox"][2]
     assert w > 3
-    ious = [1.0] * (total - 3) + [(w - 3) / (w + 3)]  # the shifted box: overlap w-3 of union w+3, same height
+    human_coco = _coco(human / "annotations" / "instances.json")
+    truth_coco = _coco(coco_export / "annotations" / "instances.json")
+    true_mask = truth_coco.annToMask(truth_coco.anns[loose["id"]]).astype(bool)
+    drawn = human_coco.annToMask(human_coco.anns[loose["id"]]).astype(bool)
+    assert drawn[true_mask].all()  # the loose polygon covers the object
+    loose_iou = true_mask.sum() / drawn.sum()
+    assert loose_iou >= 0.5  # still matches
+    loose_f = boundary_f(*crop_pair(true_mask, drawn, 2), 2.0)
+    assert loose_f < 1.0
+    # matched on: the shifted box (boxes: overlap w-3 of union w+3, same height), the loose one's masks
+    ious = [1.0] * (total - 4) + [(w - 3) / (w + 3), loose_iou]
     assert overall["iou"]["mean"] == pytest.approx(sum(ious) / len(ious), abs=1e-6)
-    offsets = overall["edge_offsets_px"]
     n = total - 2
-    assert offsets["left"]["mean"] == pytest.approx(3 / n, abs=1e-6)
-    assert offsets["right"]["mean"] == pytest.approx(3 / n, abs=1e-6)
-    assert offsets["top"]["mean"] == offsets["bottom"]["mean"] == 0.0
+    offsets = overall["edge_offsets_px"]  # +3 left and right for the shifted box; 2 px out on every edge for the loose
+    assert offsets["left"]["mean"] == pytest.approx(1 / n, abs=1e-6)
+    assert offsets["top"]["mean"] == pytest.approx(-2 / n, abs=1e-6)
+    assert offsets["right"]["mean"] == pytest.approx(5 / n, abs=1e-6)
+    assert offsets["bottom"]["mean"] == pytest.approx(2 / n, abs=1e-6)
+    masks = overall["mask_iou"]  # every matched pair with masks on both sides: all but the box-only shifted one
+    assert masks["mean"] == pytest.approx((total - 4 + loose_iou) / (total - 3), abs=1e-6)
+    assert overall["boundary_f"]["mean"] == pytest.approx((total - 4 + loose_f) / (total - 3), abs=1e-6)
+    names = {c["id"]: c["name"] for c in document["categories"]}
+    true_name, other_name = names[_true_category(coco_export, swapped)], names[swapped["category_id"]]
+    assert entry["confusion"][true_name][other_name] == 1
+    assert sum(sum(row.values()) for row in entry["confusion"].values()) == total - 1  # all but the missed one
+    assert entry["coco_eval"]["bbox"]["AP"] < 1.0 and entry["coco_eval"]["segm"] is None  # one box has no mask
+    assert entry["worst_images"][0]["missed"] + entry["worst_images"][0]["extra"] >= 1
+
+
+def _coco(path):
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return COCO(str(path))
+
+
+def _true_category(coco_export, annotation):
+    document = json.loads((coco_export / "annotations" / "instances.json").read_text())
+    return next(a["category_id"] for a in document["annotations"] if a["id"] == annotation["id"])
+
+
+def test_tight_boundary_tolerance_and_boxes_only(minimal_dataset, coco_export, tmp_path):
+    """--boundary-px 3 reaches the loose polygon's boundary 2 px out, even diagonally: its boundary F rises;
+    --boxes scores every pair on boxes: mask IoU is still reported, the matching IoU is the box IoU."""
+    human, document, annotations, _ = _human_export(coco_export, tmp_path)
+    _, tight = _compare(minimal_dataset, human, tmp_path / "a")
+    _, wide = _compare(minimal_dataset, human, tmp_path / "b", "--boundary-px", "3")
+    assert _only(wide)["overall"]["boundary_f"]["mean"] > _only(tight)["overall"]["boundary_f"]["mean"]
+    _, boxes = _compare(minimal_dataset, human, tmp_path / "c", "--boxes")
+    overall = _only(boxes)["overall"]
+    assert overall["iou"] == overall["box_iou"] and "mask_iou" in overall
+    assert boxes["matched_on"] == "boxes"
 
 
 def test_labels_that_match_no_truth_image_fail_in_one_line(minimal_dataset, coco_export, tmp_path):

@@ -10,39 +10,68 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser("compare", help="measure human labels against a rendered dataset's exact labels")
     parser.add_argument("--truth", required=True, help="a directory written by `synthgen render`")
-    parser.add_argument("--labels", required=True, help="the human labels: an export in any format synthgen reads")
-    parser.add_argument("--from", dest="source_format", required=True, choices=list(FORMATS), metavar="FORMAT",
-                        help=f"the labels' format, one of: {', '.join(FORMATS)}")
+    parser.add_argument("--labels", required=True, action="append",
+                        help="human labels: an export in any format synthgen reads; repeat for several annotators")
+    parser.add_argument("--from", dest="source_format", required=True, action="append", choices=list(FORMATS),
+                        metavar="FORMAT", help=f"the labels' format, once for all or once per --labels: "
+                                               f"{', '.join(FORMATS)}")
+    parser.add_argument("--taxonomy", help="a taxonomy file mapping both sides' categories onto common names")
     parser.add_argument("--iou", type=float, default=0.5, help="IoU a pair needs to match (default 0.5)")
     parser.add_argument("--boxes", action="store_true", help="match on boxes even where both sides have masks")
-    parser.add_argument("--out", required=True, help="report directory: report.json")
+    parser.add_argument("--boundary-px", type=float, default=2.0,
+                        help="distance within which boundaries agree, for the boundary F-score (default 2)")
+    parser.add_argument("--reviewed", action="store_true",
+                        help="the labels are the truth's pre-labels after human review: report what reviewers changed")
+    parser.add_argument("--out", required=True, help="report directory: report.json and report.html")
     parser.add_argument("--overwrite", action="store_true", help="replace the report in a non-empty OUT")
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import json
+def annotator_names(paths: list[str]) -> list[str]:
+    """Each export's name in the report: its file or folder name, numbered when two are alike."""
     from pathlib import Path
 
-    from synthgen.compare.report import compare
+    names: list[str] = []
+    for path in paths:
+        base = Path(path).resolve().name or "labels"
+        name, k = base, 2
+        while name in names:
+            name, k = f"{base}-{k}", k + 1
+        names.append(name)
+    return names
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from synthgen.compare.output import print_table, write_report
+    from synthgen.compare.session import CompareInputs, compare_all
     from synthgen.errors import UserError
     from synthgen.formats.registry import read_any
-    from synthgen.io.atomic import atomic_write_text
     from synthgen.io.outdir import OutputMode, prepare_output_dir
 
     if not 0.0 < args.iou <= 1.0:
         raise UserError(f"--iou must be in (0, 1], got {args.iou}")
+    if args.boundary_px < 0:
+        raise UserError(f"--boundary-px must be at least 0, got {args.boundary_px}")
+    formats = args.source_format
+    if len(formats) not in (1, len(args.labels)):
+        raise UserError(f"give --from once, or once per --labels ({len(args.labels)}), not {len(formats)} times")
+    formats = formats * len(args.labels) if len(formats) == 1 else formats
     truth = read_any("synthgen", Path(args.truth))
-    labels = read_any(args.source_format, Path(args.labels))
-    report = compare(truth, labels, args.iou, use_masks=not args.boxes)
+    labels = [read_any(f, Path(p)) for f, p in zip(formats, args.labels)]
+    taxonomy = None
+    if args.taxonomy:
+        from synthgen.taxonomy import load_taxonomy
+
+        taxonomy = load_taxonomy(Path(args.taxonomy))
+    inputs = CompareInputs(truth, list(zip(annotator_names(args.labels), formats, labels)), taxonomy)
+    report = compare_all(inputs, threshold=args.iou, use_masks=not args.boxes, boundary_px=args.boundary_px,
+                         reviewed=args.reviewed)
     out = Path(args.out)
-    prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW, managed=["report.json"],
-                       resumable=False)
-    atomic_write_text(out / "report.json", json.dumps(report, indent=1) + "\n")
-    overall = report["overall"]
-    print(f"{report['images']['compared']} images, {overall['truth']} true objects, {overall['labels']} labelled: "
-          f"{overall['matched']} matched, {overall['missed']} missed, {overall['extra']} extra; "
-          f"precision {overall['precision']}, recall {overall['recall']}"
-          + (f", mean IoU {overall['iou']['mean']}" if "iou" in overall else ""))
-    print(f"report -> {out / 'report.json'}")
+    prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW,
+                       managed=["report.json", "report.html"], resumable=False)
+    write_report(report, inputs, out)
+    print_table(report)
+    print(f"report -> {out / 'report.json'}, {out / 'report.html'}")
     return 0

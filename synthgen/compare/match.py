@@ -30,8 +30,9 @@ class Match:
 @dataclass(frozen=True)
 class FrameMatches:
     matches: tuple[Match, ...]
-    missed: tuple[int, ...]  # true instances no human object matched
-    extra: tuple[int, ...]  # human instances that match no true object
+    missed: tuple[int, ...]  # true instances no human object of their class matched
+    extra: tuple[int, ...]  # human instances that match no true object of their class
+    confusions: tuple[Match, ...] = ()  # missed true objects matched, across classes, to extra human ones
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -61,24 +62,37 @@ def iou_matrix(truth: list[InstanceLabel], human: list[InstanceLabel], use_masks
     return iou
 
 
+def assign(iou: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
+    """(row, column, IoU) of the one-to-one pairs with the largest total IoU among pairs at or above
+    `threshold`; pairs below it never match."""
+    if iou.size == 0:
+        return []
+    weight = np.where(iou >= threshold, iou, 0.0)  # pairs below the threshold add nothing
+    return [(int(r), int(c), float(iou[r, c])) for r, c in zip(*linear_sum_assignment(weight, maximize=True))
+            if iou[r, c] >= threshold]
+
+
 def match_frame(truth: list[InstanceLabel], human: list[InstanceLabel], threshold: float = 0.5,
                 use_masks: bool = True) -> FrameMatches:
-    """One-to-one matches within each category, maximising total IoU over pairs at or above `threshold`.
-    True objects with nothing visible (no tight box) are left out: nobody can label what is not seen."""
+    """One-to-one matches within each category, maximising total IoU over pairs at or above `threshold`,
+    then, among what is left on both sides, one-to-one matches across categories: those are class
+    confusions. True objects with nothing visible (no tight box) are left out: nobody can label what is
+    not seen."""
     seen = [k for k, t in enumerate(truth) if t.bbox is not None]
     matches: list[Match] = []
     for category in sorted({truth[k].category_id for k in seen} | {h.category_id for h in human}):
         rows = [k for k in seen if truth[k].category_id == category]
         cols = [k for k, h in enumerate(human) if h.category_id == category]
-        if not rows or not cols:
-            continue
-        iou = iou_matrix([truth[k] for k in rows], [human[k] for k in cols], use_masks)
-        weight = np.where(iou >= threshold, iou, 0.0)  # pairs below the threshold add nothing
-        for r, c in zip(*linear_sum_assignment(weight, maximize=True)):
-            if iou[r, c] >= threshold:
-                matches.append(Match(rows[r], cols[c], float(iou[r, c])))
+        if rows and cols:
+            iou = iou_matrix([truth[k] for k in rows], [human[k] for k in cols], use_masks)
+            matches += [Match(rows[r], cols[c], value) for r, c, value in assign(iou, threshold)]
     matched_truth = {m.truth for m in matches}
     matched_human = {m.human for m in matches}
-    return FrameMatches(tuple(sorted(matches, key=lambda m: m.truth)),
-                        tuple(k for k in seen if k not in matched_truth),
-                        tuple(k for k in range(len(human)) if k not in matched_human))
+    missed = [k for k in seen if k not in matched_truth]
+    extra = [k for k in range(len(human)) if k not in matched_human]
+    confusions: list[Match] = []
+    if missed and extra:
+        iou = iou_matrix([truth[k] for k in missed], [human[k] for k in extra], use_masks)
+        confusions = [Match(missed[r], extra[c], value) for r, c, value in assign(iou, threshold)]
+    return FrameMatches(tuple(sorted(matches, key=lambda m: m.truth)), tuple(missed), tuple(extra),
+                        tuple(sorted(confusions, key=lambda m: m.truth)))

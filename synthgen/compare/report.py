@@ -1,30 +1,62 @@
-"""Human labels against the exact truth: counts, precision, recall, box IoU and edge offsets.
+"""One set of human labels against the exact truth: every number of docs/compare.md.
 
 Frames are paired by image file name (stem), whatever their folders; categories by
-name. Objects are matched per image and category (synthgen/compare/match.py). Every
-number is computed overall, per class and per COCO size bucket of the true object
-(small < 32^2 pixels, medium < 96^2, large); docs/compare.md describes each.
+name (after a taxonomy, if the command was given one). Objects are matched per
+image and category (synthgen/compare/match.py); what is left is matched across
+categories to find class confusions. Counts, precision, recall, IoU, per-edge
+offsets, mask IoU and boundary F-score are computed overall, per class, per COCO
+size bucket and per visibility and truncation bucket of the true object.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pycocotools import mask as mask_utils
 
-from synthgen.compare.match import match_frame
+from synthgen.compare.cocoeval import CocoCollector
+from synthgen.compare.match import FrameMatches, assign, box_iou, match_frame
+from synthgen.compare.metrics import boundary_f, crop_pair, keypoint_similarity, sigma_of
 from synthgen.errors import UserError
 from synthgen.formats.base import LabelSet
-from synthgen.labels.model import InstanceLabel
+from synthgen.labels.model import FrameLabels, InstanceLabel
 
 SMALL, MEDIUM = 32**2, 96**2  # COCO's area buckets, in pixels
 EDGES = ("left", "top", "right", "bottom")
+VISIBILITY_BUCKETS = ("0-25%", "25-50%", "50-75%", "75-100%")
+TRUNCATION_BUCKETS = ("none", "0-25%", "25-50%", "50-100%")
+HIDDEN_BUCKETS = ("hidden", "0-10%", "10-25%", "25-50%", "50-75%", "75-100%")
+UNCHANGED_PX = 0.5  # --reviewed: a box whose every edge moved at most this much was accepted as it was
+WORST_IMAGES = 20
 
 
 def size_bucket(area: float) -> str:
     return "small" if area < SMALL else "medium" if area < MEDIUM else "large"
+
+
+def visibility_bucket(visibility: float) -> str:
+    return VISIBILITY_BUCKETS[min(int(visibility * 4), 3)]
+
+
+def truncation_bucket(truncation: float) -> str:
+    if truncation <= 0.0:
+        return "none"
+    return "0-25%" if truncation < 0.25 else "25-50%" if truncation < 0.5 else "50-100%"
+
+
+def hidden_bucket(instance: InstanceLabel) -> str:
+    """Finer buckets of visibility for the hidden-objects table, 'hidden' meaning no visible pixel."""
+    visibility = instance.visibility or 0.0
+    if instance.bbox is None or visibility <= 0.0:
+        return "hidden"
+    for upper, name in ((0.1, "0-10%"), (0.25, "10-25%"), (0.5, "25-50%"), (0.75, "50-75%")):
+        if visibility < upper:
+            return name
+    return "75-100%"
 
 
 def edge_offsets(truth: tuple[float, ...], human: tuple[float, ...]) -> np.ndarray:
@@ -35,35 +67,162 @@ def edge_offsets(truth: tuple[float, ...], human: tuple[float, ...]) -> np.ndarr
     return np.array([hx - tx, hy - ty, (hx + hw) - (tx + tw), (hy + hh) - (ty + th)])
 
 
+def _stats(values: list[float]) -> dict[str, float]:
+    array = np.array(values, dtype=np.float64)
+    return {"mean": round(float(array.mean()), 6), "median": round(float(np.median(array)), 6),
+            "p10": round(float(np.percentile(array, 10)), 6), "p90": round(float(np.percentile(array, 90)), 6)}
+
+
 class Tally:
-    """Counts and per-match measurements of one slice (overall, a class, a size bucket)."""
+    """Counts and per-match measurements of one slice (overall, a class, a bucket)."""
 
     def __init__(self) -> None:
         self.truth = self.labels = self.matched = 0
         self.ious: list[float] = []
+        self.box_ious: list[float] = []
+        self.mask_ious: list[float] = []
+        self.boundary_f: list[float] = []
         self.offsets: list[np.ndarray] = []
 
-    def summary(self) -> dict[str, Any]:
-        missed, extra = self.truth - self.matched, self.labels - self.matched
-        out: dict[str, Any] = {
-            "truth": self.truth, "labels": self.labels, "matched": self.matched, "missed": missed, "extra": extra,
-            "precision": round(self.matched / self.labels, 6) if self.labels else None,
-            "recall": round(self.matched / self.truth, 6) if self.truth else None,
-        }
+    def add_match(self, pair: PairMeasures) -> None:
+        self.matched += 1
+        self.ious.append(pair.iou)
+        self.box_ious.append(pair.box_iou)
+        self.offsets.append(pair.offsets)
+        if pair.mask_iou is not None:
+            self.mask_ious.append(pair.mask_iou)
+            self.boundary_f.append(pair.boundary_f)
+
+    def summary(self, with_labels: bool = True) -> dict[str, Any]:
+        """The slice's numbers; buckets of the truth (visibility, truncation) have no human side of their own,
+        so `with_labels=False` leaves out labels, extra and precision."""
+        out: dict[str, Any] = {"truth": self.truth}
+        if with_labels:
+            out["labels"] = self.labels
+        out["matched"] = self.matched
+        out["missed"] = self.truth - self.matched
+        if with_labels:
+            out["extra"] = self.labels - self.matched
+            out["precision"] = round(self.matched / self.labels, 6) if self.labels else None
+        out["recall"] = round(self.matched / self.truth, 6) if self.truth else None
         if self.ious:
-            ious = np.array(self.ious)
-            out["iou"] = {"mean": round(float(ious.mean()), 6), "median": round(float(np.median(ious)), 6),
-                          "p10": round(float(np.percentile(ious, 10)), 6),
-                          "p90": round(float(np.percentile(ious, 90)), 6)}
+            out["iou"] = _stats(self.ious)
+            out["box_iou"] = _stats(self.box_ious)
             offsets = np.array(self.offsets)
             out["edge_offsets_px"] = {edge: {"mean": round(float(offsets[:, k].mean()), 6),
                                              "median": round(float(np.median(offsets[:, k])), 6)}
                                       for k, edge in enumerate(EDGES)}
+        if self.mask_ious:
+            out["mask_iou"] = _stats(self.mask_ious)
+            out["boundary_f"] = _stats(self.boundary_f)
         return out
 
 
-def _by_stem(labels: LabelSet, what: str) -> dict[str, Any]:
-    frames: dict[str, Any] = {}
+@dataclass(frozen=True)
+class PairMeasures:
+    iou: float  # what the pair was matched on
+    box_iou: float
+    offsets: np.ndarray
+    mask_iou: float | None  # when both sides have a mask or polygon
+    boundary_f: float | None
+
+
+def measure_pair(truth: InstanceLabel, human: InstanceLabel, iou: float, boundary_px: float) -> PairMeasures:
+    box = float(box_iou(truth.bbox, human.bbox)[0, 0])
+    mask_iou = boundary = None
+    if truth.mask_rle is not None and human.mask_rle is not None:
+        mask_iou = float(np.asarray(mask_utils.iou([human.mask_rle], [truth.mask_rle], [0])).item())
+        true_mask, human_mask = crop_pair(mask_utils.decode(truth.mask_rle).astype(bool),
+                                          mask_utils.decode(human.mask_rle).astype(bool), 2)
+        boundary = boundary_f(true_mask, human_mask, boundary_px)
+    return PairMeasures(iou, box, edge_offsets(truth.bbox, human.bbox), mask_iou, boundary)
+
+
+class KeypointTally:
+    """Per keypoint of one category: how often truth and human label it, its similarity and pixel error."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.sigmas = np.array([sigma_of(n) for n in names])
+        self.objects = 0
+        self.oks: list[float] = []
+        self.truth_labelled = np.zeros(len(names), dtype=int)
+        self.human_labelled = np.zeros(len(names), dtype=int)
+        self.similarity = [[] for _ in names]
+        self.error = [[] for _ in names]
+
+    def add(self, truth: InstanceLabel, human: InstanceLabel) -> None:
+        true_points, human_points = np.array(truth.keypoints, float), np.array(human.keypoints, float)
+        labelled = true_points[:, 2] > 0  # COCO's OKS is over the truth's labelled points
+        if not labelled.any():
+            return
+        both = labelled & (human_points[:, 2] > 0)
+        area = float(truth.visible_pixels or truth.bbox[2] * truth.bbox[3])
+        similarity = np.where(both, keypoint_similarity(true_points[:, :2], human_points[:, :2], area, self.sigmas), 0.0)
+        self.objects += 1
+        self.oks.append(float(similarity[labelled].mean()))
+        self.truth_labelled += labelled
+        self.human_labelled += both
+        distance = np.hypot(*(true_points[:, :2] - human_points[:, :2]).T)
+        for k in np.flatnonzero(labelled):
+            self.similarity[k].append(float(similarity[k]))
+            if both[k]:
+                self.error[k].append(float(distance[k]))
+
+    def summary(self) -> dict[str, Any]:
+        per_keypoint = {}
+        for k, name in enumerate(self.names):
+            entry: dict[str, Any] = {"truth_labelled": int(self.truth_labelled[k]),
+                                     "human_labelled": int(self.human_labelled[k])}
+            if self.similarity[k]:
+                entry["oks_mean"] = round(float(np.mean(self.similarity[k])), 6)
+            if self.error[k]:
+                entry["error_px"] = {"mean": round(float(np.mean(self.error[k])), 6),
+                                     "median": round(float(np.median(self.error[k])), 6)}
+            per_keypoint[name] = entry
+        return {"objects": self.objects, "oks": _stats(self.oks) if self.oks else None, "per_keypoint": per_keypoint}
+
+
+class ReviewTally:
+    """--reviewed: what reviewers did to pre-labels (the truth): accepted, moved, relabelled, deleted, added."""
+
+    def __init__(self) -> None:
+        self.prelabels = self.reviewed = self.unchanged = self.deleted = self.added = 0
+        self.moved: list[np.ndarray] = []
+        self.relabelled: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    def add(self, truth: list[InstanceLabel], human: list[InstanceLabel], result: FrameMatches) -> None:
+        self.prelabels += len(result.matches) + len(result.missed)
+        self.reviewed += len(human)
+        for match in result.matches:
+            offsets = edge_offsets(truth[match.truth].bbox, human[match.human].bbox)
+            if np.abs(offsets).max() <= UNCHANGED_PX:
+                self.unchanged += 1
+            else:
+                self.moved.append(offsets)
+        for match in result.confusions:
+            self.relabelled[truth[match.truth].category][human[match.human].category] += 1
+        self.deleted += len(result.missed) - len(result.confusions)
+        self.added += len(result.extra) - len(result.confusions)
+
+    def summary(self) -> dict[str, Any]:
+        moved = np.array(self.moved).reshape(-1, 4)
+        shift = np.abs(moved).max(axis=1) if len(moved) else np.zeros(0)
+        return {
+            "prelabels": self.prelabels, "reviewed": self.reviewed,
+            "unchanged": self.unchanged, "moved": len(moved),
+            "relabelled": sum(sum(row.values()) for row in self.relabelled.values()),
+            "deleted": self.deleted, "added": self.added,
+            "accepted_unchanged_share": round(self.unchanged / self.prelabels, 6) if self.prelabels else None,
+            "moved_px": {"largest_edge": _stats(list(shift)),
+                         "edge_offsets_mean": {edge: round(float(moved[:, k].mean()), 6) for k, edge in enumerate(EDGES)}}
+            if len(moved) else None,
+            "relabelled_from_to": {a: dict(sorted(b.items())) for a, b in sorted(self.relabelled.items())},
+        }
+
+
+def frames_by_stem(labels: LabelSet, what: str) -> dict[str, FrameLabels]:
+    frames: dict[str, FrameLabels] = {}
     for frame in labels.frames:
         stem = Path(frame.image).stem
         if stem in frames:
@@ -72,54 +231,145 @@ def _by_stem(labels: LabelSet, what: str) -> dict[str, Any]:
     return frames
 
 
-def compare(truth: LabelSet, labels: LabelSet, threshold: float = 0.5, use_masks: bool = True) -> dict[str, Any]:
-    """The report of `labels` (human) against `truth`, as a JSON-ready dict."""
-    truth_ids = {c.name: c.id for c in truth.categories}
-    unknown = [c.name for c in labels.categories if c.name not in truth_ids]
+def in_truth_terms(truth: LabelSet, labels: LabelSet) -> dict[str, list[InstanceLabel]]:
+    """The human objects of each image stem, with the truth's category names and ids and keypoints in the
+    order of the truth's keypoint names; a category the truth does not have is an error."""
+    truth_by_name = {c.name: c for c in truth.categories}
+    unknown = [c.name for c in labels.categories if c.name not in truth_by_name]
     if unknown:
         raise UserError(f"category '{unknown[0]}' of the labels is not among the truth's categories "
-                        f"({', '.join(truth_ids)})", file=labels.source)
-    to_truth = {c.id: truth_ids[c.name] for c in labels.categories}
-    truth_frames, label_frames = _by_stem(truth, "truth"), _by_stem(labels, "labels")
-    common = sorted(set(truth_frames) & set(label_frames))
+                        f"({', '.join(truth_by_name)}); map it with --taxonomy", file=labels.source)
+    target = {c.id: truth_by_name[c.name] for c in labels.categories}
+    orders: dict[int, list[int] | None] = {}
+    for c in labels.categories:
+        names = truth_by_name[c.name].keypoints
+        orders[c.id] = [c.keypoints.index(n) if n in c.keypoints else -1 for n in names] if c.keypoints else None
+    out: dict[str, list[InstanceLabel]] = {}
+    for stem, frame in frames_by_stem(labels, "labels").items():
+        objects = []
+        for i in frame.instances:
+            if i.bbox is None:
+                continue
+            category = target[i.category_id]
+            keypoints = i.keypoints
+            order = orders[i.category_id]
+            if keypoints is not None and order is not None:
+                keypoints = tuple(keypoints[k] if k >= 0 else (0.0, 0.0, 0) for k in order)
+            objects.append(replace(i, category=category.name, category_id=category.id, keypoints=keypoints))
+        out[stem] = objects
+    return out
+
+
+def compare(truth: LabelSet, labels: LabelSet, threshold: float = 0.5, use_masks: bool = True,
+            boundary_px: float = 2.0, reviewed: bool = False) -> dict[str, Any]:
+    """The report of `labels` (human) against `truth`, as a JSON-ready dict (docs/compare.md)."""
+    truth_frames = frames_by_stem(truth, "truth")
+    human_frames = in_truth_terms(truth, labels)
+    common = sorted(set(truth_frames) & set(human_frames))
     if not common:
         raise UserError("no image of the labels matches a truth image by file name", file=labels.source)
     names = {c.id: c.name for c in truth.categories}
-    overall, per_class, per_size = Tally(), defaultdict(Tally), defaultdict(Tally)
+    layouts = {c.name: c.keypoints for c in truth.categories if c.keypoints}
+    overall = Tally()
+    slices: dict[str, dict[str, Tally]] = {key: defaultdict(Tally) for key in
+                                           ("per_class", "per_size", "per_visibility", "per_truncation")}
+    confusion: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    hidden = {key: {b: [0, 0] for b in buckets} for key, buckets in
+              (("by_visibility", HIDDEN_BUCKETS), ("by_truncation", TRUNCATION_BUCKETS))}
+    mostly_hidden = [0, 0]  # true objects less than half visible or more than half outside the image
+    hidden_extras = 0
+    keypoints = {name: KeypointTally(kp) for name, kp in layouts.items()}
+    coco = CocoCollector(names)
+    review = ReviewTally()
+    images = []
+
+    def slices_of(instance: InstanceLabel) -> list[Tally]:
+        area = instance.visible_pixels or instance.bbox[2] * instance.bbox[3]
+        out = [overall, slices["per_class"][instance.category], slices["per_size"][size_bucket(area)]]
+        if instance.visibility is not None:
+            out.append(slices["per_visibility"][visibility_bucket(instance.visibility)])
+        if instance.truncation is not None:
+            out.append(slices["per_truncation"][truncation_bucket(instance.truncation)])
+        return out
+
     for stem in common:
-        true_objects = list(truth_frames[stem].instances)
-        human = [InstanceLabel(i.instance_id, names[to_truth[i.category_id]], to_truth[i.category_id], i.bbox,
-                               mask_rle=i.mask_rle) for i in label_frames[stem].instances if i.bbox is not None]
+        frame = truth_frames[stem]
+        true_objects, human = list(frame.instances), human_frames[stem]
         result = match_frame(true_objects, human, threshold, use_masks)
-        for k, instance in enumerate(true_objects):
-            if instance.bbox is None:
-                continue
-            area = instance.visible_pixels or instance.bbox[2] * instance.bbox[3]
-            for tally in (overall, per_class[instance.category], per_size[size_bucket(area)]):
-                tally.truth += 1
+        for instance in true_objects:
+            if instance.bbox is not None:
+                for tally in slices_of(instance):
+                    tally.truth += 1
         for instance in human:
-            for tally in (overall, per_class[instance.category]):
-                tally.labels += 1
+            overall.labels += 1
+            slices["per_class"][instance.category].labels += 1
+        for k in result.extra:  # an extra human object counts in the size bucket of its own box
+            box = human[k].bbox
+            slices["per_size"][size_bucket(box[2] * box[3])].labels += 1
+        ious = []
         for match in result.matches:
             true_object, labelled = true_objects[match.truth], human[match.human]
+            pair = measure_pair(true_object, labelled, match.iou, boundary_px)
+            ious.append(match.iou)
             area = true_object.visible_pixels or true_object.bbox[2] * true_object.bbox[3]
-            offsets = edge_offsets(true_object.bbox, labelled.bbox)
-            for tally in (overall, per_class[true_object.category], per_size[size_bucket(area)]):
-                tally.matched += 1
-                tally.ious.append(match.iou)
-                tally.offsets.append(offsets)
-        for k in result.extra:  # extra human objects count in the size bucket of their own box
-            box = human[k].bbox
-            per_size[size_bucket(box[2] * box[3])].labels += 1
-        for match in result.matches:
-            true_object = true_objects[match.truth]
-            area = true_object.visible_pixels or true_object.bbox[2] * true_object.bbox[3]
-            per_size[size_bucket(area)].labels += 1
-    return {
-        "threshold": threshold,
-        "matched_on": "masks where both sides have them, else boxes" if use_masks else "boxes",
-        "images": {"truth": len(truth_frames), "labels": len(label_frames), "compared": len(common)},
+            slices["per_size"][size_bucket(area)].labels += 1
+            for tally in slices_of(true_object):
+                tally.add_match(pair)
+            confusion[true_object.category][labelled.category] += 1
+            if true_object.category in keypoints and true_object.keypoints and labelled.keypoints:
+                keypoints[true_object.category].add(true_object, labelled)
+        for match in result.confusions:
+            confusion[true_objects[match.truth].category][human[match.human].category] += 1
+        # hidden objects: was each true object labelled at all (any class), by how visible it is?
+        labelled_truth = {m.truth for m in result.matches} | {m.truth for m in result.confusions}
+        leftover = [k for k in result.extra if k not in {m.human for m in result.confusions}]
+        unseen = [k for k, t in enumerate(true_objects) if t.bbox is None and t.bbox_amodal is not None]
+        if unseen and leftover:  # a human box on an object no pixel shows: matched to its amodal box
+            iou = box_iou([true_objects[k].bbox_amodal for k in unseen], [human[k].bbox for k in leftover])
+            found = assign(iou, threshold)
+            labelled_truth |= {unseen[r] for r, _, _ in found}
+            hidden_extras += len(found)
+        for k, t in enumerate(true_objects):
+            if t.bbox is None and t.bbox_amodal is None:
+                continue
+            cells = [hidden["by_visibility"][hidden_bucket(t)]]
+            if t.truncation is not None:
+                cells.append(hidden["by_truncation"][truncation_bucket(t.truncation)])
+            if (t.visibility or 0.0) < 0.5 or (t.truncation or 0.0) > 0.5:
+                cells.append(mostly_hidden)
+            for cell in cells:
+                cell[0] += 1
+                cell[1] += k in labelled_truth
+        coco.add(frame.camera.width, frame.camera.height, true_objects, human)
+        if reviewed:
+            review.add(true_objects, human, result)
+        images.append({"image": stem, "missed": len(result.missed), "extra": len(result.extra),
+                       "confused": len(result.confusions),
+                       "mean_iou": round(float(np.mean(ious)), 6) if ious else None})
+
+    def table(cells: dict[str, list[int]]) -> dict[str, Any]:
+        return {b: {"truth": n, "labelled": k, "share": round(k / n, 6) if n else None} for b, (n, k) in cells.items()}
+
+    worst = sorted(images, key=lambda i: (-(i["missed"] + i["extra"]), i["mean_iou"] if i["mean_iou"] is not None
+                                          else 0.0, i["image"]))
+    report = {
+        "images": {"truth": len(truth_frames), "labels": len(human_frames), "compared": len(common)},
         "overall": overall.summary(),
-        "per_class": {name: per_class[name].summary() for name in sorted(per_class)},
-        "per_size": {bucket: per_size[bucket].summary() for bucket in ("small", "medium", "large") if bucket in per_size},
+        "per_class": {name: slices["per_class"][name].summary() for name in sorted(slices["per_class"])},
+        "per_size": {b: slices["per_size"][b].summary() for b in ("small", "medium", "large")
+                     if b in slices["per_size"]},
+        "per_visibility": {b: slices["per_visibility"][b].summary(False) for b in VISIBILITY_BUCKETS
+                           if b in slices["per_visibility"]},
+        "per_truncation": {b: slices["per_truncation"][b].summary(False) for b in TRUNCATION_BUCKETS
+                           if b in slices["per_truncation"]},
+        "confusion": {a: dict(sorted(b.items())) for a, b in sorted(confusion.items())},
+        "hidden": {"by_visibility": table(hidden["by_visibility"]), "by_truncation": table(hidden["by_truncation"]),
+                   "mostly_hidden": table({"all": mostly_hidden})["all"], "extras_on_unseen_objects": hidden_extras},
+        "keypoints": {name: tally.summary() for name, tally in sorted(keypoints.items()) if tally.objects},
+        "coco_eval": coco.summary(),
+        "worst_images": [i for i in worst[:WORST_IMAGES] if i["missed"] or i["extra"] or
+                         (i["mean_iou"] is not None and i["mean_iou"] < 1.0)],
     }
+    if reviewed:
+        report["review"] = review.summary()
+    return report
