@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "synthgen.commands.convert",
     "synthgen.commands.merge",
     "synthgen.commands.compare",
+    "synthgen.commands.preview",
+    "synthgen.commands.report",
 ]
 
 

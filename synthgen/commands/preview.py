@@ -1,0 +1,62 @@
+"""`synthgen preview DATASET [--from FORMAT] [--frames SPEC] --out DIR`: each frame with its labels drawn, and a contact sheet."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from synthgen.formats.registry import FORMATS, READ_ONLY
+
+    formats = [*READ_ONLY, *FORMATS]
+    parser = subparsers.add_parser("preview", help="draw labels over their images: one PNG per frame and a contact sheet")
+    parser.add_argument("dataset", help="a rendered dataset, or labels in any format synthgen reads (with --from)")
+    parser.add_argument("--from", dest="source_format", default="synthgen", choices=formats, metavar="FORMAT",
+                        help=f"the dataset's format (default synthgen, a rendered dataset), one of: {', '.join(formats)}")
+    parser.add_argument("--frames", help="frames to draw by index, e.g. 0-9,15 (default: all)")
+    parser.add_argument("--out", required=True, help="output directory: one PNG per frame (named by its image) "
+                                                     "and contact.png")
+    parser.add_argument("--overwrite", action="store_true", help="replace the previews in a non-empty OUT")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from synthgen.errors import UserError
+    from synthgen.formats.base import frame_names
+    from synthgen.formats.registry import read_any
+    from synthgen.io.outdir import OutputMode, prepare_output_dir
+    from synthgen.viz.frames import frame_overlay
+    from synthgen.viz.images import write_png
+    from synthgen.viz.select import select
+    from synthgen.viz.sheet import cell_size, contact_sheet, thumbnail
+
+    labels = read_any(args.source_format, Path(args.dataset))
+    chosen = select([f.frame_index for f in labels.frames], args.frames)
+    names = frame_names(labels.frames)
+    for position in chosen:  # every image is there before anything is written
+        frame = labels.frames[position]
+        if not labels.image_path(frame).is_file():
+            raise UserError(f"frame {frame.frame_index}: no image to draw on ({frame.image} not found)",
+                            file=args.dataset)
+    out = Path(args.out)
+    prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW,
+                       managed=[f"{name}.png" for name in names] + ["contact.png"], resumable=False)
+    side = cell_size(len(chosen))
+    thumbs, captions, written = [], [], []
+    try:
+        for position in chosen:
+            overlay = frame_overlay(labels, labels.frames[position])
+            path = out / f"{names[position]}.png"
+            write_png(path, overlay)
+            written.append(path)
+            thumbs.append(thumbnail(overlay, side))
+            captions.append(names[position])
+        write_png(out / "contact.png", contact_sheet(thumbs, captions, side=side))
+    except BaseException:  # a frame that cannot be drawn: leave nothing behind
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    print(f"{len(chosen)} frame previews and contact.png -> {out}")
+    return 0
