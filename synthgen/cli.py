@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "synthgen.commands.convert",
     "synthgen.commands.merge",
     "synthgen.commands.compare",
+    "synthgen.commands.annotate",
     "synthgen.commands.preview",
     "synthgen.commands.report",
 ]
