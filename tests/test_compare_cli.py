@@ -164,3 +164,97 @@ def test_labels_that_match_no_truth_image_fail_in_one_line(minimal_dataset, coco
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1 and "matches a truth image" in lines[0]
     assert not (tmp_path / "report").exists()
+
+
+def _renamed_export(coco_export, root, names):
+    """The truth's COCO export with its categories renamed, as a vendor's taxonomy would call them."""
+    human = root / "renamed"
+    human.mkdir()
+    (human / "images").symlink_to(coco_export / "images")
+    document = json.loads((coco_export / "annotations" / "instances.json").read_text())
+    for category in document["categories"]:
+        category["name"] = names.get(category["name"], category["name"])
+    (human / "annotations").mkdir()
+    (human / "annotations" / "instances.json").write_text(json.dumps(document))
+    return human
+
+
+def test_a_taxonomy_maps_both_sides_onto_common_names(minimal_dataset, coco_export, tmp_path):
+    human = _renamed_export(coco_export, tmp_path, {"cube": "box", "ball": "sphere"})
+    result, _ = _compare(minimal_dataset, human, tmp_path / "plain")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "--taxonomy" in lines[0]
+    assert not (tmp_path / "plain").exists()
+    taxonomy = tmp_path / "common.yaml"
+    taxonomy.write_text("categories: [box, sphere, torus]\nmap: {cube: box, ball: sphere}\n")
+    result, report = _compare(minimal_dataset, human, tmp_path / "mapped", "--taxonomy", taxonomy)
+    assert result.returncode == 0, result.stderr
+    entry = _only(report)
+    assert set(entry["per_class"]) == {"box", "sphere", "torus"}
+    assert entry["overall"]["matched"] == entry["overall"]["truth"] > 0 and entry["overall"]["extra"] == 0
+
+
+def test_a_category_missing_from_the_taxonomy_fails_in_one_line(minimal_dataset, coco_export, tmp_path):
+    human = _renamed_export(coco_export, tmp_path, {"cube": "box"})
+    taxonomy = tmp_path / "partial.yaml"
+    taxonomy.write_text("categories: [box, ball]\nmap: {cube: box}\n")  # torus: not mapped, unmapped: error
+    result, _ = _compare(minimal_dataset, human, tmp_path / "report", "--taxonomy", taxonomy)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1
+    assert "partial.yaml" in lines[0] and "'torus'" in lines[0] and "Traceback" not in result.stderr
+    assert not (tmp_path / "report").exists()
+
+
+def test_several_annotators_agree_with_each_other_and_are_each_scored(minimal_dataset, coco_export, tmp_path):
+    """Two copies of the truth agree perfectly; the hand-made export disagrees with both by its known errors."""
+    human, _, annotations, _ = _human_export(coco_export, tmp_path)
+    result = run_cli("compare", "--truth", minimal_dataset, "--labels", coco_export, "--labels", coco_export,
+                     "--labels", human, "--from", "coco", "--out", tmp_path / "report")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert list(report["annotators"]) == ["coco", "coco-2", "human"]
+    assert report["annotators"]["human"]["overall"]["missed"] == 2
+    pairs = report["agreement"]["pairs"]
+    total = len(annotations)
+    same = pairs["coco vs coco-2"]
+    assert same["matched"] == total and same["iou_mean"] == 1.0 and same["class_kappa"] == 1.0
+    against = pairs["coco vs human"]
+    assert against["objects"] == [total, total - 1]
+    assert against["matched"] == total - 1  # all the human's objects, the swapped one across classes
+    assert 0.0 < against["class_kappa"] < 1.0
+    # alpha over units the three label: one unit has classes (a, a, b); everything else agrees
+    assert 0.0 < report["agreement"]["class_alpha"] < 1.0
+    assert "kappa" in result.stdout and "alpha" in result.stdout
+
+
+def test_reviewed_prelabels_report_what_reviewers_changed(minimal_dataset, tmp_path):
+    """Label Studio pre-labels, 'reviewed': one box moved 5 px, one deleted, one relabelled, one added."""
+    run_cli("export", minimal_dataset, "--format", "labelstudio", "--out", tmp_path / "export", check=True)
+    root = tmp_path / "export" / "labelstudio"
+    tasks = json.loads((root / "tasks.json").read_text())
+    names = sorted({r["value"]["rectanglelabels"][0] for t in tasks for r in t["predictions"][0]["result"]
+                    if r["type"] == "rectanglelabels"})
+    for task in tasks:  # the reviewer works on boxes: masks are left out of the reviewed export
+        results = [r for r in task.pop("predictions")[0]["result"] if r["type"] == "rectanglelabels"]
+        task["annotations"] = [{"result": results}]
+    boxes = [r for t in tasks for r in t["annotations"][0]["result"]]
+    total = len(boxes)
+    boxes.sort(key=lambda r: -r["value"]["width"] * r["original_width"])
+    moved, relabelled = boxes[0], boxes[2]  # the widest box moves 5 px: still matched (IoU above 0.5)
+    moved["value"]["x"] += 100.0 * 5 / moved["original_width"]
+    relabelled["value"]["rectanglelabels"] = [next(n for n in names if n != relabelled["value"]["rectanglelabels"][0])]
+    deleted = boxes[1]
+    for task in tasks:
+        task["annotations"][0]["result"] = [r for r in task["annotations"][0]["result"] if r is not deleted]
+    added = dict(boxes[3], id="added-1", value=dict(boxes[3]["value"], x=0.0, y=0.0, width=5.0, height=5.0))
+    tasks[-1]["annotations"][0]["result"].append(added)
+    (root / "tasks.json").write_text(json.dumps(tasks))
+    result, report = _compare(minimal_dataset, root, tmp_path / "report", "--reviewed", source="labelstudio")
+    assert result.returncode == 0, result.stderr
+    review = _only(report)["review"]
+    assert review["prelabels"] == total and review["reviewed"] == total
+    assert (review["moved"], review["deleted"], review["relabelled"], review["added"]) == (1, 1, 1, 1)
+    assert review["unchanged"] == total - 3
+    assert review["accepted_unchanged_share"] == pytest.approx((total - 3) / total, abs=1e-6)
+    assert review["moved_px"]["largest_edge"]["mean"] == pytest.approx(5.0, abs=1e-3)
+    assert review["moved_px"]["edge_offsets_mean"]["left"] == pytest.approx(5.0, abs=1e-3)
