@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pycocotools import mask as mask_utils
 
 from synthgen.compare.metrics import COCO_SIGMAS, DEFAULT_SIGMA, boundary_f, cohen_kappa
 from synthgen.compare.report import compare
 from synthgen.formats.base import Category, LabelSet, make_frame
+from synthgen.formats.masks import encode_rle
 from synthgen.labels.model import InstanceLabel
 
 
@@ -112,7 +112,7 @@ def test_masks_score_pairs_and_a_wrong_class_is_a_confusion():
     """Masks on both sides: matched on mask IoU, exactly; the car labelled person shows in the confusion."""
     square = _square(100, 10, 10, 20)
     grown = _square(100, 10, 10, 22)
-    rle = lambda m: mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))  # noqa: E731
+    rle = encode_rle
     truth = [_object(1, "car", (10, 10, 20, 20), visible_pixels=400, mask_rle=rle(square)),
              _object(2, "car", (50, 50, 20, 20), visible_pixels=400)]
     human = [_object(1, "car", (10, 10, 22, 22), mask_rle=rle(grown)), _object(2, "person", (50, 50, 20, 20))]

@@ -20,9 +20,10 @@ from pycocotools import mask as mask_utils
 
 from synthgen.compare.cocoeval import CocoCollector
 from synthgen.compare.match import FrameMatches, assign, box_iou, match_frame
-from synthgen.compare.metrics import boundary_f, crop_pair, keypoint_similarity, sigma_of
+from synthgen.compare.metrics import boundary_f, keypoint_similarity, sigma_of
 from synthgen.errors import UserError
 from synthgen.formats.base import LabelSet
+from synthgen.formats.masks import decode_window, rle_counts
 from synthgen.labels.model import FrameLabels, InstanceLabel
 
 SMALL, MEDIUM = 32**2, 96**2  # COCO's area buckets, in pixels
@@ -127,14 +128,28 @@ class PairMeasures:
     boundary_f: float | None
 
 
+def mask_windows(truth_rle: dict, human_rle: dict, margin: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Both masks over the extent of their union plus `margin` pixels, decoded from the RLE runs of those
+    columns only: boundary measures look nowhere else, and a full-frame decode per pair would dominate."""
+    height, width = truth_rle["size"]
+    boxes = mask_utils.toBbox([truth_rle, human_rle])
+    boxes = boxes[(boxes[:, 2] > 0) & (boxes[:, 3] > 0)]
+    if len(boxes) == 0:
+        return np.zeros((0, 0), bool), np.zeros((0, 0), bool)
+    x0 = max(int(boxes[:, 0].min()) - margin, 0)
+    y0 = max(int(boxes[:, 1].min()) - margin, 0)
+    x1 = min(int((boxes[:, 0] + boxes[:, 2]).max()) + margin, width)
+    y1 = min(int((boxes[:, 1] + boxes[:, 3]).max()) + margin, height)
+    return tuple(decode_window(rle_counts(rle, height, width), height, x0, x1)[y0:y1]  # type: ignore[return-value]
+                 for rle in (truth_rle, human_rle))
+
+
 def measure_pair(truth: InstanceLabel, human: InstanceLabel, iou: float, boundary_px: float) -> PairMeasures:
     box = float(box_iou(truth.bbox, human.bbox)[0, 0])
     mask_iou = boundary = None
     if truth.mask_rle is not None and human.mask_rle is not None:
         mask_iou = float(np.asarray(mask_utils.iou([human.mask_rle], [truth.mask_rle], [0])).item())
-        true_mask, human_mask = crop_pair(mask_utils.decode(truth.mask_rle).astype(bool),
-                                          mask_utils.decode(human.mask_rle).astype(bool), 2)
-        boundary = boundary_f(true_mask, human_mask, boundary_px)
+        boundary = boundary_f(*mask_windows(truth.mask_rle, human.mask_rle), boundary_px)
     return PairMeasures(iou, box, edge_offsets(truth.bbox, human.bbox), mask_iou, boundary)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from synthgen.formats.base import (Category, LabelSet, fail, image_size, is_int, is_number, make_frame, read_json)
-from synthgen.formats.masks import RleError, check_polygon, decode_rle, encode_rle, polygons_to_mask
+from synthgen.formats.masks import RleError, check_polygon, encode_rle, polygons_to_mask, rle_counts
 from synthgen.labels.model import InstanceLabel
 
 
@@ -90,13 +90,28 @@ def _keypoints(value: Any, category: Category, file: Path, record: str) -> tuple
     return tuple((x, y, int(v)) for x, y, v in triples)
 
 
-def _mask(segmentation: Any, height: int, width: int, file: Path, record: str):
+def _mask(segmentation: Any, height: int, width: int, file: Path, record: str) -> tuple[dict | None, int]:
+    """The annotation's mask as a compressed RLE and its pixel count. An RLE is checked and kept as it is
+    (no decoding: a compressed string passes through, list counts are compressed by pycocotools);
+    polygons are rasterised."""
     try:
         if isinstance(segmentation, dict):
-            return decode_rle(segmentation, height, width)
+            counts = rle_counts(segmentation, height, width)
+            if isinstance(segmentation["counts"], str):
+                rle = {"size": [height, width], "counts": segmentation["counts"]}
+            else:
+                from pycocotools import mask as mask_utils
+
+                compressed = mask_utils.frPyObjects({"size": [height, width], "counts": [int(c) for c in counts]},
+                                                    height, width)
+                rle = {"size": [height, width], "counts": compressed["counts"].decode("ascii")}
+            return rle, int(counts[1::2].sum())
         if isinstance(segmentation, list):
             polygons = [check_polygon(p, f"segmentation[{i}]") for i, p in enumerate(segmentation)]
-            return polygons_to_mask(polygons, height, width) if polygons else None
+            if not polygons:
+                return None, 0
+            mask = polygons_to_mask(polygons, height, width)
+            return encode_rle(mask), int(mask.sum())
     except (RleError, ValueError) as exc:
         raise fail(file, record, str(exc)) from None
     raise fail(file, record, "segmentation must be an RLE object or a list of polygons")
@@ -138,17 +153,16 @@ def read(file: Path, find_root: Callable[[Path, str], Path]) -> LabelSet:
         if iscrowd not in (0, 1) or isinstance(iscrowd, bool):
             raise fail(file, record, f"iscrowd must be 0 or 1, got {iscrowd!r}")
         image = images[image_id]
-        mask = None
+        mask_rle, pixels = None, 0
         if "segmentation" in ann:
-            mask = _mask(ann["segmentation"], image["height"], image["width"], file, record)
+            mask_rle, pixels = _mask(ann["segmentation"], image["height"], image["width"], file, record)
         category = by_id[category_id]
         keypoints = _keypoints(ann.get("keypoints"), category, file, record)
         instances = per_image[image_id]
         instances.append(InstanceLabel(
             instance_id=len(instances) + 1, category=category.name, category_id=category.id,
             bbox=tuple(float(v) for v in bbox),
-            visible_pixels=int(mask.sum()) if mask is not None else 0,
-            mask_rle=encode_rle(mask) if mask is not None else None, keypoints=keypoints,
+            visible_pixels=pixels, mask_rle=mask_rle, keypoints=keypoints,
             attributes={"iscrowd": 1} if iscrowd else {}))
     frames = [make_frame(iid, image["file_name"], image["width"], image["height"], per_image[iid], categories,
                          **({"source": "synthetic" if image["synthetic"] else "real"}
