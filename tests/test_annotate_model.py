@@ -159,3 +159,19 @@ def test_unknown_classes_are_found_when_the_dataset_is_known(small_truth, tmp_pa
     with pytest.raises(UserError) as error:
         annotate(small_truth, load_profile(path))
     assert str(error.value).startswith(f"{path}:4: classes.confusion.lorry: unknown class 'lorry'")
+
+
+def test_every_profile_key_is_documented():
+    import re
+    from dataclasses import fields
+
+    from synthgen.annotate import profile as module
+    from tests.conftest import REPO
+
+    documented = set(re.findall(r"^\| `([a-z_.]+)`", (REPO / "docs" / "annotate.md").read_text(), flags=re.MULTILINE))
+    sections = {"box": module.BoxNoise, "masks": module.MaskNoise, "misses": module.Misses,
+                "classes": module.Classes, "duplicates": module.Duplicates, "keypoints": module.KeypointNoise}
+    assert {f.name for f in fields(Profile)} - {"name", "source"} == set(sections)
+    for section, model in sections.items():
+        for field in fields(model):
+            assert f"{section}.{field.name}" in documented, f"{section}.{field.name} is missing from docs/annotate.md"
