@@ -105,3 +105,14 @@ def test_draw_pair_draws_each_set_in_its_colour(minimal_dataset):
     assert tuple(out[int(y) * 4 + 30, int(x) * 4]) == TRUTH  # left edge of the first box, below any tag
     assert tuple(out[int(y + 2) * 4 + 30, int(x + 3) * 4]) == OTHER
     assert (out == TRUTH).all(axis=2).sum() > 50 and (out == OTHER).all(axis=2).sum() > 50
+
+
+def test_uncompressed_and_compressed_rle_draw_the_same(minimal_dataset):
+    from synthgen.formats.masks import counts_from_string
+
+    frame, image, ids = load(minimal_dataset, 2)
+    listed = [InstanceLabel(i.instance_id, i.category, i.category_id, i.bbox,
+                            mask_rle={"size": i.mask_rle["size"], "counts": [int(c) for c in counts_from_string(i.mask_rle["counts"])]})
+              for i in frame.instances]
+    assert np.array_equal(draw_overlay(image, listed, scale=2), draw_overlay(image, frame.instances, scale=2,
+                                                                             amodal=False))

@@ -55,10 +55,10 @@ def decode_mask(instance: InstanceLabel, height: int, width: int) -> np.ndarray 
     if list(rle.get("size", [])) != [height, width]:
         raise ValueError(f"mask size {rle.get('size')} is not the image's [{height}, {width}]")
     counts = rle["counts"]
-    if isinstance(counts, list):
-        rle = cocomask.frPyObjects(rle, height, width)
-    elif isinstance(counts, str):
+    if isinstance(counts, str):
         rle = {"size": [height, width], "counts": counts.encode("ascii")}
+    elif not isinstance(counts, bytes):  # uncompressed runs, as a list (or an array)
+        rle = cocomask.frPyObjects({"size": [height, width], "counts": [int(c) for c in counts]}, height, width)
     return cocomask.decode(rle).astype(bool)
 
 
