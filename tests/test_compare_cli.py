@@ -258,3 +258,33 @@ def test_reviewed_prelabels_report_what_reviewers_changed(minimal_dataset, tmp_p
     assert review["accepted_unchanged_share"] == pytest.approx((total - 3) / total, abs=1e-6)
     assert review["moved_px"]["largest_edge"]["mean"] == pytest.approx(5.0, abs=1e-3)
     assert review["moved_px"]["edge_offsets_mean"]["left"] == pytest.approx(5.0, abs=1e-3)
+
+
+def _keys(value, skip=()):
+    """Every key of a report, recursively, leaving out keys that are data (class, bucket, image names)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key not in skip:
+                yield key
+            yield from _keys(item, skip)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item, skip)
+
+
+def test_every_key_of_report_json_is_documented(minimal_dataset, coco_export, tmp_path):
+    import re
+
+    from tests.conftest import REPO
+
+    human, *_ = _human_export(coco_export, tmp_path)
+    result = run_cli("compare", "--truth", minimal_dataset, "--labels", coco_export, "--labels", human,
+                     "--from", "coco", "--reviewed", "--out", tmp_path / "report")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    text = re.sub(r"```.*?```", "", (REPO / "docs" / "compare.md").read_text(), flags=re.DOTALL)
+    documented = {word for span in re.findall(r"`([^`]+)`", text) for word in re.findall(r"[A-Za-z_0-9]+", span)}
+    data = {"coco", "human", "coco vs human", "ball", "cube", "torus", "small", "medium", "large", "none", "hidden",
+            "0-25%", "25-50%", "50-75%", "75-100%", "50-100%", "0-10%", "10-25%"}
+    missing = sorted(set(_keys(report, data)) - documented)
+    assert not missing, f"report.json keys missing from docs/compare.md: {missing}"
