@@ -19,7 +19,7 @@ CAPTION = (230, 230, 230)
 
 def cell_size(count: int) -> int:
     """Thumbnail cell side in pixels for a sheet of `count` images."""
-    return 256 if count <= 36 else 160 if count <= 400 else 96
+    return 256 if count <= 36 else 160 if count <= 400 else 96 if count <= 2500 else 48
 
 
 def thumbnail(image: np.ndarray, side: int) -> np.ndarray:
