@@ -288,3 +288,31 @@ def test_every_key_of_report_json_is_documented(minimal_dataset, coco_export, tm
             "0-25%", "25-50%", "50-75%", "75-100%", "50-100%", "0-10%", "10-25%"}
     missing = sorted(set(_keys(report, data)) - documented)
     assert not missing, f"report.json keys missing from docs/compare.md: {missing}"
+
+
+def test_report_html_opens_in_chromium_with_every_plot_and_overlay_drawn(minimal_dataset, coco_export, tmp_path):
+    """The page stands alone (no request leaves it), logs no error, and every image decodes and is not blank;
+    the worst images of the hand-made export are drawn, those of the perfect copy are not."""
+    from html.parser import HTMLParser
+
+    from tests.browser import check_page
+
+    human, *_ = _human_export(coco_export, tmp_path)
+    result = run_cli("compare", "--truth", minimal_dataset, "--labels", coco_export, "--labels", human,
+                     "--from", "coco", "--out", tmp_path / "report")
+    assert result.returncode == 0, result.stderr
+    page = tmp_path / "report" / "report.html"
+    assert check_page(page) == []
+    alts: list[str] = []
+
+    class Images(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "img":
+                alts.append(dict(attrs)["alt"])
+
+    Images().feed(page.read_text())
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    worst = [item["image"] for item in report["annotators"]["human"]["worst_images"][:6]]
+    assert worst and [a for a in alts if a.startswith("human ")] == [f"human {stem}" for stem in worst]
+    assert not [a for a in alts if a.startswith("coco ")]
+    assert {"IoU of matched pairs", "edge offsets", "Recall by visibility", "hidden objects"} <= set(alts)

@@ -11,6 +11,10 @@ from synthgen.io.atomic import atomic_write_text
 
 
 def write_report(report: dict[str, Any], inputs: CompareInputs, out: Path) -> None:
+    """report.html first, then report.json: a report.json on disk means the run finished."""
+    from synthgen.compare.page import write_page
+
+    write_page(report, inputs, out / "report.html")
     atomic_write_text(out / "report.json", json.dumps(report, indent=1) + "\n")
 
 

@@ -33,6 +33,7 @@ TRUNCATION_BUCKETS = ("none", "0-25%", "25-50%", "50-100%")
 HIDDEN_BUCKETS = ("hidden", "0-10%", "10-25%", "25-50%", "50-75%", "75-100%")
 UNCHANGED_PX = 0.5  # --reviewed: a box whose every edge moved at most this much was accepted as it was
 WORST_IMAGES = 20
+IOU_EDGES = np.linspace(0.0, 1.0, 21)
 
 
 def size_bucket(area: float) -> str:
@@ -377,6 +378,8 @@ def compare(truth: LabelSet, labels: LabelSet, threshold: float = 0.5, use_masks
                            if b in slices["per_visibility"]},
         "per_truncation": {b: slices["per_truncation"][b].summary(False) for b in TRUNCATION_BUCKETS
                            if b in slices["per_truncation"]},
+        "iou_histogram": {"edges": [round(e, 2) for e in IOU_EDGES],
+                          "counts": np.histogram(overall.ious, IOU_EDGES)[0].tolist()},
         "confusion": {a: dict(sorted(b.items())) for a, b in sorted(confusion.items())},
         "hidden": {"by_visibility": table(hidden["by_visibility"]), "by_truncation": table(hidden["by_truncation"]),
                    "mostly_hidden": table({"all": mostly_hidden})["all"], "extras_on_unseen_objects": hidden_extras},
