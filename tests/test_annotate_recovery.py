@@ -78,17 +78,13 @@ def build_truth(frames: int = 300, seed: int = 1, keypoints: bool = False) -> La
     return LabelSet(categories, out, Path("/nonexistent"), "synthetic truth")
 
 
-TRUTH = None
-
-
+@lru_cache(maxsize=None)
 def truth() -> LabelSet:
-    global TRUTH
-    if TRUTH is None:
-        TRUTH = build_truth()
-    return TRUTH
+    return build_truth()
 
 
-CONFUSED = Profile("confused", classes=Classes(0.03, {"car": {"truck": 0.12, "bike": 0.04}, "truck": {"car": 0.2}}),
+# Rows the matrix names, and a uniform rate large enough (30%) that a wrong spread of it is measurable
+CONFUSED = Profile("confused", classes=Classes(0.3, {"car": {"truck": 0.12, "bike": 0.04}, "truck": {"car": 0.2}}),
                    duplicates=Duplicates(0.05, 1.0))
 
 
