@@ -116,7 +116,9 @@ def test_known_errors_give_exactly_those_numbers(minimal_dataset, coco_export, t
     true_name, other_name = names[_true_category(coco_export, swapped)], names[swapped["category_id"]]
     assert entry["confusion"][true_name][other_name] == 1
     assert sum(sum(row.values()) for row in entry["confusion"].values()) == total - 1  # all but the missed one
-    assert entry["coco_eval"]["bbox"]["AP"] < 1.0 and entry["coco_eval"]["segm"] is None  # one box has no mask
+    assert entry["coco_eval"]["segm"] is None  # one box has no mask
+    expected_ap = _cocoeval_ap(truth_coco, document)
+    assert entry["coco_eval"]["bbox"]["AP"] == pytest.approx(expected_ap, abs=1e-6) and expected_ap < 1.0
     assert entry["worst_images"][0]["missed"] + entry["worst_images"][0]["extra"] >= 1
 
 
@@ -128,6 +130,23 @@ def _coco(path):
 
     with contextlib.redirect_stdout(io.StringIO()):
         return COCO(str(path))
+
+
+def _cocoeval_ap(truth_coco, document):
+    """What a user gets from pycocotools on the two files, every human box scored 1.0."""
+    import contextlib
+    import io
+
+    from pycocotools.cocoeval import COCOeval
+
+    results = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 1.0}
+               for a in document["annotations"]]
+    with contextlib.redirect_stdout(io.StringIO()):
+        evaluation = COCOeval(truth_coco, truth_coco.loadRes(results), "bbox")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    return evaluation.stats[0]
 
 
 def _true_category(coco_export, annotation):

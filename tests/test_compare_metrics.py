@@ -122,3 +122,53 @@ def test_masks_score_pairs_and_a_wrong_class_is_a_confusion():
     assert overall["iou"]["mean"] == pytest.approx(400 / 484)
     assert report["confusion"] == {"car": {"car": 1, "person": 1}}
     assert overall["edge_offsets_px"]["right"]["mean"] == 2.0 and overall["edge_offsets_px"]["left"]["mean"] == 0.0
+
+
+def test_coco_ap_with_more_than_a_hundred_objects_in_an_image():
+    """pycocotools' summarize() takes AP at exactly 100 detections; crowded images must not turn it into -1."""
+    truth = [_object(k + 1, "car", (float(k % 15) * 6, float(k // 15) * 6, 5.0, 5.0), visible_pixels=25)
+             for k in range(120)]
+    report = compare(_labels([truth]), _labels([list(truth)]))
+    assert report["coco_eval"]["bbox"]["AP"] == 1.0 and report["coco_eval"]["bbox"]["AR100"] == 1.0
+
+
+def test_worst_images_skip_images_with_nothing_to_disagree_about():
+    empty: list[InstanceLabel] = []
+    good = [_object(1, "car", (10, 10, 20, 20), visible_pixels=400)]
+    off = [_object(1, "car", (11, 10, 20, 20))]
+    report = compare(_labels([empty] * 25 + [good] * 3), _labels([empty] * 25 + [off] * 3))
+    assert [i["image"] for i in report["worst_images"]] == ["0025", "0026", "0027"]
+
+
+def test_images_of_another_size_fail_in_one_line():
+    from synthgen.errors import UserError
+
+    small = LabelSet(CATEGORIES, [make_frame(0, "images/0000.png", 50, 50, [], CATEGORIES)], Path("."), "small")
+    with pytest.raises(UserError, match="50x50 in the labels but 100x100 in the truth"):
+        compare(_labels([[]]), small)
+
+
+def test_keypoints_without_names_pair_by_position_or_are_left_out_with_a_note():
+    truth = [_object(1, "person", (10, 10, 20, 20), visible_pixels=400,
+                     keypoints=((15.0, 15.0, 2), (18.0, 14.0, 2), (20.0, 28.0, 2)))]
+    nameless = [Category(1, "person"), Category(2, "car")]
+    three = [_object(1, "person", (10, 10, 20, 20), keypoints=((15.0, 15.0, 2), (18.0, 14.0, 2), (20.0, 28.0, 2)))]
+    two = [_object(1, "person", (10, 10, 20, 20), keypoints=((15.0, 15.0, 2), (18.0, 14.0, 2)))]
+    as_labels = lambda objects: LabelSet(nameless, [make_frame(0, "images/0000.png", 100, 100, objects, nameless)],  # noqa: E731
+                                         Path("."), "nameless")
+    paired = compare(_labels([truth]), as_labels(three))
+    assert paired["keypoints"]["person"]["oks"]["mean"] == 1.0 and paired["notes"] == []
+    unpaired = compare(_labels([truth]), as_labels(two))
+    assert unpaired["keypoints"] == {} and "keypoints of 1 person objects left out" in unpaired["notes"][0]
+
+
+def test_review_matches_boxes_and_tells_moved_boxes_from_redrawn_masks():
+    big, small = _square(100, 10, 10, 30), _square(100, 10, 10, 30)
+    small[10:20, 10:20] = False  # the reviewer cut a corner off the mask, the box stays
+    before = [_object(1, "car", (10, 10, 30, 30), visible_pixels=900, mask_rle=encode_rle(big)),
+              _object(2, "car", (50, 50, 30, 30), visible_pixels=900, mask_rle=encode_rle(_square(100, 50, 50, 30)))]
+    after = [_object(1, "car", (10, 10, 30, 30), mask_rle=encode_rle(small)),
+             _object(2, "car", (56, 50, 30, 30), mask_rle=encode_rle(_square(100, 50, 50, 30)))]  # box moved only
+    review = compare(_labels([before]), _labels([after]), reviewed=True)["review"]
+    assert (review["unchanged"], review["moved"], review["reshaped"]) == (0, 1, 1)
+    assert review["moved_px"]["edge_offsets_mean"]["left"] == 6.0

@@ -21,11 +21,12 @@ def test_preview_draws_the_chosen_frames_with_exact_masks(minimal_dataset, tmp_p
     out = tmp_path / "preview"
     result = run_cli("preview", minimal_dataset, "--frames", "0-2,5", "--out", out)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["000000.png", "000001.png", "000002.png", "000005.png",
-                                                     "contact.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["contact.png", "frames"]
+    assert sorted(p.name for p in (out / "frames").iterdir()) == ["000000.png", "000001.png", "000002.png",
+                                                                  "000005.png"]
     for index in (0, 1, 2, 5):
         frame = frame_from_json(json.loads((minimal_dataset / "frames" / f"{index:06d}.json").read_text()))
-        overlay = np.array(Image.open(out / f"{index:06d}.png").convert("RGB"))
+        overlay = np.array(Image.open(out / "frames" / f"{index:06d}.png").convert("RGB"))
         scale = overlay.shape[0] // 72
         assert overlay.shape == (72 * scale, 96 * scale, 3) and scale > 1
         image = np.array(Image.open(minimal_dataset / "images" / f"{index:06d}.png").convert("RGB"))
@@ -46,11 +47,11 @@ def test_preview_draws_the_chosen_frames_with_exact_masks(minimal_dataset, tmp_p
 def test_contact_sheet_and_an_overlay_show_in_a_browser(minimal_dataset, tmp_path):
     out = tmp_path / "preview"
     assert run_cli("preview", minimal_dataset, "--out", out).returncode == 0
-    assert len(list(out.glob("*.png"))) == 9
+    assert len(list((out / "frames").glob("*.png"))) == 8
     sheet = np.array(Image.open(out / "contact.png").convert("RGB"))
     assert sheet.shape[0] > 200 and sheet.shape[1] > 400
     assert check_page(out / "contact.png") == []
-    assert check_page(out / "000003.png") == []
+    assert check_page(out / "frames" / "000003.png") == []
 
 
 def test_overwrite_replaces_only_the_previews(minimal_dataset, tmp_path):
@@ -60,7 +61,8 @@ def test_overwrite_replaces_only_the_previews(minimal_dataset, tmp_path):
     refused = run_cli("preview", minimal_dataset, "--out", out, "--frames", "4")
     assert refused.returncode == 2 and "--overwrite" in refused.stderr
     assert run_cli("preview", minimal_dataset, "--out", out, "--frames", "4", "--overwrite").returncode == 0
-    assert sorted(p.name for p in out.iterdir()) == ["000004.png", "contact.png", "notes.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["contact.png", "frames", "notes.txt"]
+    assert [p.name for p in (out / "frames").iterdir()] == ["000004.png"]
 
 
 def one_line_error(result) -> str:
@@ -84,7 +86,7 @@ def test_imported_labels_without_their_images_are_refused(minimal_dataset, tmp_p
     assert run_cli("export", minimal_dataset, "--format", "coco", "--out", exported).returncode == 0
     out = tmp_path / "preview"
     assert run_cli("preview", exported / "coco", "--from", "coco", "--frames", "1", "--out", out).returncode == 0
-    assert (out / "000001.png").is_file()
+    assert (out / "frames" / "000001.png").is_file()
     for image in (exported / "coco" / "images").iterdir():
         image.unlink()
     message = one_line_error(run_cli("preview", exported / "coco", "--from", "coco", "--out", tmp_path / "p2"))

@@ -42,6 +42,7 @@ def annotator_names(paths: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import math
     from pathlib import Path
 
     from synthgen.compare.output import print_table, write_report
@@ -52,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0.0 < args.iou <= 1.0:
         raise UserError(f"--iou must be in (0, 1], got {args.iou}")
-    if args.boundary_px < 0:
-        raise UserError(f"--boundary-px must be at least 0, got {args.boundary_px}")
+    if not (math.isfinite(args.boundary_px) and args.boundary_px >= 0):
+        raise UserError(f"--boundary-px must be a finite number of pixels, at least 0, got {args.boundary_px}")
     formats = args.source_format
     if len(formats) not in (1, len(args.labels)):
         raise UserError(f"give --from once, or once per --labels ({len(args.labels)}), not {len(formats)} times")

@@ -42,13 +42,14 @@ def run(args: argparse.Namespace) -> int:
                             file=args.dataset)
     out = Path(args.out)
     prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW,
-                       managed=[f"{name}.png" for name in names] + ["contact.png"], resumable=False)
+                       managed=["frames", "contact.png"], resumable=False)
+    (out / "frames").mkdir()  # overlays apart from the sheet: a frame named 'contact' cannot overwrite it
     side = cell_size(len(chosen))
     thumbs, captions, written = [], [], []
     try:
         for position in chosen:
             overlay = frame_overlay(labels, labels.frames[position])
-            path = out / f"{names[position]}.png"
+            path = out / "frames" / f"{names[position]}.png"
             write_png(path, overlay)
             written.append(path)
             thumbs.append(thumbnail(overlay, side))
@@ -58,5 +59,5 @@ def run(args: argparse.Namespace) -> int:
         for path in written:
             path.unlink(missing_ok=True)
         raise
-    print(f"{len(chosen)} frame previews and contact.png -> {out}")
+    print(f"{len(chosen)} frame previews in {out / 'frames'}, all of them in {out / 'contact.png'}")
     return 0

@@ -12,6 +12,7 @@ import contextlib
 import io
 from typing import Any
 
+import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -19,6 +20,14 @@ from synthgen.labels.model import InstanceLabel
 
 STATS = ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large", "AR1", "AR10", "AR100", "AR_small",
          "AR_medium", "AR_large")
+
+
+def ap_at_most_detections(evaluation: COCOeval) -> float:
+    """AP over all areas and IoU thresholds at maxDets[2], averaged as COCOeval's summarize() does. summarize()
+    asks for exactly 100 detections, so it gives -1 once maxDets is raised past 100 for crowded images."""
+    precision = evaluation.eval["precision"][:, :, :, evaluation.params.areaRngLbl.index("all"), 2]
+    valid = precision[precision > -1]
+    return float(np.mean(valid)) if valid.size else -1.0
 
 
 class CocoCollector:
@@ -58,24 +67,30 @@ class CocoCollector:
             truth.dataset = {"images": self.images, "annotations": self.truth,
                              "categories": [{"id": k, "name": v} for k, v in sorted(self.categories.items())]}
             truth.createIndex()
-            if iou_type == "bbox":  # loadRes would build boxes' polygons into segmentation; keep it to boxes
-                human = truth.loadRes([{k: v for k, v in h.items() if k != "segmentation"} for h in self.human])
-            else:
-                human = truth.loadRes(self.human)
+            # loadRes takes the box branch when a result has a bbox (area = w x h, even for segm) and adds keys
+            # to the dicts it is given: each evaluation gets fresh copies holding only what it scores
+            drop = "segmentation" if iou_type == "bbox" else "bbox"
+            human = truth.loadRes([{k: v for k, v in h.items() if k != drop} for h in self.human])
             evaluation = COCOeval(truth, human, iou_type)
             evaluation.params.maxDets = [1, 10, max(100, self.most_per_image)]
             evaluation.evaluate()
             evaluation.accumulate()
             evaluation.summarize()
-        return {name: round(float(value), 6) for name, value in zip(STATS, evaluation.stats)}
+        stats = evaluation.stats.copy()
+        stats[0] = ap_at_most_detections(evaluation)  # summarize() takes AP at exactly 100 detections
+        return {name: round(float(value), 6) for name, value in zip(STATS, stats)}
 
     def summary(self) -> dict[str, Any]:
         """AP and AR by COCO's definitions (-1 where COCO has nothing to average, e.g. no small objects)."""
         if not self.truth or not self.human:
-            return {"bbox": None, "segm": None, "note": "no true or no human objects to score"}
+            side = "true" if not self.truth else "human"
+            return {"bbox": None, "segm": None, "note": f"not scored: there are no {side} objects"}
         out: dict[str, Any] = {"bbox": self._evaluate("bbox")}
-        masks_on_both = self.human_without_mask == 0 and all("segmentation" in t for t in self.truth)
-        out["segm"] = self._evaluate("segm") if masks_on_both else None
-        if not masks_on_both:
-            out["note"] = f"segm not scored: {self.human_without_mask} human objects have no mask or polygon"
+        truth_without_mask = sum("segmentation" not in t for t in self.truth)
+        if self.human_without_mask or truth_without_mask:
+            out["segm"] = None
+            out["note"] = (f"segm not scored: {self.human_without_mask} human and {truth_without_mask} true objects "
+                           "have no mask or polygon")
+        else:
+            out["segm"] = self._evaluate("segm")
         return out

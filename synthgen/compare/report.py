@@ -32,6 +32,7 @@ VISIBILITY_BUCKETS = ("0-25%", "25-50%", "50-75%", "75-100%")
 TRUNCATION_BUCKETS = ("none", "0-25%", "25-50%", "50-100%")
 HIDDEN_BUCKETS = ("hidden", "0-10%", "10-25%", "25-50%", "50-75%", "75-100%")
 UNCHANGED_PX = 0.5  # --reviewed: a box whose every edge moved at most this much was accepted as it was
+UNCHANGED_MASK_IOU = 0.99  # --reviewed: a mask at least this close to its pre-label was not redrawn
 WORST_IMAGES = 20
 IOU_EDGES = np.linspace(0.0, 1.0, 21)
 
@@ -203,7 +204,7 @@ class ReviewTally:
     """--reviewed: what reviewers did to pre-labels (the truth): accepted, moved, relabelled, deleted, added."""
 
     def __init__(self) -> None:
-        self.prelabels = self.reviewed = self.unchanged = self.deleted = self.added = 0
+        self.prelabels = self.reviewed = self.unchanged = self.deleted = self.added = self.reshaped = 0
         self.moved: list[np.ndarray] = []
         self.relabelled: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
@@ -211,11 +212,15 @@ class ReviewTally:
         self.prelabels += len(result.matches) + len(result.missed)
         self.reviewed += len(human)
         for match in result.matches:
-            offsets = edge_offsets(truth[match.truth].bbox, human[match.human].bbox)
-            if np.abs(offsets).max() <= UNCHANGED_PX:
-                self.unchanged += 1
-            else:
+            before, after = truth[match.truth], human[match.human]
+            offsets = edge_offsets(before.bbox, after.bbox)
+            moved = np.abs(offsets).max() > UNCHANGED_PX
+            reshaped = before.mask_rle is not None and after.mask_rle is not None and float(
+                np.asarray(mask_utils.iou([after.mask_rle], [before.mask_rle], [0])).item()) < UNCHANGED_MASK_IOU
+            if moved:
                 self.moved.append(offsets)
+            self.reshaped += reshaped
+            self.unchanged += not moved and not reshaped
         for match in result.confusions:
             self.relabelled[truth[match.truth].category][human[match.human].category] += 1
         self.deleted += len(result.missed) - len(result.confusions)
@@ -226,7 +231,7 @@ class ReviewTally:
         shift = np.abs(moved).max(axis=1) if len(moved) else np.zeros(0)
         return {
             "prelabels": self.prelabels, "reviewed": self.reviewed,
-            "unchanged": self.unchanged, "moved": len(moved),
+            "unchanged": self.unchanged, "moved": len(moved), "reshaped": self.reshaped,
             "relabelled": sum(sum(row.values()) for row in self.relabelled.values()),
             "deleted": self.deleted, "added": self.added,
             "accepted_unchanged_share": round(self.unchanged / self.prelabels, 6) if self.prelabels else None,
@@ -247,19 +252,27 @@ def frames_by_stem(labels: LabelSet, what: str) -> dict[str, FrameLabels]:
     return frames
 
 
-def in_truth_terms(truth: LabelSet, labels: LabelSet) -> dict[str, list[InstanceLabel]]:
+def keypoint_order(truth_names: tuple[str, ...], human_names: tuple[str, ...]) -> list[int] | None:
+    """Where each of the truth's keypoints sits in the human layout: by name when the names overlap, else
+    None (the points are paired by position, if their number is the truth's)."""
+    if human_names and set(truth_names) & set(human_names):
+        return [human_names.index(n) if n in human_names else -1 for n in truth_names]
+    return None
+
+
+def in_truth_terms(truth: LabelSet, labels: LabelSet,
+                   notes: list[str] | None = None) -> dict[str, list[InstanceLabel]]:
     """The human objects of each image stem, with the truth's category names and ids and keypoints in the
-    order of the truth's keypoint names; a category the truth does not have is an error."""
+    order of the truth's keypoint names; a category the truth does not have is an error. Keypoints that
+    cannot be paired with the truth's (no shared names and another count) are left out, and `notes` says so."""
     truth_by_name = {c.name: c for c in truth.categories}
     unknown = [c.name for c in labels.categories if c.name not in truth_by_name]
     if unknown:
         raise UserError(f"category '{unknown[0]}' of the labels is not among the truth's categories "
                         f"({', '.join(truth_by_name)}); map it with --taxonomy", file=labels.source)
     target = {c.id: truth_by_name[c.name] for c in labels.categories}
-    orders: dict[int, list[int] | None] = {}
-    for c in labels.categories:
-        names = truth_by_name[c.name].keypoints
-        orders[c.id] = [c.keypoints.index(n) if n in c.keypoints else -1 for n in names] if c.keypoints else None
+    orders = {c.id: keypoint_order(truth_by_name[c.name].keypoints, c.keypoints) for c in labels.categories}
+    unpaired: dict[str, int] = defaultdict(int)
     out: dict[str, list[InstanceLabel]] = {}
     for stem, frame in frames_by_stem(labels, "labels").items():
         objects = []
@@ -267,12 +280,18 @@ def in_truth_terms(truth: LabelSet, labels: LabelSet) -> dict[str, list[Instance
             if i.bbox is None:
                 continue
             category = target[i.category_id]
-            keypoints = i.keypoints
-            order = orders[i.category_id]
-            if keypoints is not None and order is not None:
-                keypoints = tuple(keypoints[k] if k >= 0 else (0.0, 0.0, 0) for k in order)
+            keypoints, order = i.keypoints, orders[i.category_id]
+            if keypoints is not None:
+                if order is not None:
+                    keypoints = tuple(keypoints[k] if 0 <= k < len(keypoints) else (0.0, 0.0, 0) for k in order)
+                elif len(keypoints) != len(category.keypoints):
+                    unpaired[category.name] += 1
+                    keypoints = None
             objects.append(replace(i, category=category.name, category_id=category.id, keypoints=keypoints))
         out[stem] = objects
+    if notes is not None:
+        notes += [f"keypoints of {n} {name} objects left out: their points have no names and are not the "
+                  f"truth's {len(truth_by_name[name].keypoints)}" for name, n in sorted(unpaired.items())]
     return out
 
 
@@ -280,10 +299,17 @@ def compare(truth: LabelSet, labels: LabelSet, threshold: float = 0.5, use_masks
             boundary_px: float = 2.0, reviewed: bool = False) -> dict[str, Any]:
     """The report of `labels` (human) against `truth`, as a JSON-ready dict (docs/compare.md)."""
     truth_frames = frames_by_stem(truth, "truth")
-    human_frames = in_truth_terms(truth, labels)
+    notes: list[str] = []
+    human_frames = in_truth_terms(truth, labels, notes)
     common = sorted(set(truth_frames) & set(human_frames))
     if not common:
         raise UserError("no image of the labels matches a truth image by file name", file=labels.source)
+    for stem, frame in frames_by_stem(labels, "labels").items():
+        true_frame = truth_frames.get(stem)
+        if true_frame is not None and (frame.camera.width, frame.camera.height) != (true_frame.camera.width,
+                                                                                    true_frame.camera.height):
+            raise UserError(f"image '{stem}' is {frame.camera.width}x{frame.camera.height} in the labels but "
+                            f"{true_frame.camera.width}x{true_frame.camera.height} in the truth", file=labels.source)
     names = {c.id: c.name for c in truth.categories}
     layouts = {c.name: c.keypoints for c in truth.categories if c.keypoints}
     overall = Tally()
@@ -357,8 +383,8 @@ def compare(truth: LabelSet, labels: LabelSet, threshold: float = 0.5, use_masks
                 cell[0] += 1
                 cell[1] += k in labelled_truth
         coco.add(frame.camera.width, frame.camera.height, true_objects, human)
-        if reviewed:
-            review.add(true_objects, human, result)
+        if reviewed:  # what reviewers did to boxes: matched on boxes, masks compared within each pair
+            review.add(true_objects, human, match_frame(true_objects, human, threshold, False) if use_masks else result)
         images.append({"image": stem, "missed": len(result.missed), "extra": len(result.extra),
                        "confused": len(result.confusions),
                        "mean_iou": round(float(np.mean(ious)), 6) if ious else None})
@@ -385,8 +411,9 @@ def compare(truth: LabelSet, labels: LabelSet, threshold: float = 0.5, use_masks
                    "mostly_hidden": table({"all": mostly_hidden})["all"], "extras_on_unseen_objects": hidden_extras},
         "keypoints": {name: tally.summary() for name, tally in sorted(keypoints.items()) if tally.objects},
         "coco_eval": coco.summary(),
-        "worst_images": [i for i in worst[:WORST_IMAGES] if i["missed"] or i["extra"] or
-                         (i["mean_iou"] is not None and i["mean_iou"] < 1.0)],
+        "worst_images": [i for i in worst if i["missed"] or i["extra"] or
+                         (i["mean_iou"] is not None and i["mean_iou"] < 1.0)][:WORST_IMAGES],
+        "notes": notes,
     }
     if reviewed:
         report["review"] = review.summary()

@@ -26,7 +26,10 @@ def counts_from_string(text: str) -> np.ndarray:
     """Decode COCO's compressed counts string: 6 bits a character (5 of value, 1 saying more follow), the
     last character of a number carrying its sign, and each run after the third stored as its difference
     from the run two before. Vectorised; tests/test_masks_rle.py sweeps it against pycocotools."""
-    codes = np.frombuffer(text.encode("latin-1"), dtype=np.uint8).astype(np.int64) - 48
+    if not text.isascii():
+        position = next(k for k, char in enumerate(text) if not char.isascii())
+        raise RleError(f"counts has an invalid character {text[position]!r} at position {position}")
+    codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
     bad = np.flatnonzero((codes < 0) | (codes >= 64))
     if bad.size:
         raise RleError(f"counts has an invalid character {text[bad[0]]!r} at position {bad[0]}")
