@@ -22,6 +22,13 @@ def run_cli(*args: str, check: bool = False) -> subprocess.CompletedProcess:
     return result
 
 
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    """The message of a command that failed as bad input must: exit 2, one line on stderr, nothing on stdout."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr and result.stdout == ""
+    return result.stderr
+
+
 def load_frame(root: Path, index: int) -> dict:
     return json.loads((root / "frames" / f"{index:06d}.json").read_text())
 

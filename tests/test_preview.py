@@ -12,7 +12,7 @@ from synthgen.labels.model import frame_from_json
 from synthgen.viz.overlay import stroke_layer
 from synthgen.viz.palette import colour
 from tests.browser import check_page
-from tests.conftest import run_cli
+from tests.conftest import one_line_error, run_cli
 
 WEIGHT = round(0.45 * 256)
 
@@ -63,12 +63,6 @@ def test_overwrite_replaces_only_the_previews(minimal_dataset, tmp_path):
     assert run_cli("preview", minimal_dataset, "--out", out, "--frames", "4", "--overwrite").returncode == 0
     assert sorted(p.name for p in out.iterdir()) == ["contact.png", "frames", "notes.txt"]
     assert [p.name for p in (out / "frames").iterdir()] == ["000004.png"]
-
-
-def one_line_error(result) -> str:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr and result.stdout == ""
-    return result.stderr
 
 
 def test_bad_input_is_one_line_and_writes_nothing(minimal_dataset, tmp_path):

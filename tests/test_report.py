@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from tests.browser import check_page
-from tests.conftest import run_cli
+from tests.conftest import one_line_error, run_cli
 
 
 def raw_frames(root) -> list[dict]:
@@ -91,12 +91,6 @@ def test_two_datasets_in_one_report(minimal_dataset, tmp_path):
     assert "share of its own objects" in text
     assert len(re.findall(r"<img ", text)) == 7 + 6
     assert check_page(out / "report.html") == []
-
-
-def one_line_error(result) -> str:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr and result.stdout == ""
-    return result.stderr
 
 
 def test_bad_input_is_one_line_and_writes_nothing(minimal_dataset, tmp_path):

@@ -6,13 +6,10 @@ import argparse
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from synthgen.formats.registry import FORMATS, READ_ONLY
+    from synthgen.commands.labels_args import add_labels_argument
 
-    formats = [*READ_ONLY, *FORMATS]
     parser = subparsers.add_parser("preview", help="draw labels over their images: one PNG per frame and a contact sheet")
-    parser.add_argument("dataset", help="a rendered dataset, or labels in any format synthgen reads (with --from)")
-    parser.add_argument("--from", dest="source_format", default="synthgen", choices=formats, metavar="FORMAT",
-                        help=f"the dataset's format (default synthgen, a rendered dataset), one of: {', '.join(formats)}")
+    add_labels_argument(parser)
     parser.add_argument("--frames", help="frames to draw by index, e.g. 0-9,15 (default: all)")
     parser.add_argument("--out", required=True, help="output directory: one PNG per frame (named by its image) "
                                                      "and contact.png")

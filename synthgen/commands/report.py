@@ -8,15 +8,12 @@ EXAMPLES = 6  # overlays shown for one dataset; half as many each when comparing
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from synthgen.formats.registry import FORMATS, READ_ONLY
+    from synthgen.commands.labels_args import add_labels_argument, readable_formats
 
-    formats = [*READ_ONLY, *FORMATS]
     parser = subparsers.add_parser("report", help="profile a dataset (classes, sizes, positions...) in one HTML page")
-    parser.add_argument("dataset", help="a rendered dataset, or labels in any format synthgen reads (with --from)")
-    parser.add_argument("--from", dest="source_format", default="synthgen", choices=formats, metavar="FORMAT",
-                        help=f"the dataset's format (default synthgen, a rendered dataset), one of: {', '.join(formats)}")
+    add_labels_argument(parser)
     parser.add_argument("--compare", metavar="OTHER", help="a second dataset to draw in the same plots")
-    parser.add_argument("--compare-from", dest="compare_format", default=None, choices=formats, metavar="FORMAT",
+    parser.add_argument("--compare-from", dest="compare_format", default=None, choices=readable_formats(), metavar="FORMAT",
                         help="OTHER's format (default synthgen)")
     parser.add_argument("--out", required=True, help="output directory: report.html and report.json")
     parser.add_argument("--overwrite", action="store_true", help="replace the report in a non-empty OUT")
