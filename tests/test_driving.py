@@ -431,3 +431,26 @@ def test_short_layouts_build_or_are_refused(tmp_path):
     path.write_text((REPO / "scenes" / "intersection.yaml").read_text().replace("length: 140", "length: 40"))
     result = run_cli("validate", path)
     assert result.returncode == 2 and "layout.length" in result.stderr and ">= 60" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["coco", "cvat"])
+def test_compare_scores_a_street_export_against_its_truth(street, tmp_path, fmt):
+    """People's keypoints survive a COCO export by name (OKS 1.0 at every keypoint); CVAT, whose points carry
+    no names, is paired by position or left out with a note, never a crash; everything matches."""
+    frames = [load_frame(street, i) for i in range(2)]
+    people = [i for f in frames for i in f["instances"] if i.get("keypoints") and i["bbox"] is not None]
+    assert people
+    run_cli("export", street, "--format", fmt, "--out", tmp_path / "export", check=True)
+    result = run_cli("compare", "--truth", street, "--labels", tmp_path / "export" / fmt, "--from", fmt,
+                     "--out", tmp_path / "report")
+    assert result.returncode == 0, result.stderr
+    (entry,) = json.loads((tmp_path / "report" / "report.json").read_text())["annotators"].values()
+    assert entry["overall"]["missed"] == entry["overall"]["extra"] == 0
+    if fmt == "coco":
+        person = entry["keypoints"]["person"]
+        assert person["objects"] == len([p for p in people if p["category"] == "person"
+                                         and any(v > 0 for _, _, v in p["keypoints"])])
+        assert person["oks"]["mean"] == 1.0
+        assert all(k["human_labelled"] == k["truth_labelled"] for k in person["per_keypoint"].values())
+    else:
+        assert entry["notes"] or all(k["oks"]["mean"] == 1.0 for k in entry["keypoints"].values())
