@@ -116,4 +116,4 @@ def apply_taxonomy(labels: LabelSet, taxonomy: Taxonomy) -> tuple[LabelSet, str 
     if dropped:
         what = ", ".join(f"{n} {name}" for name, n in sorted(dropped.items()))
         note = f"taxonomy {taxonomy.path.name}: dropped {sum(dropped.values())} objects whose category maps to nothing ({what})"
-    return LabelSet(categories, frames, labels.root, labels.source), note
+    return LabelSet(categories, frames, labels.root, labels.source, labels.unread.copy()), note

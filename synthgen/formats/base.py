@@ -34,6 +34,7 @@ class LabelSet:
     frames: list[FrameLabels]
     root: Path  # frame image paths are relative to this directory (or absolute)
     source: str = ""  # what it was read from, for messages
+    unread: Counter = field(default_factory=Counter)  # what the reader met and the model cannot hold, by kind
 
     def image_path(self, frame: FrameLabels) -> Path:
         return self.root / frame.image
@@ -187,3 +188,54 @@ def count_common_losses(labels: LabelSet, holds: set[str], losses: Losses, flags
 
 def with_instances(frame: FrameLabels, instances: Iterable[InstanceLabel]) -> FrameLabels:
     return replace(frame, instances=tuple(instances))
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class ImageLocator:
+    """Where a label file's image reference points on this machine.
+
+    Exports name their images in many ways: relative to the label file, relative to
+    a dataset root, as a server path (`/data/upload/3/abc.jpg`) or a URL. `find`
+    tries the reader's own candidate folders first, then `--images DIR`: the name
+    as given under it, then by file name anywhere below it (indexed once).
+    """
+
+    def __init__(self, images: Path | None = None) -> None:
+        self.images = None if images is None else Path(images)
+        self._by_name: dict[str, Path | None] | None = None
+
+    def _index(self) -> dict[str, Path | None]:
+        """File name -> path under --images; None for names found twice (ambiguous)."""
+        if self._by_name is None:
+            self._by_name = {}
+            if self.images is not None:
+                for path in sorted(self.images.rglob("*")):
+                    if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+                        self._by_name[path.name] = None if path.name in self._by_name else path
+        return self._by_name
+
+    def find(self, name: str, bases: Iterable[Path] = ()) -> Path | None:
+        """The image `name` refers to, or None: under each of `bases`, then under --images."""
+        clean = name.split("?")[0].split("#")[0]
+        if "://" in clean:
+            clean = clean.split("://", 1)[1].split("/", 1)[-1]
+        for base in bases:
+            if (base / clean).is_file():
+                return base / clean
+        if self.images is None:
+            return None
+        relative = clean.lstrip("/")
+        if (self.images / relative).is_file():
+            return self.images / relative
+        return self._index().get(Path(clean).name)
+
+    def require(self, name: str, bases: Iterable[Path], file: Path | str, record: str) -> Path:
+        """`find`, or the record's one-line error saying where it looked."""
+        found = self.find(name, bases)
+        if found is None:
+            where = ", ".join(str(b) for b in bases) or "nowhere"
+            extra = f" or under --images {self.images}" if self.images is not None else "; give --images DIR"
+            raise fail(file, record, f"image '{name}' not found under {where}{extra}")
+        return found

@@ -9,6 +9,7 @@ of the split.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 from synthgen.errors import UserError
@@ -46,4 +47,5 @@ def merge(inputs: list[tuple[LabelSet, bool]]) -> LabelSet:
     if len({f.extra["name"] for f in frames}) != len(frames):
         raise UserError("two inputs give images the same name; merge each dataset once")
     root = inputs[0][0].root
-    return LabelSet(categories, frames, root, "merge")
+    unread = sum((labels.unread for labels, _ in inputs), Counter())
+    return LabelSet(categories, frames, root, "merge", unread)

@@ -59,16 +59,26 @@ def get(name: str) -> FormatSpec:
     return FORMATS[name]
 
 
-def read_any(name: str, path: Path):
-    """Read `path` in format `name` (or a rendered dataset for 'synthgen') into a LabelSet."""
+def read_any(name: str, path: Path, images: Path | None = None):
+    """Read `path` in format `name` (or a rendered dataset for 'synthgen') into a LabelSet. `images`: a
+    folder where the export's images live when they are not where the export says (--images)."""
+    import inspect
+
+    if images is not None and not Path(images).is_dir():
+        raise UserError("--images: no such directory", file=images)
     if name == "synthgen":
+        if images is not None:
+            raise UserError("--images does not apply to a rendered dataset: its images are in its folder")
         from synthgen.formats.synthgen_dataset import read_rendered
 
         return read_rendered(path)
     if not Path(path).exists():
         raise UserError("no such file or directory", file=path)
+    reader = get(name).load().read
+    if images is not None and "images" not in inspect.signature(reader).parameters:
+        raise UserError(f"--images is not supported for {name} input yet", file=path)
     try:
-        return get(name).load().read(Path(path))
+        return reader(Path(path), images=images) if images is not None else reader(Path(path))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError) as exc:
         # the readers check what they rely on; this keeps a shape they did not foresee to one line too
         raise UserError(f"malformed {name} input ({exc.__class__.__name__}: {exc})", file=path) from None

@@ -17,6 +17,8 @@ from synthgen.formats.registry import FormatSpec
 def write_format(labels: LabelSet, spec: FormatSpec, target: Path) -> str:
     """Write `labels` as `spec` into directory `target` (merged into it if it exists); return the loss line."""
     losses = Losses()
+    for what, n in labels.unread.items():  # lost on reading: no format can carry what the model does not hold
+        losses.add(what, n)
     count_common_losses(labels, set(spec.holds), losses, set(spec.flags))
     staging = target.parent / f".{target.name}.{spec.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
