@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from synthgen.errors import UserError
     from synthgen.formats.registry import get, read_any
     from synthgen.formats.writeout import write_format
-    from synthgen.io.outdir import OutputMode, prepare_output_dir
+    from synthgen.io.outdir import OutputMode, prepare_output_dir, removed_on_failure
 
     if args.seed < 0:
         raise UserError(f"--seed must be a non-negative integer, got {args.seed}")
@@ -39,9 +39,10 @@ def run(args: argparse.Namespace) -> int:
     tally: Counter = Counter()
     labels = annotate(truth, profile, args.seed, tally)  # everything is checked and drawn before anything is written
     out = Path(args.out)
-    prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW, managed=[], resumable=False)
-    print(f"annotator {profile.name}, seed {args.seed}: {tally['true objects']} visible true objects, "
-          f"{tally['missed']} missed, {tally['below the visibility floor']} skipped as barely visible, "
-          f"{tally['relabelled']} given another class, {tally['duplicated']} labelled twice")
-    print(write_format(labels, spec, out))
+    with removed_on_failure(out):
+        prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW, managed=[], resumable=False)
+        print(f"annotator {profile.name}, seed {args.seed}: {tally['true objects']} visible true objects, "
+              f"{tally['missed']} missed, {tally['below the visibility floor']} skipped as barely visible, "
+              f"{tally['relabelled']} given another class, {tally['duplicated']} labelled twice")
+        print(write_format(labels, spec, out))
     return 0

@@ -15,6 +15,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--from", dest="source_format", required=True, action="append", choices=list(FORMATS),
                         metavar="FORMAT", help=f"the labels' format, once for all or once per --labels: "
                                                f"{', '.join(FORMATS)}")
+    parser.add_argument("--images", help="folder holding the labels' images when they are not where the exports "
+                                         "say (server paths and URLs are found by file name under it)")
     parser.add_argument("--taxonomy", help="a taxonomy file mapping both sides' categories onto common names")
     parser.add_argument("--iou", type=float, default=0.5, help="IoU a pair needs to match (default 0.5)")
     parser.add_argument("--boxes", action="store_true", help="match on boxes even where both sides have masks")
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from synthgen.compare.session import CompareInputs, compare_all
     from synthgen.errors import UserError
     from synthgen.formats.registry import read_any
-    from synthgen.io.outdir import OutputMode, prepare_output_dir
+    from synthgen.io.outdir import OutputMode, prepare_output_dir, removed_on_failure
 
     if not 0.0 < args.iou <= 1.0:
         raise UserError(f"--iou must be in (0, 1], got {args.iou}")
@@ -60,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"give --from once, or once per --labels ({len(args.labels)}), not {len(formats)} times")
     formats = formats * len(args.labels) if len(formats) == 1 else formats
     truth = read_any("synthgen", Path(args.truth))
-    labels = [read_any(f, Path(p)) for f, p in zip(formats, args.labels)]
+    images = Path(args.images) if args.images else None
+    labels = [read_any(f, Path(p), images) for f, p in zip(formats, args.labels)]
     taxonomy = None
     if args.taxonomy:
         from synthgen.taxonomy import load_taxonomy
@@ -70,9 +73,10 @@ def run(args: argparse.Namespace) -> int:
     report = compare_all(inputs, threshold=args.iou, use_masks=not args.boxes, boundary_px=args.boundary_px,
                          reviewed=args.reviewed)
     out = Path(args.out)
-    prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW,
-                       managed=["report.json", "report.html"], resumable=False)
-    write_report(report, inputs, out)
+    with removed_on_failure(out):
+        prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW,
+                           managed=["report.json", "report.html"], resumable=False)
+        write_report(report, inputs, out)
     print_table(report)
     print(f"report -> {out / 'report.json'}, {out / 'report.html'}")
     return 0

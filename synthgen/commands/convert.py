@@ -15,6 +15,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--to", dest="target", required=True, choices=list(FORMATS), metavar="FORMAT",
                         help=f"one of: {', '.join(FORMATS)}")
     parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--images", help="folder holding the input's images when they are not where the export "
+                                         "says (server paths and URLs are found by file name under it)")
     parser.add_argument("--taxonomy", help="YAML mapping of the input's categories to a target taxonomy")
     parser.add_argument("--overwrite", action="store_true", help="write into a non-empty OUT, replacing what the format writes")
     parser.set_defaults(run=run)
@@ -25,10 +27,10 @@ def run(args: argparse.Namespace) -> int:
 
     from synthgen.formats.registry import get, read_any
     from synthgen.formats.writeout import write_format
-    from synthgen.io.outdir import OutputMode, prepare_output_dir
+    from synthgen.io.outdir import OutputMode, prepare_output_dir, removed_on_failure
 
     spec = get(args.target)
-    labels = read_any(args.source, Path(args.input))  # reads and validates everything before writing anything
+    labels = read_any(args.source, Path(args.input), Path(args.images) if args.images else None)  # reads and validates everything before writing anything
     if args.taxonomy:
         from synthgen.taxonomy import apply_taxonomy, load_taxonomy
 
@@ -36,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         if note:
             print(note)
     out = Path(args.out)
-    prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW, managed=[], resumable=False)
-    print(write_format(labels, spec, out))
+    with removed_on_failure(out):
+        prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW, managed=[], resumable=False)
+        print(write_format(labels, spec, out))
     return 0

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     from synthgen.formats.registry import get, read_any
     from synthgen.formats.writeout import write_format
-    from synthgen.io.outdir import OutputMode, prepare_output_dir
+    from synthgen.io.outdir import OutputMode, prepare_output_dir, removed_on_failure
 
     specs = [get(name) for name in dict.fromkeys(args.formats)]
     labels = read_any("synthgen", Path(args.dataset))
@@ -34,8 +34,9 @@ def run(args: argparse.Namespace) -> int:
         if note:
             print(note)
     out = Path(args.out)
-    prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW,
-                       managed=[s.name for s in specs], resumable=False)
-    for spec in specs:
-        print(write_format(labels, spec, out / spec.name))
+    with removed_on_failure(out):
+        prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW,
+                           managed=[s.name for s in specs], resumable=False)
+        for spec in specs:
+            print(write_format(labels, spec, out / spec.name))
     return 0

@@ -14,6 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("b", help="second dataset (by default COCO: a JSON file or a directory with annotations/)")
     parser.add_argument("--from-a", default="synthgen", choices=known, metavar="FORMAT", help="format of A (synthgen)")
     parser.add_argument("--from-b", default="coco", choices=known, metavar="FORMAT", help="format of B (coco)")
+    parser.add_argument("--images-a", help="folder holding A's images when they are not where A says")
+    parser.add_argument("--images-b", help="folder holding B's images when they are not where B says")
     parser.add_argument("--synthetic", choices=["a", "b", "both", "none"],
                         help="which inputs are synthetic (default: those read as a rendered synthgen dataset)")
     parser.add_argument("--to", default="coco", choices=["coco", "coco-polygons", "yolo", "yolo-seg", "yolo-pose"],
@@ -30,10 +32,11 @@ def run(args: argparse.Namespace) -> int:
     from synthgen.formats.merge import merge
     from synthgen.formats.registry import get, read_any
     from synthgen.formats.writeout import write_format
-    from synthgen.io.outdir import OutputMode, prepare_output_dir
+    from synthgen.io.outdir import OutputMode, prepare_output_dir, removed_on_failure
 
     spec = get(args.to)
-    first, second = read_any(args.from_a, Path(args.a)), read_any(args.from_b, Path(args.b))
+    first = read_any(args.from_a, Path(args.a), Path(args.images_a) if args.images_a else None)
+    second = read_any(args.from_b, Path(args.b), Path(args.images_b) if args.images_b else None)
     if args.taxonomy:
         from synthgen.taxonomy import apply_taxonomy, load_taxonomy
 
@@ -47,9 +50,10 @@ def run(args: argparse.Namespace) -> int:
                                    "a" if args.from_a == "synthgen" else "b" if args.from_b == "synthgen" else "none")
     labels = merge([(first, synthetic in ("a", "both")), (second, synthetic in ("b", "both"))])
     out = Path(args.out)
-    prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW, managed=[], resumable=False)
-    counts = sum(f.extra["source"] == "synthetic" for f in labels.frames)
-    print(f"merged {len(labels.frames)} images ({counts} synthetic, {len(labels.frames) - counts} real), "
-          f"{len(labels.categories)} categories")
-    print(write_format(labels, spec, out))
+    with removed_on_failure(out):
+        prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW, managed=[], resumable=False)
+        counts = sum(f.extra["source"] == "synthetic" for f in labels.frames)
+        print(f"merged {len(labels.frames)} images ({counts} synthetic, {len(labels.frames) - counts} real), "
+              f"{len(labels.categories)} categories")
+        print(write_format(labels, spec, out))
     return 0

@@ -174,20 +174,27 @@ def _find_coco_json(path: Path) -> Path:
     return path
 
 
-def _image_root(json_path: Path, file_name: str) -> Path:
-    """COCO leaves the image directory to the user: try the usual places around the JSON."""
-    for base in (json_path.parent, json_path.parent.parent, json_path.parent / "images",
-                 json_path.parent.parent / "images"):
-        if (base / file_name).is_file():
-            return base
-    return json_path.parent.parent if json_path.parent.name == "annotations" else json_path.parent
+def image_folders(json_path: Path) -> list[Path]:
+    """Where COCO exports keep images, around their JSON: beside it, in images/, and in a folder named after
+    the subset, which the official layout (annotations/instances_val2014.json beside val2014/) and
+    datumaro's (images/<subset>/ for annotations/instances_<subset>.json) both use."""
+    folder = json_path.parent
+    base = folder.parent if folder.name == "annotations" else folder
+    subset = json_path.stem.split("_", 1)[1] if "_" in json_path.stem else json_path.stem
+    candidates = [folder, base, base / "images", base / subset, base / "images" / subset, folder / "images"]
+    return list(dict.fromkeys(candidates))
 
 
-def read_coco(path: Path):
+def read_coco(path: Path, images: Path | None = None):
     """Read and validate a COCO instances/keypoints JSON (a file, or a directory holding one)."""
     from synthgen.formats import coco_checks
+    from synthgen.formats.base import ImageLocator
 
-    return coco_checks.read(_find_coco_json(Path(path)), _image_root)
+    json_path = _find_coco_json(Path(path))
+    folders = image_folders(json_path)
+    locator = ImageLocator(images)
+    root = folders[1]
+    return coco_checks.read(json_path, lambda name, record: locator.require(name, folders, json_path, record), root)
 
 
 def write(labels, out: Path, losses, variant: str = "rle") -> None:
@@ -195,6 +202,6 @@ def write(labels, out: Path, losses, variant: str = "rle") -> None:
     write_coco_dir(labels, out, "polygon" if variant == "polygon" else "rle", losses)
 
 
-def read(path: Path):
+def read(path: Path, images: Path | None = None):
     """Registry entry point: a COCO JSON file or a directory holding annotations/*.json."""
-    return read_coco(path)
+    return read_coco(path, images)

@@ -7,6 +7,7 @@ first, so pycocotools never sees a malformed RLE.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
@@ -50,9 +51,9 @@ def _categories(items: list, file: Path) -> list[Category]:
     return categories
 
 
-def _images(items: list, file: Path, find_root: Callable[[Path, str], Path]) -> tuple[dict[int, dict], Path]:
+def _images(items: list, file: Path, locate: Callable[[str, str], Path]) -> dict[int, dict]:
+    """Checked image records, each with `path`: where its file was found (`locate(file_name, record)`)."""
     images: dict[int, dict] = {}
-    root: Path | None = None
     for k, item in enumerate(items):
         record = f"images[{k}]"
         if not isinstance(item, dict):
@@ -69,12 +70,19 @@ def _images(items: list, file: Path, find_root: Callable[[Path, str], Path]) -> 
         width, height = item.get("width"), item.get("height")
         if not (is_int(width) and is_int(height) and width > 0 and height > 0):
             raise fail(file, record, f"width and height must be positive integers, got {width!r}, {height!r}")
-        root = root or find_root(file, name)
-        actual = image_size(root / name, file, record)
+        path = locate(name, record)
+        actual = image_size(path, file, record)
         if actual != (width, height):
             raise fail(file, record, f"width x height {width}x{height} disagrees with the image ({actual[0]}x{actual[1]})")
-        images[iid] = item
-    return images, root or file.parent
+        images[iid] = {**item, "path": path}
+    return images
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:  # found under --images, outside the export
+        return str(path.resolve())
 
 
 def _keypoints(value: Any, category: Category, file: Path, record: str) -> tuple | None:
@@ -117,15 +125,20 @@ def _mask(segmentation: Any, height: int, width: int, file: Path, record: str) -
     raise fail(file, record, "segmentation must be an RLE object or a list of polygons")
 
 
-def read(file: Path, find_root: Callable[[Path, str], Path]) -> LabelSet:
+def read(file: Path, locate: Callable[[str, str], Path], root: Path) -> LabelSet:
+    """A COCO document: `locate(file_name, record)` finds each image; frames name their images relative to
+    `root` when they lie below it."""
     doc = read_json(file)
     if not isinstance(doc, dict):
         raise fail(file, "(top level)", "a COCO file is a JSON object")
     categories = _categories(_list(doc, "categories", file), file)
     by_id = {c.id: c for c in categories}
-    images, root = _images(_list(doc, "images", file), file, find_root)
+    images = _images(_list(doc, "images", file), file, locate)
+    if not images:
+        raise fail(file, "images", "no images: a COCO file without images holds nothing to convert")
     per_image: dict[int, list[InstanceLabel]] = {iid: [] for iid in images}
     seen_ids: set = set()
+    unread: Counter = Counter()
     for k, ann in enumerate(_list(doc, "annotations", file)):
         if not isinstance(ann, dict):
             raise fail(file, f"annotations[{k}]", "must be an object")
@@ -149,6 +162,8 @@ def read(file: Path, find_root: Callable[[Path, str], Path]) -> LabelSet:
             raise fail(file, record, f"bbox must be finite numbers with w, h >= 0, got {bbox}")
         if not is_number(ann.get("area")) or ann["area"] < 0:
             raise fail(file, record, f"area must be a non-negative number, got {ann.get('area')!r}")
+        if ann.get("attributes"):  # CVAT's and datumaro's per-object attributes: the model has no place for them
+            unread["COCO object attributes"] += len(ann["attributes"])
         iscrowd = ann.get("iscrowd", 0)
         if iscrowd not in (0, 1) or isinstance(iscrowd, bool):
             raise fail(file, record, f"iscrowd must be 0 or 1, got {iscrowd!r}")
@@ -164,8 +179,8 @@ def read(file: Path, find_root: Callable[[Path, str], Path]) -> LabelSet:
             bbox=tuple(float(v) for v in bbox),
             visible_pixels=pixels, mask_rle=mask_rle, keypoints=keypoints,
             attributes={"iscrowd": 1} if iscrowd else {}))
-    frames = [make_frame(iid, image["file_name"], image["width"], image["height"], per_image[iid], categories,
+    frames = [make_frame(iid, _relative(image["path"], root), image["width"], image["height"], per_image[iid], categories,
                          **({"source": "synthetic" if image["synthetic"] else "real"}
                             if isinstance(image.get("synthetic"), bool) else {}))
               for iid, image in images.items()]
-    return LabelSet(categories, frames, root, str(file))
+    return LabelSet(categories, frames, root, str(file), unread)

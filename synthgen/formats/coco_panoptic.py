@@ -389,7 +389,7 @@ def _find_json(path: Path) -> Path:
 
 def read(path: Path) -> LabelSet:
     """Registry entry point: a COCO panoptic JSON, or a directory holding annotations/*.json."""
-    from synthgen.formats.coco import _image_root
+    from synthgen.formats.coco import image_folders
 
     file = _find_json(Path(path))
     doc = load_document(file)
@@ -398,6 +398,7 @@ def read(path: Path) -> LabelSet:
         if not isinstance(entry.get("file_name"), str) or not entry["file_name"]:
             raise fail(file, f"images[{position}] (id {iid})", "file_name must be a non-empty string")
     first = next(iter(doc.images.values()), {"file_name": ""})["file_name"]
-    root = _image_root(file, first)
+    folders = image_folders(file)
+    root = next((base for base in folders if (base / first).is_file()), folders[1])
     return read_panoptic(doc, png_dir, root, lambda iid, entry, record: entry["file_name"])
 

@@ -7,6 +7,8 @@ resume into it; `--overwrite` removes only what synthgen itself writes there.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 
@@ -44,3 +46,16 @@ def prepare_output_dir(out: Path, mode: OutputMode, managed: list[str], resumabl
                 target.unlink()
     out.mkdir(parents=True, exist_ok=True)
     remove_partials(out)
+
+
+@contextmanager
+def removed_on_failure(out: Path) -> Iterator[None]:
+    """Run a write into `out`; if it fails and `out` did not exist before, remove it, so a failed command
+    leaves no empty or partial folder behind (writers already stage their files and rename them whole)."""
+    existed = out.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
