@@ -61,3 +61,16 @@ def test_malformed_counts_are_refused():
         rle_counts({"size": [2, 2], "counts": [1, 2]}, 2, 2)
     with pytest.raises(RleError, match="negative"):
         rle_counts({"size": [2, 2], "counts": [5, -1]}, 2, 2)
+
+
+def test_polygons_to_rle_is_the_mask_rasterisation_encoded():
+    from synthgen.formats.masks import encode_rle, polygons_to_mask, polygons_to_rle
+
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        height, width = (int(v) for v in rng.integers(1, 60, size=2))
+        polygons = [list(rng.uniform(-5, max(height, width) + 5, size=2 * int(rng.integers(3, 9))))
+                    for _ in range(int(rng.integers(1, 4)))]
+        mask = polygons_to_mask(polygons, height, width)
+        rle, area = polygons_to_rle(polygons, height, width)
+        assert rle == encode_rle(mask) and area == int(mask.sum())

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from synthgen.formats.base import (Category, LabelSet, fail, image_size, is_int, is_number, make_frame, read_json)
-from synthgen.formats.masks import RleError, check_polygon, encode_rle, polygons_to_mask, rle_counts
+from synthgen.formats.masks import RleError, check_polygon, polygons_to_rle, rle_counts
 from synthgen.labels.model import InstanceLabel
 
 
@@ -118,8 +118,7 @@ def _mask(segmentation: Any, height: int, width: int, file: Path, record: str) -
             polygons = [check_polygon(p, f"segmentation[{i}]") for i, p in enumerate(segmentation)]
             if not polygons:
                 return None, 0
-            mask = polygons_to_mask(polygons, height, width)
-            return encode_rle(mask), int(mask.sum())
+            return polygons_to_rle(polygons, height, width)
     except (RleError, ValueError) as exc:
         raise fail(file, record, str(exc)) from None
     raise fail(file, record, "segmentation must be an RLE object or a list of polygons")

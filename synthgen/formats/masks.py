@@ -201,6 +201,15 @@ def polygons_to_mask(polygons: list[Polygon], height: int, width: int) -> np.nda
     return cocomask.decode(cocomask.merge(rles)).astype(bool)
 
 
+def polygons_to_rle(polygons: list[Polygon], height: int, width: int) -> tuple[dict[str, Any], int]:
+    """The same rasterisation as `polygons_to_mask`, kept as a compressed RLE with its pixel count: no
+    full-frame mask is made, so reading polygons costs their size, not the image's."""
+    from pycocotools import mask as cocomask
+
+    rle = cocomask.merge(cocomask.frPyObjects([list(map(float, p)) for p in polygons], height, width))
+    return {"size": [height, width], "counts": rle["counts"].decode("ascii")}, int(cocomask.area(rle))
+
+
 def check_polygon(values: Any, name: str = "polygon") -> Polygon:
     """A flat list of at least 3 finite (x, y) pairs; raises ValueError saying what is wrong."""
     if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):

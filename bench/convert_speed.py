@@ -1,0 +1,128 @@
+"""COCO to YOLO and COCO to VOC (with masks): synthgen convert against datumaro, in the same run.
+
+    .venv/bin/python bench/convert_speed.py [--images 5000] [--objects 20]
+
+Writes a COCO instances file of N images (640x480, placeholder JPEGs hard-linked to
+one file) with polygon objects, then times, each in a fresh process, start-up
+included:
+  synthgen convert IN --from coco --to yolo | voc
+  datumaro: Dataset.import_from(IN, "coco_instances") then export as "yolo" | "voc"
+(datumaro runs in its own venv, since it needs numpy 2: the one the tests build
+under .pytest_cache, or one made here on first use). Prints seconds, the ratio
+synthgen / datumaro, and each run's peak resident memory (ru_maxrss of the child).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+WIDTH, HEIGHT = 640, 480
+CATEGORIES = ["car", "person", "bicycle", "truck", "bus"]
+DATUMARO = ["datumaro==1.13.12", "label-studio-sdk==2.1.2"]  # the tests' side venv (tests/sidevenv.py)
+
+DATUMARO_SCRIPT = """
+import sys
+from datumaro.components.dataset import Dataset
+source, target, fmt = sys.argv[1:4]
+dataset = Dataset.import_from(source, "coco_instances")
+dataset.export(target, fmt, save_media=True)
+"""
+
+
+def datumaro_python() -> Path:
+    key = hashlib.sha1(" ".join(DATUMARO).encode()).hexdigest()[:12]
+    venv = REPO / ".pytest_cache" / "d" / f"formats-venv-{key}"
+    python = venv / "bin" / "python"
+    if not (venv / "ready").is_file():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *DATUMARO], check=True)
+        (venv / "ready").write_text("\n".join(DATUMARO) + "\n")
+    return python
+
+
+def polygon(rng: np.random.Generator) -> tuple[list[float], list[float], float]:
+    """A convex-ish polygon of 8-16 vertices around a random centre: (flat xy, bbox, area)."""
+    cx, cy = rng.uniform(40, WIDTH - 40), rng.uniform(40, HEIGHT - 40)
+    radius = rng.uniform(8, 38)
+    angles = np.sort(rng.uniform(0, 2 * np.pi, rng.integers(8, 17)))
+    r = radius * rng.uniform(0.7, 1.0, angles.size)
+    xs, ys = cx + r * np.cos(angles), cy + r * np.sin(angles)
+    area = 0.5 * abs(np.dot(xs, np.roll(ys, 1)) - np.dot(ys, np.roll(xs, 1)))
+    flat = [round(float(v), 2) for pair in zip(xs, ys) for v in pair]
+    box = [float(xs.min()), float(ys.min()), float(xs.max() - xs.min()), float(ys.max() - ys.min())]
+    return flat, [round(v, 2) for v in box], float(area)
+
+
+def build(root: Path, images: int, objects: int) -> Path:
+    """COCO's official layout: annotations/instances_default.json, images/default/ (datumaro's layout too)."""
+    folder = root / "images" / "default"
+    folder.mkdir(parents=True)
+    (root / "annotations").mkdir()
+    blank = root / "blank.jpg"
+    Image.fromarray(np.full((HEIGHT, WIDTH, 3), 100, np.uint8)).save(blank)
+    rng = np.random.default_rng(0)
+    records, annotations = [], []
+    for index in range(images):
+        name = f"{index:06d}.jpg"
+        os.link(blank, folder / name)
+        records.append({"id": index + 1, "file_name": name, "width": WIDTH, "height": HEIGHT})
+        for _ in range(objects):
+            flat, box, area = polygon(rng)
+            annotations.append({"id": len(annotations) + 1, "image_id": index + 1,
+                                "category_id": int(rng.integers(len(CATEGORIES))) + 1, "segmentation": [flat],
+                                "bbox": box, "area": area, "iscrowd": 0})
+    document = {"images": records, "annotations": annotations,
+                "categories": [{"id": k + 1, "name": n, "supercategory": ""} for k, n in enumerate(CATEGORIES)]}
+    (root / "annotations" / "instances_default.json").write_text(json.dumps(document))
+    return root
+
+
+PEAK_WRAPPER = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """Seconds and the peak resident memory (MiB) of one command, run under a fresh wrapper process so the
+    peak is that command's alone."""
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", PEAK_WRAPPER, *command], check=True, capture_output=True,
+                            text=True)
+    return time.perf_counter() - start, int(result.stdout.split()[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=5000)
+    parser.add_argument("--objects", type=int, default=20)
+    args = parser.parse_args()
+    python = datumaro_python()
+    synthgen = str(REPO / ".venv" / "bin" / "synthgen")
+    with tempfile.TemporaryDirectory() as tmp:
+        source = build(Path(tmp) / "coco", args.images, args.objects)
+        print(f"{args.images} images x {args.objects} polygon objects, {WIDTH}x{HEIGHT}")
+        for target, datumaro_format in (("yolo", "yolo"), ("voc", "voc")):
+            ours, our_peak = timed([synthgen, "convert", str(source), "--from", "coco", "--to", target,
+                                    "--out", str(Path(tmp) / f"ours_{target}")])
+            theirs, their_peak = timed([str(python), "-c", DATUMARO_SCRIPT, str(source), str(Path(tmp) / f"dm_{target}"),
+                               datumaro_format])
+            print(f"coco -> {target}: synthgen {ours:.1f} s (peak {our_peak:.0f} MiB), datumaro {theirs:.1f} s, "
+                  f"ratio {ours / theirs:.2f}")
+
+
+if __name__ == "__main__":
+    main()
