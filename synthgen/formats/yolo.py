@@ -4,24 +4,31 @@ Layout: images/<split>/NAME.png beside labels/<split>/NAME.txt (a label file is
 found by replacing the last /images/ of an image path with /labels/), one row
 per object, coordinates normalised by the image width and height. Class numbers
 are positions in `names`. Splits come from a frame's `split` field (merge sets
-it), else everything is train and val points at train too.
+it), else everything is train and val points at train too. data.yaml has no
+`path:` key: Ultralytics resolves a relative one against its working directory,
+and without one it uses the yaml's folder, which is what we mean.
+
+Reading takes what real tools write as well: Roboflow's data.yaml
+(`train: ../train/images`), Ultralytics' .txt image lists and lists of folders,
+Darknet's obj.data (CVAT, datumaro) and Label Studio's classes.txt export.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (Category, LabelSet, Losses, copy_image, fail, frame_names, image_size, make_frame,
-                                   visible)
+from synthgen.formats.base import (IMAGE_SUFFIXES, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
+                                   frame_names, image_size, is_int, make_frame, read_json, visible)
 from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox, mask_to_polygon, polygons_to_mask
 from synthgen.io.atomic import atomic_write_text
 from synthgen.labels.model import InstanceLabel
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 SPLITS = ("train", "val", "test")
 
 
@@ -69,7 +76,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "detect") 
                 for i in visible(frame)]
         (out / "labels" / folder).mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "labels" / folder / f"{name}.txt", "".join(r + "\n" for r in rows))
-    data: dict[str, Any] = {"path": ".", "train": "images/train",
+    data: dict[str, Any] = {"train": "images/train",
                             "val": "images/val" if "val" in splits_used else "images/train"}
     if "test" in splits_used:
         data["test"] = "images/test"
@@ -81,15 +88,320 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "detect") 
 
 
 # --------------------------------------------------------------------------- reading
+#
+# Real exports come in four layouts, told apart by what the folder holds:
+#   Ultralytics data.yaml (also Roboflow's): train/val/test are folders, .txt lists of images or lists of either;
+#   Darknet obj.data (CVAT's and datumaro's "YOLO 1.1"): classes/train/valid/names keys, list files, labels beside images;
+#   Label Studio's YOLO export: classes.txt, labels/, images/ (empty unless exported with images), notes.json.
+# Every layout comes down to (split, image, label file) entries; the label files are then read the same way.
 
-def _data_yaml(path: Path) -> Path:
-    if path.is_dir():
-        candidates = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
-        if len(candidates) != 1:
-            raise UserError(f"expected one data.yaml in the directory, found {len(candidates)}", file=path)
-        return candidates[0]
-    return path
+MISSING_IMAGE = "objects in label files whose image is missing"
+MISSING_LISTED = "listed images that are missing (no label file either)"
+DARKNET_SPLITS = {"train": "train", "valid": "val", "val": "val", "test": "test"}
 
+
+@dataclass
+class _Entry:
+    split: str
+    listed: Path  # where the export puts the image: label paths are derived from this, not from --images
+    image: Path | None  # where it was found; None when it is nowhere
+    label: Path | None  # its label file, None when there is none
+
+
+@dataclass
+class _Layout:
+    file: Path  # the file that names the classes, for messages
+    root: Path
+    names: list[str]
+    entries: list[_Entry]
+    kpt: tuple[int, int] | None = None
+    kpt_names: dict = field(default_factory=dict)
+
+
+def _label_beside_or_under(image: Path, darknet: bool = False) -> Path | None:
+    """The label file of `image`, or None. Ultralytics replaces the last /images/ of the path with /labels/
+    (a .txt beside the image when there is no images/ folder); Darknet also replaces /JPEGImages/ and falls
+    back to a .txt beside the image, where CVAT's and datumaro's exports keep them."""
+    parts = list(image.parts[:-1])
+    folders = ("images", "JPEGImages") if darknet else ("images",)
+    where = next((i for i in range(len(parts) - 1, -1, -1) if parts[i] in folders), None)
+    if where is not None:
+        under = Path(*parts[:where], "labels", *parts[where + 1:], image.stem + ".txt")
+        if under.is_file() or not darknet:
+            return under if under.is_file() else None
+    beside = image.with_suffix(".txt")
+    return beside if beside.is_file() else None
+
+
+def _is_image(path: Path | str) -> bool:
+    return Path(str(path)).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _images_in(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if _is_image(p) and p.is_file())
+
+
+def _list_lines(listing: Path, file: Path, record: str) -> list[str]:
+    try:
+        lines = listing.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        raise fail(listing, "(file)", f"cannot read (named by {file.name} {record})") from None
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _listed_image(line: str, bases: list[Path], locator: ImageLocator) -> tuple[Path, Path | None]:
+    """(where the list puts the image, where it is). Ultralytics takes `./x` relative to the list file and
+    other relative lines relative to its working directory; Darknet lists (`data/obj_train_data/x.jpg`) are
+    relative to the darknet folder that holds `data/`. So: the list's folder, then the dataset folder, with and
+    without a leading `data/`; then --images."""
+    raw = Path(line)
+    if raw.is_absolute():
+        return raw, (raw if raw.is_file() else locator.find(line))
+    names = [line[2:] if line.startswith("./") else line]
+    if names[0].startswith("data/"):
+        names.append(names[0][5:])
+    for base in bases:
+        for name in names:
+            if (base / name).is_file():
+                return base / name, base / name
+    listed = bases[0] / names[-1]
+    return listed, locator.find(names[-1], [])
+
+
+def _entries_from_list(split: str, listing: Path, bases: list[Path], locator: ImageLocator, file: Path,
+                       record: str, darknet: bool) -> list[_Entry]:
+    entries = []
+    for line in _list_lines(listing, file, record):
+        if not _is_image(line):
+            continue  # Ultralytics keeps only lines with an image suffix
+        listed, found = _listed_image(line, [listing.parent, *bases], locator)
+        entries.append(_Entry(split, listed, found, _label_beside_or_under(listed, darknet)))
+    if not entries:
+        raise fail(listing, "(file)", f"lists no images (named by {file.name} {record})")
+    return entries
+
+
+def _entries_from_dir(split: str, directory: Path, file: Path) -> list[_Entry]:
+    """The images under `directory`, plus the label files in its labels/ twin that have no image."""
+    images = _images_in(directory)
+    if not images:
+        raise fail(file, split, f"no images in {directory}")
+    entries = [_Entry(split, image, image, _label_beside_or_under(image)) for image in images]
+    parts = list(directory.parts)
+    if "images" in parts:
+        where = len(parts) - 1 - parts[::-1].index("images")
+        labels_dir = Path(*parts[:where], "labels", *parts[where + 1:])
+        used = {e.label for e in entries}
+        if labels_dir.is_dir():
+            entries += [_Entry(split, label, None, label) for label in sorted(labels_dir.rglob("*.txt"))
+                        if label not in used]
+    return entries
+
+
+# ----- Ultralytics data.yaml
+
+def _yaml_file(path: Path) -> Path | None:
+    if not path.is_dir():
+        return path if path.suffix.lower() in (".yaml", ".yml") else None
+    candidates = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
+    if len(candidates) > 1:
+        raise UserError(f"expected one data.yaml in the directory, found {len(candidates)}", file=path)
+    return candidates[0] if candidates else None
+
+
+def _load_yaml(file: Path) -> dict:
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise fail(file, f"line {mark.line + 1}" if mark else "(file)", "invalid YAML") from None
+    except (OSError, UnicodeDecodeError):
+        raise fail(file, "(file)", "cannot read") from None
+    if not isinstance(data, dict):
+        raise fail(file, "(top level)", "data.yaml must be a mapping")
+    return data
+
+
+def _dataset_root(data: dict, file: Path) -> Path:
+    """Ultralytics' dataset root: `path:` if given (it resolves a relative one against its working directory,
+    then its datasets folder), else the yaml's folder. Here a relative `path:` is tried against the yaml's
+    folder, then the working directory; one that exists nowhere (written on another machine, as Colab
+    notebooks do) falls back to the yaml's folder, whose split paths are then checked as usual."""
+    value = data.get("path")
+    if not value:
+        return file.parent
+    given = Path(str(value))
+    for candidate in ([given] if given.is_absolute() else [file.parent / given, Path.cwd() / given]):
+        if candidate.is_dir():
+            return candidate
+    return file.parent
+
+
+def _split_target(root: Path, entry: str) -> Path:
+    """Ultralytics' rule: root/entry, and when that does not exist and entry starts with ../, root/entry[3:]
+    (Roboflow writes `train: ../train/images` beside a train/ folder)."""
+    target = root / entry
+    if not target.exists() and entry.startswith("../"):
+        target = root / entry[3:]
+    return target
+
+
+def _ultralytics_entries(data: dict, root: Path, file: Path, locator: ImageLocator) -> list[_Entry]:
+    if "val" not in data and "validation" in data:
+        data = {**data, "val": data["validation"]}  # Ultralytics renames it too
+    entries: list[_Entry] = []
+    seen: set[Path] = set()
+    for split in SPLITS:
+        value = data.get(split)
+        if value is None:
+            if split in ("train", "val"):
+                raise fail(file, split, "missing (data.yaml needs train and val)")
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, str):
+                raise fail(file, split, "must be a folder, a .txt list of images, an image, or a list of these")
+            target = _split_target(root, item).resolve()
+            if target in seen:
+                continue  # val pointing at train, as our own exports do when there is no val split
+            seen.add(target)
+            if target.is_dir():
+                entries += _entries_from_dir(split, target, file)
+            elif target.is_file() and _is_image(target):
+                entries.append(_Entry(split, target, target, _label_beside_or_under(target)))
+            elif target.is_file():
+                entries += _entries_from_list(split, target, [root], locator, file, split, darknet=False)
+            else:
+                raise fail(file, split, f"image directory not found: {target}")
+    return entries
+
+
+def _ultralytics(file: Path, locator: ImageLocator) -> _Layout:
+    data = _load_yaml(file)
+    names = _names(data, file)
+    if isinstance(data.get("nc"), int) and data.get("names") is not None and data["nc"] != len(names):
+        raise fail(file, "nc", f"says {data['nc']} classes but names lists {len(names)}")
+    kpt = None
+    if "kpt_shape" in data:
+        shape = data["kpt_shape"]
+        if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(v, int) for v in shape)
+                and shape[0] >= 0 and shape[1] in (2, 3)):
+            raise fail(file, "kpt_shape", "must be [number of keypoints, 2 or 3]")
+        kpt = (shape[0], shape[1])
+    root = _dataset_root(data, file)
+    return _Layout(file, file.parent.resolve(), names, _ultralytics_entries(data, root, file, locator), kpt,
+                   data.get("kpt_names") or {})
+
+
+# ----- Darknet obj.data
+
+def _darknet_keys(file: Path) -> dict[str, tuple[str, str]]:
+    """key -> (value, record) from `key = value` lines."""
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        raise fail(file, "(file)", "cannot read") from None
+    keys = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if "=" not in line:
+            raise fail(file, f"line {number}", "expected key = value")
+        key, value = (part.strip() for part in line.split("=", 1))
+        keys[key] = (value, f"line {number}")
+    return keys
+
+
+def _darknet_file(value: str, folder: Path, file: Path, record: str) -> Path:
+    """A file named in obj.data. Darknet resolves it against its own folder, in which the export is `data/`;
+    so `data/train.txt` is tried as written beside obj.data, then without `data/`, then by file name."""
+    raw = Path(value)
+    candidates = [raw] if raw.is_absolute() else [folder / value, folder.parent / value]
+    if value.startswith("data/"):
+        candidates.append(folder / value[5:])
+    candidates.append(folder / raw.name)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise fail(file, record, f"'{value}' not found beside {file.name}")
+
+
+def _darknet(file: Path, locator: ImageLocator) -> _Layout:
+    keys = _darknet_keys(file)
+    folder = file.parent
+    if "names" not in keys:
+        raise fail(file, "names", "missing (obj.data names the file of class names)")
+    value, record = keys["names"]
+    names_file = _darknet_file(value, folder, file, record)
+    names = [n for n in (line.strip() for line in _list_lines(names_file, file, "names")) if n]
+    if "classes" in keys:
+        value, record = keys["classes"]
+        if not value.isdigit() or int(value) != len(names):
+            raise fail(file, record, f"classes = {value} but {names_file.name} lists {len(names)} names")
+    entries: list[_Entry] = []
+    for key, split in DARKNET_SPLITS.items():
+        if key in keys:
+            value, record = keys[key]
+            listing = _darknet_file(value, folder, file, record)
+            entries += _entries_from_list(split, listing, [folder, folder.parent], locator, file, key, darknet=True)
+    if not entries:
+        raise fail(file, "train", "missing (obj.data names the list of training images)")
+    return _Layout(file, folder.resolve(), names, entries)
+
+
+# ----- Label Studio's YOLO export
+
+def _labelstudio_names(folder: Path) -> tuple[Path, list[str]]:
+    classes = folder / "classes.txt"
+    if classes.is_file():
+        try:
+            lines = classes.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            raise fail(classes, "(file)", "cannot read") from None
+        while lines and not lines[-1].strip():
+            lines.pop()
+        return classes, lines  # class numbers are line positions; names are kept as written ("uncertain ")
+    notes = folder / "notes.json"
+    doc = read_json(notes)
+    categories = doc.get("categories") if isinstance(doc, dict) else None
+    if not isinstance(categories, list) or not all(isinstance(c, dict) and is_int(c.get("id")) for c in categories):
+        raise fail(notes, "categories", "must be a list of {id, name}")
+    by_id = {c["id"]: str(c.get("name")) for c in categories}
+    if sorted(by_id) != list(range(len(by_id))):
+        raise fail(notes, "categories", "ids must run 0..n-1")
+    return notes, [by_id[i] for i in range(len(by_id))]
+
+
+def _labelstudio_image(label: Path, labels_dir: Path, images_dir: Path, locator: ImageLocator) -> Path | None:
+    """Label Studio names a label file after its image (`labels/3f2a-photo.txt` for `3f2a-photo.jpg`), without
+    the image's extension: each image suffix is tried in images/, then under --images."""
+    relative = label.relative_to(labels_dir).with_suffix("")
+    for suffix in IMAGE_SUFFIXES + tuple(s.upper() for s in IMAGE_SUFFIXES):
+        for candidate in (images_dir / relative.with_suffix(suffix), images_dir / f"{label.stem}{suffix}"):
+            if candidate.is_file():
+                return candidate
+    for suffix in IMAGE_SUFFIXES:
+        found = locator.find(f"{label.stem}{suffix}")
+        if found is not None:
+            return found
+    return None
+
+
+def _labelstudio(folder: Path, locator: ImageLocator) -> _Layout:
+    file, names = _labelstudio_names(folder)
+    labels_dir, images_dir = folder / "labels", folder / "images"
+    if not labels_dir.is_dir():
+        raise fail(folder, "labels", "no labels/ folder beside classes.txt")
+    entries = []
+    for label in sorted(labels_dir.rglob("*.txt")):
+        image = _labelstudio_image(label, labels_dir, images_dir, locator)
+        entries.append(_Entry("train", image or images_dir / label.stem, image, label))
+    if entries and all(e.image is None for e in entries):
+        where = f"--images {locator.images}" if locator.images is not None else f"{images_dir}; give --images DIR"
+        raise fail(folder, "images", f"no image found for any of the {len(entries)} label files (looked in {where})")
+    return _Layout(file, folder.resolve(), names, entries)
+
+
+# ----- reading label files into frames
 
 def _names(data: dict, file: Path) -> list[str]:
     names = data.get("names")
@@ -102,32 +414,6 @@ def _names(data: dict, file: Path) -> list[str]:
     if names is None and isinstance(data.get("nc"), int):
         return [str(i) for i in range(data["nc"])]
     raise fail(file, "names", "must be a list of class names or a mapping from 0..n-1 to names")
-
-
-def _split_dirs(data: dict, base: Path, file: Path) -> list[tuple[str, Path]]:
-    dirs: list[tuple[str, Path]] = []
-    for split in SPLITS:
-        value = data.get(split)
-        if value is None:
-            if split in ("train", "val"):
-                raise fail(file, split, "missing (data.yaml needs train and val)")
-            continue
-        for entry in value if isinstance(value, list) else [value]:
-            if not isinstance(entry, str):
-                raise fail(file, split, "must be a directory path or a list of them")
-            directory = (base / entry).resolve()
-            if not directory.is_dir():
-                raise fail(file, split, f"image directory not found: {directory}")
-            if all(directory != d for _, d in dirs):
-                dirs.append((split, directory))
-    return dirs
-
-
-def _label_path(image: Path) -> Path:
-    parts = list(image.parts)
-    where = len(parts) - 1 - parts[::-1].index("images")
-    parts[where] = "labels"
-    return Path(*parts).with_suffix(".txt")
 
 
 def _parse_row(tokens: list[str], file: Path, record: str, names: list[str], kpt: tuple[int, int] | None) -> tuple:
@@ -184,56 +470,83 @@ def _instance(cls: int, kind: str, values: list[float], number: int, width: int,
                          mask_rle=encode_rle(mask) if mask is not None else None, keypoints=keypoints)
 
 
-def read(path: Path) -> LabelSet:
-    file = _data_yaml(path)
+
+def _layout(path: Path, locator: ImageLocator) -> _Layout:
+    yaml_file = _yaml_file(path)
+    if yaml_file is not None:
+        return _ultralytics(yaml_file, locator)
+    if path.is_file() and path.suffix == ".data":
+        return _darknet(path, locator)
+    if path.is_dir():
+        data_files = sorted(path.glob("*.data"))
+        if len(data_files) == 1:
+            return _darknet(data_files[0], locator)
+        if (path / "classes.txt").is_file() or (path / "notes.json").is_file():
+            return _labelstudio(path, locator)
+    raise UserError("not a YOLO export: expected a data.yaml (Ultralytics, Roboflow), an obj.data (Darknet, "
+                    "CVAT) or classes.txt with labels/ (Label Studio)", file=path)
+
+
+def _read_rows(label: Path, names: list[str], kpt: tuple[int, int] | None) -> list[tuple[str, int, str, list]]:
+    """(record, class, kind, values) per non-empty row, checked; one file holds one kind of row."""
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise fail(file, f"line {mark.line + 1}" if mark else "(file)", "invalid YAML") from None
+        lines = label.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
-        raise fail(file, "(file)", "cannot read") from None
-    if not isinstance(data, dict):
-        raise fail(file, "(top level)", "data.yaml must be a mapping")
-    names = _names(data, file)
-    kpt = None
-    if "kpt_shape" in data:
-        shape = data["kpt_shape"]
-        if not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(v, int) for v in shape)
-                and shape[0] >= 0 and shape[1] in (2, 3)):
-            raise fail(file, "kpt_shape", "must be [number of keypoints, 2 or 3]")
-        kpt = (shape[0], shape[1])
-    kpt_names = data.get("kpt_names") or {}
-    categories = [Category(i + 1, n, tuple(kpt_names.get(i, [f"kp{j + 1}" for j in range(kpt[0])]))
-                           if kpt else ()) for i, n in enumerate(names)]
-    base = file.parent / str(data.get("path", "."))
+        raise fail(label, "(file)", "cannot read") from None
+    rows, kinds = [], set()
+    for number, line in enumerate(lines, start=1):
+        tokens = line.split()
+        if not tokens:
+            continue
+        record = f"line {number}"
+        cls, kind, values = _parse_row(tokens, label, record, names, kpt)
+        kinds.add(kind)
+        if len(kinds) > 1:
+            raise fail(label, record, "mixes detect and segment rows in one file")
+        rows.append((record, cls, kind, values))
+    return rows
+
+
+def _frame_path(image: Path, root: Path) -> str:
+    resolved = image.resolve()
+    return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(resolved)
+
+
+def _build(layout: _Layout, unread: Counter) -> tuple[list[Category], list]:
+    kpt = layout.kpt
+    categories = [Category(i + 1, n, tuple(layout.kpt_names.get(i, [f"kp{j + 1}" for j in range(kpt[0])]))
+                           if kpt else ()) for i, n in enumerate(layout.names)]
     frames = []
-    root = file.parent.resolve()
-    for split, directory in _split_dirs(data, base, file):
-        for image in sorted(p for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
-            width, height = image_size(image, file, str(image))
-            label_file = _label_path(image)
-            instances: list[InstanceLabel] = []
-            if label_file.is_file():
-                try:
-                    lines = label_file.read_text(encoding="utf-8").splitlines()
-                except (OSError, UnicodeDecodeError):
-                    raise fail(label_file, "(file)", "cannot read") from None
-                kinds = set()
-                for number, line in enumerate(lines, start=1):
-                    tokens = line.split()
-                    if not tokens:
-                        continue
-                    record = f"line {number}"
-                    cls, kind, values = _parse_row(tokens, label_file, record, names, kpt)
-                    kinds.add(kind)
-                    if len(kinds) > 1:
-                        raise fail(label_file, record, "mixes detect and segment rows in one file")
-                    instances.append(_instance(cls, kind, values, len(instances) + 1, width, height,
-                                               categories[cls], kpt, label_file, record))
-            relative = image.resolve().relative_to(root) if image.resolve().is_relative_to(root) else image.resolve()
-            extra = {"split": split}
-            if image.parent.name in ("synthetic", "real") and image.parent.parent.name == split:
-                extra["source"] = image.parent.name
-            frames.append(make_frame(len(frames), str(relative), width, height, instances, categories, **extra))
-    return LabelSet(categories, frames, root, str(file))
+    for entry in layout.entries:
+        rows = _read_rows(entry.label, layout.names, kpt) if entry.label is not None else []
+        if entry.image is None:  # counted, not dropped in silence: the boxes cannot be placed without a size
+            if entry.label is not None:
+                unread[MISSING_IMAGE] += len(rows)
+            else:
+                unread[MISSING_LISTED] += 1
+            continue
+        width, height = image_size(entry.image, layout.file, str(entry.listed))
+        instances = [_instance(cls, kind, values, k + 1, width, height, categories[cls], kpt, entry.label, record)
+                     for k, (record, cls, kind, values) in enumerate(rows)]
+        extra = {"split": entry.split}
+        if entry.image.parent.name in ("synthetic", "real") and entry.image.parent.parent.name == entry.split:
+            extra["source"] = entry.image.parent.name
+        frames.append(make_frame(len(frames), _frame_path(entry.image, layout.root), width, height, instances,
+                                 categories, **extra))
+    return categories, frames
+
+
+def read(path: Path, images: Path | None = None) -> LabelSet:
+    """Any of the layouts above. A label file whose image is nowhere is counted in the loss line with its
+    objects (the boxes are checked all the same); no image at all, or no label file at all, is an error."""
+    layout = _layout(Path(path), ImageLocator(images))
+    if not any(e.label is not None for e in layout.entries):
+        raise fail(layout.file, "labels", f"no label files found for the {len(layout.entries)} images "
+                                          "(expected labels/ beside images/, or a .txt beside each image)")
+    unread: Counter = Counter()
+    categories, frames = _build(layout, unread)
+    if not frames:
+        hint = f" under --images {images}" if images is not None else "; give --images DIR"
+        raise fail(layout.file, "images", f"none of the {len(layout.entries)} images was found{hint}")
+    unread = Counter({k: v for k, v in unread.items() if v})
+    return LabelSet(categories, frames, layout.root, str(layout.file), unread)
