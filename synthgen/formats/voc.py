@@ -6,19 +6,25 @@ images with the VOC colour map: class PNG values are class numbers (position in
 labelmap.txt), object PNG values are the objects' order in the XML; 0 is
 background. `truncated` is 1 when at least 15 % of the object's projection
 leaves the image, `occluded` 1 when less than half of its in-image part shows.
+
+Reading also takes the exports datumaro and CVAT write (see the notes above `read`
+and docs/formats.md): RGB colour-mapped PNGs, labelmap.txt colours, `xmin 0` at
+the image edge, no <size>, and CVAT's "Segmentation mask 1.1" without XML.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (Category, LabelSet, Losses, copy_image, fail, frame_names, image_size, make_frame,
-                                   read_png, read_xml, visible)
-from synthgen.formats.masks import decode_rle, encode_rle
+from synthgen.formats.base import (IMAGE_SUFFIXES, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
+                                   frame_names, image_size, make_frame, read_xml, visible)
+from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox
 from synthgen.io.atomic import atomic_write_bytes, atomic_write_text
 from synthgen.labels.model import InstanceLabel
 
@@ -134,24 +140,113 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
 
 
 # --------------------------------------------------------------------------- reading
+#
+# Exports met in the wild differ from VOC's own files in ways the reader absorbs:
+# datumaro and CVAT write RGB PNGs painted with labelmap.txt's colours instead of
+# palette PNGs, put boxes at the image edge at `xmin 0` (they write 0-based
+# coordinates), may leave out <size>, number SegmentationObject instances apart
+# from the XML's objects, and CVAT's "Segmentation mask 1.1" has no Annotations/.
 
-def _labelmap(path: Path) -> list[str] | None:
+VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable",
+               "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor")
+VOID = 255  # VOC's "don't care" border value, colour (224, 224, 192)
+Colour = tuple[int, int, int]
+
+
+@dataclass
+class _ClassTable:
+    """Class PNG values and colours -> class names; the position in labelmap.txt (or VOC's own list) is the value."""
+
+    names: list[str]
+    colours: list[Colour]
+    background: str
+
+    def by_colour(self) -> dict[Colour, int]:
+        table = {_voc_colour(VOID): VOID}
+        table.update({colour: k for k, colour in enumerate(self.colours)})
+        return table
+
+
+@dataclass
+class _Object:
+    name: str
+    bbox: tuple[float, float, float, float]
+    flags: dict
+    mask: np.ndarray | None = None
+
+
+def _voc_colour(index: int) -> Colour:
+    colours = palette()
+    return colours[3 * index], colours[3 * index + 1], colours[3 * index + 2]
+
+
+def _labelmap_colour(text: str, file: Path, record: str) -> Colour | None:
+    if not text.strip():
+        return None
+    parts = text.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() and int(p) <= 255 for p in parts):
+        raise fail(file, record, f"colour must be 'r,g,b' with values 0-255, got {text!r}")
+    return int(parts[0]), int(parts[1]), int(parts[2])
+
+
+def _class_table(path: Path) -> _ClassTable | None:
+    """labelmap.txt (`name:r,g,b:parts:actions`, datumaro's and CVAT's), or None when there is none.
+    Background is the entry named so, else the black one, as datumaro decides it; entries without
+    colours take the VOC colour map by position, as datumaro generates them."""
     file = path / "labelmap.txt"
     if not file.is_file():
         return None
-    names = []
+    names: list[str] = []
+    colours: list[Colour | None] = []
     for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
+        if not line.strip() or line.lstrip().startswith("#"):
             continue
-        name = line.split(":")[0]
+        name, _, rest = line.strip().partition(":")
+        record = f"line {number}"
         if not name:
-            raise fail(file, f"line {number}", "empty label name")
-        if name != "background":
-            names.append(name)
-    return names
+            raise fail(file, record, "empty label name")
+        if name in names:
+            raise fail(file, record, f"label '{name}' is listed twice")
+        names.append(name)
+        colours.append(_labelmap_colour(rest.split(":")[0], file, record))
+    if not any(c is not None for c in colours):
+        colours = [_voc_colour(k) for k in range(len(names))]
+    elif None in colours:
+        raise fail(file, f"label '{names[colours.index(None)]}'", "has no colour while others have one")
+    black = [n for n, c in zip(names, colours) if c == (0, 0, 0)]
+    background = "background" if "background" in names else (black[0] if black else "background")
+    return _ClassTable(names, colours, background)  # type: ignore[arg-type]
 
 
-def _int_child(element: ET.Element, tag: str, file: Path, record: str) -> float:
+def _voc_table() -> _ClassTable:
+    names = ["background", *VOC_CLASSES]
+    return _ClassTable(names, [_voc_colour(k) for k in range(len(names))], "background")
+
+
+def _label_png(png: Path, colours: dict[Colour, int], what: str) -> np.ndarray:
+    """A class or object PNG as values: palette/grey PNGs as stored, RGB PNGs through `colours`."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(png) as image:
+            mode, data = image.mode, np.array(image.convert("RGB") if image.mode == "RGBA" else image)
+    except (UnidentifiedImageError, OSError):
+        raise fail(png, "(file)", "not a readable PNG") from None
+    if mode in ("P", "L"):
+        return data.astype(np.int32)
+    if mode not in ("RGB", "RGBA"):
+        raise fail(png, "(file)", f"expected a palette or RGB PNG, got mode {mode}")
+    packed = (data[..., 0].astype(np.int32) << 16) | (data[..., 1].astype(np.int32) << 8) | data[..., 2]
+    values, inverse = np.unique(packed, return_inverse=True)
+    lookup = {(r << 16) | (g << 8) | b: k for (r, g, b), k in colours.items()}
+    unknown = [v for v in values.tolist() if v not in lookup]
+    if unknown:
+        r, g, b = unknown[0] >> 16, (unknown[0] >> 8) & 255, unknown[0] & 255
+        raise fail(png, "(image)", f"colour ({r}, {g}, {b}) is not {what}")
+    return np.array([lookup[v] for v in values.tolist()], np.int32)[inverse].reshape(packed.shape)
+
+
+def _number(element: ET.Element, tag: str, file: Path, record: str) -> float:
     child = element.find(tag)
     if child is None or child.text is None:
         raise fail(file, record, f"missing <{tag}>")
@@ -161,19 +256,46 @@ def _int_child(element: ET.Element, tag: str, file: Path, record: str) -> float:
         raise fail(file, record, f"<{tag}> must be a number, got {child.text.strip()!r}") from None
 
 
-def _parse(file: Path) -> tuple[str, int, int, list[tuple[str, tuple, dict]]]:
-    root = read_xml(file)
-    if root.tag != "annotation":
-        raise fail(file, "(root)", f"expected <annotation>, got <{root.tag}>")
-    filename = root.findtext("filename")
-    if not filename:
-        raise fail(file, "filename", "missing <filename>")
+def _box(values: tuple[float, ...], width: int, height: int, file: Path, record: str) -> tuple[float, ...]:
+    """VOC's 1-based inclusive corners as [x, y, w, h]. A min of 0 (below VOC's 1) is what datumaro
+    writes for a box at the image edge (it writes 0-based corners): it is read as the edge, 0, not
+    as a box reaching one pixel off the image; maxes are the far edge in both conventions."""
+    xmin, ymin, xmax, ymax = values
+    if not (0 <= xmin <= xmax <= width and 0 <= ymin <= ymax <= height):
+        raise fail(file, record, f"bndbox ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}) must satisfy "
+                                 f"0 <= min <= max <= image size ({width}x{height})")
+    left, top = max(xmin - 1, 0.0), max(ymin - 1, 0.0)
+    if xmax - left <= 0 or ymax - top <= 0:
+        raise fail(file, record, f"bndbox ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}) is empty")
+    return left, top, xmax - left, ymax - top
+
+
+def _flags(obj: ET.Element, file: Path, record: str) -> dict:
+    flags: dict = {}
+    for tag in ("truncated", "occluded", "difficult"):
+        text = obj.findtext(tag)
+        if text is not None and text.strip():
+            if text.strip() not in ("0", "1"):
+                raise fail(file, record, f"<{tag}> must be 0 or 1, got {text.strip()!r}")
+            flags[tag] = int(text.strip())
+    pose = (obj.findtext("pose") or "").strip()
+    if pose and pose != "Unspecified":
+        flags["pose"] = pose
+    return flags
+
+
+def _size(root: ET.Element, file: Path) -> tuple[int, int] | None:
+    """<size>, or None when the export left it out (datumaro does for images it has no size for)."""
     size = root.find("size")
-    if size is None:
-        raise fail(file, "size", "missing <size>")
-    width, height = (_int_child(size, t, file, "size") for t in ("width", "height"))
+    if size is None or size.find("width") is None and size.find("height") is None:
+        return None
+    width, height = (_number(size, t, file, "size") for t in ("width", "height"))
     if width <= 0 or height <= 0 or width != int(width) or height != int(height):
         raise fail(file, "size", "width and height must be positive integers")
+    return int(width), int(height)
+
+
+def _objects(root: ET.Element, width: int, height: int, file: Path, unread: Counter) -> list[_Object]:
     objects = []
     for k, obj in enumerate(root.findall("object")):
         name = (obj.findtext("name") or "").strip()
@@ -183,60 +305,177 @@ def _parse(file: Path) -> tuple[str, int, int, list[tuple[str, tuple, dict]]]:
         box = obj.find("bndbox")
         if box is None:
             raise fail(file, record, "missing <bndbox>")
-        xmin, ymin, xmax, ymax = (_int_child(box, t, file, record) for t in ("xmin", "ymin", "xmax", "ymax"))
-        if not (1 <= xmin <= xmax <= width and 1 <= ymin <= ymax <= height):
-            raise fail(file, record, f"bndbox ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}) must satisfy "
-                                     f"1 <= min <= max <= image size ({int(width)}x{int(height)})")
-        flags = {}
-        for tag in ("truncated", "occluded", "difficult"):
-            text = obj.findtext(tag)
-            if text is not None:
-                if text.strip() not in ("0", "1"):
-                    raise fail(file, record, f"<{tag}> must be 0 or 1, got {text.strip()!r}")
-                flags[tag] = int(text.strip())
-        pose = obj.findtext("pose")
-        if pose and pose != "Unspecified":
-            flags["pose"] = pose
-        objects.append((name, (xmin - 1, ymin - 1, xmax - xmin + 1, ymax - ymin + 1), flags))
-    return filename, int(width), int(height), objects
+        corners = tuple(_number(box, t, file, record) for t in ("xmin", "ymin", "xmax", "ymax"))
+        objects.append(_Object(name, _box(corners, width, height, file, record), _flags(obj, file, record)))
+        unread["VOC <part> boxes (head, hand, foot: no part boxes in the model)"] += len(obj.findall("part"))
+        unread["VOC <actions> of objects (no actions in the model)"] += len(obj.findall("actions"))
+    return objects
 
 
-def read(path: Path) -> LabelSet:
+def _image(locator: ImageLocator, names: list[str], bases: list[Path], file: Path, record: str) -> Path:
+    for name in names:
+        found = locator.find(name, bases)
+        if found is not None:
+            return found
+    hint = "" if locator.images is not None else "; give --images DIR"
+    raise fail(file, record, f"image file not found: {bases[0] / names[0]}{hint}")
+
+
+def _relative(image: Path, root: Path) -> str:
+    try:
+        return image.relative_to(root).as_posix()
+    except ValueError:
+        return str(image)
+
+
+def _mask_class(classes: np.ndarray | None, mask: np.ndarray, table: _ClassTable) -> str | None:
+    """The class most of an object's pixels have in the class PNG (None without one, or if only background)."""
+    if classes is None:
+        return None
+    values = classes[mask]
+    values = values[(values != VOID) & (values < len(table.names))]
+    if not values.size:
+        return None
+    name = table.names[int(np.bincount(values).argmax())]
+    return None if name == table.background else name
+
+
+def _mostly_inside(mask: np.ndarray, box: tuple[float, ...]) -> bool:
+    x, y, w, h = (int(round(v)) for v in box)
+    return 2 * int(mask[max(y, 0):y + h, max(x, 0):x + w].sum()) >= int(mask.sum())
+
+
+def _attach_masks(objects: list[_Object], ids: np.ndarray, classes: np.ndarray | None, table: _ClassTable,
+                  png: Path) -> list[_Object]:
+    """Give SegmentationObject instance k to XML object k, VOC's rule, when they agree (same class in
+    the class PNG, at least half of the mask inside the box); datumaro and CVAT number masks apart
+    from boxes, so an instance that does not agree is an object of its own, named by the class PNG."""
+    extra = []
+    for number in sorted(set(np.unique(ids).tolist()) - {0, VOID}):
+        mask = ids == number
+        name = _mask_class(classes, mask, table)
+        partner = objects[number - 1] if number <= len(objects) else None
+        if partner is not None and partner.mask is None and name in (None, partner.name) \
+                and _mostly_inside(mask, partner.bbox):
+            partner.mask = mask
+        elif name is None:
+            raise fail(png, f"object {number}", f"matches no object of the XML ({len(objects)} listed) and no "
+                                                "SegmentationClass PNG names its class")
+        else:
+            extra.append(_Object(name, mask_bbox(mask), {}, mask))
+    return objects + extra
+
+
+def _png_pair(path: Path, stem: str, table: _ClassTable, size: tuple[int, int],
+              unread: Counter) -> tuple[np.ndarray | None, np.ndarray | None, Path]:
+    """The item's object and class PNGs as values (None where absent), checked against the image size."""
+    object_png, class_png = path / "SegmentationObject" / f"{stem}.png", path / "SegmentationClass" / f"{stem}.png"
+    ids = _label_png(object_png, {_voc_colour(k): k for k in range(256)}, "a VOC colour-map colour") \
+        if object_png.is_file() else None
+    classes = _label_png(class_png, table.by_colour(), "a class colour (labelmap.txt or the VOC colour map)") \
+        if class_png.is_file() else None
+    for png, values in ((object_png, ids), (class_png, classes)):
+        if values is not None and values.shape != (size[1], size[0]):
+            raise fail(png, "(image)", f"size {values.shape[1]}x{values.shape[0]} disagrees with the image "
+                                       f"({size[0]}x{size[1]})")
+    if classes is not None and (classes >= len(table.names)).any() and (classes != VOID).any():
+        bad = sorted(set(np.unique(classes).tolist()) - set(range(len(table.names))) - {VOID})
+        if bad:
+            raise fail(class_png, "(image)", f"class value {bad[0]} is not in the class list ({len(table.names)} "
+                                             "classes with background)")
+    if classes is not None and ids is None:
+        unread["SegmentationClass PNGs without a SegmentationObject PNG (class masks, not objects)"] += 1
+    return ids, classes, object_png
+
+
+def _instances(objects: list[_Object], by_name: dict[str, Category], file: Path) -> list[InstanceLabel]:
+    instances = []
+    for number, obj in enumerate(objects, start=1):
+        if obj.name not in by_name:
+            raise fail(file, f"object[{number - 1}] ({obj.name})", "label is not declared in labelmap.txt")
+        mask = obj.mask
+        instances.append(InstanceLabel(number, obj.name, by_name[obj.name].id, tuple(float(v) for v in obj.bbox),
+                                       visible_pixels=int(mask.sum()) if mask is not None else 0,
+                                       mask_rle=encode_rle(mask) if mask is not None else None,
+                                       attributes=obj.flags))
+    return instances
+
+
+@dataclass
+class _Item:
+    stem: str
+    file: Path  # the XML, or the object PNG when there is no XML
+    image: Path
+    size: tuple[int, int]
+    objects: list[_Object]
+
+
+def _xml_item(path: Path, file: Path, locator: ImageLocator, table: _ClassTable, unread: Counter) -> _Item:
+    root = read_xml(file)
+    if root.tag != "annotation":
+        raise fail(file, "(root)", f"expected <annotation>, got <{root.tag}>")
+    filename = (root.findtext("filename") or "").strip()
+    if not filename:
+        raise fail(file, "filename", "missing <filename>")
+    names = [filename] + ([f"{filename}{s}" for s in IMAGE_SUFFIXES] if not Path(filename).suffix else [])
+    image = _image(locator, names, [path / "JPEGImages", path], file, "filename")
+    actual = image_size(image, file, "filename")
+    declared = _size(root, file)
+    if declared is not None and declared != actual:
+        raise fail(file, "size", f"{declared[0]}x{declared[1]} disagrees with the image ({actual[0]}x{actual[1]})")
+    objects = _objects(root, actual[0], actual[1], file, unread)
+    ids, classes, object_png = _png_pair(path, file.stem, table, actual, unread)
+    if ids is not None:
+        objects = _attach_masks(objects, ids, classes, table, object_png)
+    return _Item(file.stem, file, image, actual, objects)
+
+
+def _mask_item(path: Path, png: Path, locator: ImageLocator, table: _ClassTable, unread: Counter) -> _Item:
+    """An item of CVAT's "Segmentation mask 1.1" export: PNGs and no XML, objects from the masks."""
+    names = [f"{png.stem}{s}" for s in IMAGE_SUFFIXES]
+    image = _image(locator, names, [path / "JPEGImages", path], png, "(image)")
+    size = image_size(image, png, "(image)")
+    ids, classes, _ = _png_pair(path, png.stem, table, size, unread)
+    if classes is None:
+        raise fail(png, "(image)", f"no SegmentationClass/{png.stem}.png to name the objects' classes")
+    return _Item(png.stem, png, image, size, _attach_masks([], ids, classes, table, png))
+
+
+def _listed_names(path: Path) -> set[str]:
+    """Image names JPEGImages/ holds and ImageSets/*/*.txt list (first word of a line, quotes removed)."""
+    names = {p.stem for p in (path / "JPEGImages").glob("*") if p.suffix.lower() in IMAGE_SUFFIXES}
+    for listing in sorted((path / "ImageSets").glob("*/*.txt")):
+        for line in listing.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                names.add(line.strip().split('"')[1] if line.startswith('"') else line.split()[0])
+    return names
+
+
+def read(path: Path, images: Path | None = None) -> LabelSet:
     path = Path(path)
-    annotations = path / "Annotations"
-    if not annotations.is_dir():
-        raise UserError("not a VOC directory (no Annotations/)", file=path)
-    parsed = [(f, *_parse(f)) for f in sorted(annotations.glob("*.xml"))]
-    names = _labelmap(path)
-    if names is None:
-        names = list(dict.fromkeys(name for *_, objects in parsed for name, _, _ in objects))
+    locator = ImageLocator(images)
+    labelmap = _class_table(path)
+    table = labelmap or _voc_table()
+    unread: Counter = Counter()
+    xmls = sorted((path / "Annotations").glob("*.xml"))
+    pngs = sorted((path / "SegmentationObject").glob("*.png"))
+    if xmls:
+        items = [_xml_item(path, f, locator, table, unread) for f in xmls]
+    elif pngs:
+        items = [_mask_item(path, f, locator, table, unread) for f in pngs]
+    else:
+        raise UserError("not a VOC export: no annotations (no Annotations/*.xml, no SegmentationObject/*.png)",
+                        file=path)
+    unread["images without an annotation (in JPEGImages/ or ImageSets/, with no XML or mask)"] += \
+        len(_listed_names(path) - {item.stem for item in items})
+    if labelmap is not None:  # background is a class only where an XML object says so (datumaro's files do)
+        used = {o.name for item in items for o in item.objects}
+        names = [n for n in labelmap.names if n != labelmap.background or n in used]
+    else:
+        names = list(dict.fromkeys(o.name for item in items for o in item.objects))
     categories = [Category(k + 1, n) for k, n in enumerate(names)]
     by_name = {c.name: c for c in categories}
-    frames = []
-    for index, (file, filename, width, height, objects) in enumerate(parsed):
-        image = path / "JPEGImages" / filename
-        actual = image_size(image, file, "filename")
-        if actual != (width, height):
-            raise fail(file, "size", f"{width}x{height} disagrees with the image ({actual[0]}x{actual[1]})")
-        object_png = path / "SegmentationObject" / f"{file.stem}.png"
-        ids = read_png(object_png, file, "SegmentationObject") if object_png.is_file() else None
-        if ids is not None and ids.shape != (height, width):
-            raise fail(object_png, "(image)", f"size {ids.shape[1]}x{ids.shape[0]} disagrees with the annotation "
-                                              f"({width}x{height})")
-        if ids is not None and int(ids[ids != 255].max(initial=0)) > len(objects):
-            raise fail(object_png, "(image)", f"object number {int(ids[ids != 255].max())} but the XML lists "
-                                              f"{len(objects)} objects")
-        instances = []
-        for number, (name, bbox, flags) in enumerate(objects, start=1):
-            if name not in by_name:
-                raise fail(file, f"object[{number - 1}] ({name})", "label is not declared in labelmap.txt")
-            mask = ids == number if ids is not None else None
-            if mask is not None and not mask.any():
-                mask = None
-            category = by_name[name]
-            instances.append(InstanceLabel(number, name, category.id, tuple(float(v) for v in bbox),
-                                           visible_pixels=int(mask.sum()) if mask is not None else 0,
-                                           mask_rle=encode_rle(mask) if mask is not None else None,
-                                           attributes=flags))
-        frames.append(make_frame(index, f"JPEGImages/{filename}", width, height, instances, categories))
-    return LabelSet(categories, frames, path, str(path))
+    frames = [make_frame(index, _relative(item.image, path), item.size[0], item.size[1],
+                         _instances(item.objects, by_name, item.file), categories)
+              for index, item in enumerate(items)]
+    return LabelSet(categories, frames, path, str(path), +unread)
