@@ -5,20 +5,34 @@ frames counted from 1 and left/top 1-based (MATLAB style, as motmetrics reads
 them: it subtracts 1). Track ids are instance ids, which synthgen keeps stable
 across a sequence. Fully hidden objects keep a row with their amodal box and
 visibility 0, the way MOT17 lists occluded people.
+
+Reading takes MOT15's 10 columns (`..., conf, x, y, z`: world coordinates, -1
+when unknown, no class or visibility) as well, and rows with id -1 (no track:
+datumaro and CVAT write them for shapes outside a track): each gets an instance
+id of its own above every track id, listed in the frame's `untracked`, and is
+written back with id -1.
 """
 
 from __future__ import annotations
 
 import configparser
 import math
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from synthgen.errors import UserError
-from synthgen.formats.base import Category, LabelSet, Losses, copy_image, fail, image_size, make_frame
+from synthgen.formats.base import (IMAGE_SUFFIXES, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
+                                   image_size, make_frame)
 from synthgen.io.atomic import atomic_write_text
 from synthgen.labels.model import InstanceLabel
 
 SEQUENCE = "synthgen"
+# Class numbers of MOT16/17/20 ground truth, as the MOTChallenge devkit names them; used when a
+# sequence has no gt/labels.txt (MOTChallenge's own sequences have none).
+MOT_CLASSES = ("pedestrian", "person_on_vehicle", "car", "bicycle", "motorbike", "non_mot_vehicle", "static_person",
+               "distractor", "occluder", "occluder_on_ground", "occluder_full", "reflection", "crowd")
+UNTRACKED = -1  # the id of rows that belong to no track (detections; datumaro's and CVAT's shapes without a track)
 
 
 def _f(value: float) -> str:
@@ -34,6 +48,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
     rows = []
     for number, frame in enumerate(labels.frames, start=1):
         copy_image(labels, frame, seq / "img1" / f"{number:06d}.png")
+        untracked = set(frame.extra.get("untracked", ()))
         for instance in frame.instances:
             box = instance.bbox if instance.bbox is not None else instance.bbox_amodal
             if box is None:
@@ -42,7 +57,8 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
             visibility = 0.0 if instance.bbox is None else (instance.visibility if instance.visibility is not None else 1.0)
             conf = 0 if instance.attributes.get("ignore") else 1
             x, y, w, h = box
-            rows.append(",".join([str(number), str(instance.instance_id), _f(x + 1), _f(y + 1), _f(w), _f(h),
+            track = UNTRACKED if instance.instance_id in untracked else instance.instance_id
+            rows.append(",".join([str(number), str(track), _f(x + 1), _f(y + 1), _f(w), _f(h),
                                   str(conf), str(instance.category_id), _f(visibility)]))
     (seq / "gt").mkdir(parents=True, exist_ok=True)
     atomic_write_text(seq / "gt" / "gt.txt", "".join(r + "\n" for r in rows))
@@ -53,73 +69,156 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
 
 
 def _sequence_dir(path: Path) -> Path:
+    """The sequence folder: PATH itself, PATH's only SEQ/ child, or the folder of PATH = SEQ/gt/gt.txt."""
+    if path.is_file() and path.name == "gt.txt" and path.parent.name == "gt":
+        return path.parent.parent
     if (path / "gt" / "gt.txt").is_file():
         return path
     found = sorted(p.parent.parent for p in path.glob("*/gt/gt.txt"))
-    if len(found) != 1:
-        raise UserError(f"expected one MOT sequence (SEQ/gt/gt.txt), found {len(found)}", file=path)
+    if not found:
+        raise UserError("not a MOT sequence: no gt/gt.txt here or in a subfolder", file=path)
+    if len(found) > 1:
+        raise UserError(f"expected one MOT sequence (SEQ/gt/gt.txt), found {len(found)}: convert one at a time",
+                        file=path)
     return found[0]
 
 
-def read(path: Path) -> LabelSet:
-    seq = _sequence_dir(Path(path))
-    gt = seq / "gt" / "gt.txt"
-    names_file = seq / "gt" / "labels.txt"
-    names = [n.strip() for n in names_file.read_text(encoding="utf-8").splitlines() if n.strip()] \
-        if names_file.is_file() else []
+def _seqinfo(seq: Path) -> dict[str, str]:
+    """seqinfo.ini's [Sequence] keys, lower-cased; empty when the file is absent (MOT15 and datumaro may omit it)."""
+    file = seq / "seqinfo.ini"
+    if not file.is_file():
+        return {}
     info = configparser.ConfigParser()
     try:
-        info.read(seq / "seqinfo.ini", encoding="utf-8")
-        im_dir, im_ext = info.get("Sequence", "imDir", fallback="img1"), info.get("Sequence", "imExt", fallback=".jpg")
-    except configparser.Error:
-        raise fail(seq / "seqinfo.ini", "(file)", "invalid INI") from None
-    rows: dict[int, list[InstanceLabel]] = {}
-    seen: set[tuple[int, int]] = set()
+        info.read(file, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        raise fail(file, "(file)", "invalid INI") from None
+    return {k.lower(): v.strip() for k, v in info.items("Sequence")} if info.has_section("Sequence") else {}
+
+
+@dataclass
+class _Row:
+    frame: int
+    track: int
+    box: tuple[float, float, float, float]  # 0-based x, y, w, h
+    conf: float
+    cls: int
+    visibility: float | None
+    columns: int  # 9 (MOT16/17/20) or 10 (MOT15)
+
+
+def _row(fields: list[str], gt: Path, record: str, unread: Counter) -> _Row:
+    """One line: 9 columns (MOT16/17/20: ..., conf, class, visibility) or 10 (MOT15: ..., conf, x, y, z,
+    world coordinates, -1 when unknown; every row a pedestrian, visibility not given)."""
+    if len(fields) not in (9, 10):
+        raise fail(gt, record, f"expected 9 comma-separated values (MOT16/17/20) or 10 (MOT15), got {len(fields)}")
+    try:
+        values = [float(v) for v in fields]
+    except ValueError:
+        raise fail(gt, record, "values must be numbers") from None
+    if not all(math.isfinite(v) for v in values):
+        raise fail(gt, record, "values must be finite numbers")
+    frame, track, left, top, w, h, conf = values[:7]
+    cls, vis = (1.0, None) if len(values) == 10 else (values[7], values[8])
+    if len(values) == 10 and any(v != -1 for v in values[7:]):
+        unread["MOT15 world coordinates (x, y, z)"] += 1
+    if frame != int(frame) or frame < 1 or track != int(track) or cls != int(cls):
+        raise fail(gt, record, "frame (from 1), id and class must be integers")
+    if track < UNTRACKED:
+        raise fail(gt, record, f"id must be >= 0, or -1 for a row without a track, got {int(track)}")
+    if cls < 1:
+        raise fail(gt, record, f"class must be >= 1, got {int(cls)}")
+    if w < 0 or h < 0:
+        raise fail(gt, record, "width and height must be >= 0")
+    if vis is not None and not 0.0 <= vis <= 1.0:
+        raise fail(gt, record, f"visibility must lie in [0, 1], got {vis:g}")
+    return _Row(int(frame), int(track), (left - 1, top - 1, w, h), conf, int(cls), vis, len(values))
+
+
+def _rows(gt: Path, unread: Counter) -> list[_Row]:
     try:
         lines = gt.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         raise fail(gt, "(file)", "cannot read") from None
+    rows: list[_Row] = []
+    seen: set[tuple[int, int]] = set()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        record = f"line {number}"
-        fields = line.split(",")
-        if len(fields) not in (9, 10):
-            raise fail(gt, record, f"expected 9 comma-separated values, got {len(fields)}")
-        try:
-            values = [float(v) for v in fields]
-        except ValueError:
-            raise fail(gt, record, "values must be numbers") from None
-        if not all(math.isfinite(v) for v in values):
-            raise fail(gt, record, "values must be finite numbers")
-        frame, track, left, top, w, h, conf, cls, vis = values[:9]
-        if frame != int(frame) or frame < 1 or track != int(track) or cls != int(cls):
-            raise fail(gt, record, "frame (from 1), id and class must be integers")
-        if w < 0 or h < 0:
-            raise fail(gt, record, "width and height must be >= 0")
-        if not 0.0 <= vis <= 1.0:
-            raise fail(gt, record, f"visibility must lie in [0, 1], got {vis:g}")
-        if (int(frame), int(track)) in seen:
-            raise fail(gt, record, f"id {int(track)} appears twice in frame {int(frame)}")
-        seen.add((int(frame), int(track)))
-        cls = int(cls)
-        while len(names) < cls:
-            names.append(f"class{len(names) + 1}")
-        if cls < 1:
-            raise fail(gt, record, f"class must be >= 1, got {cls}")
-        box = (left - 1, top - 1, w, h)
-        attributes = {"ignore": 1} if conf == 0 else {}
-        rows.setdefault(int(frame), []).append(InstanceLabel(
-            int(track), names[cls - 1], cls, None if vis == 0 else box, bbox_amodal=box if vis == 0 else None,
-            visibility=vis, attributes=attributes))
+        row = _row([f.strip() for f in line.split(",")], gt, f"line {number}", unread)
+        if row.track != UNTRACKED and (row.frame, row.track) in seen:
+            raise fail(gt, f"line {number}", f"id {row.track} appears twice in frame {row.frame}")
+        seen.add((row.frame, row.track))
+        rows.append(row)
+    if not rows:
+        raise fail(gt, "(file)", "no rows: an empty ground truth is not a sequence")
+    return rows
+
+
+def _names(seq: Path, rows: list[_Row]) -> list[str]:
+    """Category names by class number: gt/labels.txt (datumaro, synthgen) when there is one, else
+    MOTChallenge's classes up to the highest used (MOT15: pedestrians only); numbers past the list
+    are named classN."""
+    file = seq / "gt" / "labels.txt"
+    top = max(r.cls for r in rows)
+    if file.is_file():
+        names = [n.strip() for n in file.read_text(encoding="utf-8").splitlines() if n.strip()]
+    else:
+        names = list(MOT_CLASSES[:1] if rows[0].columns == 10 else MOT_CLASSES)[:top]
+    return names + [f"class{k}" for k in range(len(names) + 1, top + 1)]
+
+
+def _instances(rows: list[_Row], names: list[str]) -> tuple[dict[int, list[InstanceLabel]], dict[int, list[int]]]:
+    """Instances by frame, and per frame the instance ids given to untracked rows: each such row gets an
+    id of its own, above every track id, so no writer can join two of them into one track."""
+    fresh = max([0, *(r.track for r in rows)]) + 1
+    by_frame: dict[int, list[InstanceLabel]] = {}
+    untracked: dict[int, list[int]] = {}
+    for row in rows:
+        number = row.track
+        if number == UNTRACKED:
+            number, fresh = fresh, fresh + 1
+            untracked.setdefault(row.frame, []).append(number)
+        hidden = row.visibility == 0
+        by_frame.setdefault(row.frame, []).append(InstanceLabel(
+            number, names[row.cls - 1], row.cls, None if hidden else row.box,
+            bbox_amodal=row.box if hidden else None, visibility=row.visibility,
+            attributes={"ignore": 1} if row.conf == 0 else {}))
+    return by_frame, untracked
+
+
+def _frame_images(seq: Path, info: dict[str, str], numbers: set[int], locator: ImageLocator,
+                  gt: Path) -> dict[int, Path]:
+    """Frame number -> image: every image named by a number in the image folder, and one for every
+    frame with rows or within seqLength (found in the folder or under --images)."""
+    im_dir, im_ext = info.get("imdir", "img1"), info.get("imext", ".jpg")
+    found = {int(p.stem): p for p in sorted((seq / im_dir).glob("*")) if p.stem.isdigit()
+             and p.suffix.lower() in IMAGE_SUFFIXES} if (seq / im_dir).is_dir() else {}
+    length = info.get("seqlength", "")
+    wanted = numbers | (set(range(1, int(length) + 1)) if length.isdigit() else set())
+    for number in sorted(wanted - set(found)):
+        name = f"{number:06d}{im_ext}"
+        image = locator.find(f"{im_dir}/{name}", [seq]) or locator.find(name)
+        if image is None:
+            hint = "" if locator.images is not None else "; give --images DIR"
+            raise fail(gt, f"frame {number}", f"image file not found: {seq / im_dir / name}{hint}")
+        found[number] = image
+    return dict(sorted(found.items()))
+
+
+def read(path: Path, images: Path | None = None) -> LabelSet:
+    seq = _sequence_dir(Path(path))
+    gt = seq / "gt" / "gt.txt"
+    unread: Counter = Counter()
+    rows = _rows(gt, unread)
+    names = _names(seq, rows)
     categories = [Category(k + 1, n) for k, n in enumerate(names)]
-    images = sorted((seq / im_dir).glob(f"*{im_ext}")) if (seq / im_dir).is_dir() else []
-    for frame_number in rows:
-        if not (seq / im_dir / f"{frame_number:06d}{im_ext}").is_file():
-            raise fail(gt, f"frame {frame_number}", f"image file not found: {seq / im_dir / f'{frame_number:06d}{im_ext}'}")
+    by_frame, untracked = _instances(rows, names)
+    frame_images = _frame_images(seq, _seqinfo(seq), set(by_frame), ImageLocator(images), gt)
     frames = []
-    for image in images:
-        number = int(image.stem) if image.stem.isdigit() else len(frames) + 1
+    for number, image in frame_images.items():
         width, height = image_size(image, gt, f"frame {number}")
-        frames.append(make_frame(number - 1, f"{im_dir}/{image.name}", width, height, rows.get(number, []), categories))
-    return LabelSet(categories, frames, seq, str(gt))
+        extra = {"untracked": untracked[number]} if number in untracked else {}
+        relative = image.relative_to(seq).as_posix() if image.is_relative_to(seq) else str(image)
+        frames.append(make_frame(number - 1, relative, width, height, by_frame.get(number, []), categories, **extra))
+    return LabelSet(categories, frames, seq, str(gt), +unread)
