@@ -236,6 +236,6 @@ class ImageLocator:
         found = self.find(name, bases)
         if found is None:
             where = ", ".join(str(b) for b in bases) or "nowhere"
-            extra = f" or under --images {self.images}" if self.images is not None else "; give --images DIR"
-            raise fail(file, record, f"image '{name}' not found under {where}{extra}")
+            extra = f", and under --images {self.images}" if self.images is not None else "; give --images DIR"
+            raise fail(file, record, f"image file not found: {name} (looked in {where}{extra})")
         return found

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (Category, LabelSet, Losses, copy_image, fail, frame_names, image_size, make_frame,
+from synthgen.formats.base import (Category, ImageLocator, LabelSet, Losses, copy_image, fail, frame_names, image_size, make_frame,
                                    read_json, read_png, visible)
 from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox
 from synthgen.io.atomic import atomic_write_bytes, atomic_write_text
@@ -166,17 +166,24 @@ def _table(path: Path) -> tuple[list[Category], dict[int, int], set[int]]:
     return categories, {lid: k + 1 for k, (_, lid) in enumerate(with_instances)}, {lid for _, lid in with_instances}
 
 
-def read(path: Path) -> LabelSet:
+def read(path: Path, images: Path | None = None) -> LabelSet:
+    """gtFine/<split>/<city>/ as Cityscapes ships it, or gtFine/<split>/ without city folders as datumaro writes
+    it; each image is the leftImg8bit file at the same place (or found under `images` by name)."""
     path = Path(path)
     if not (path / "gtFine").is_dir():
         raise UserError("not a Cityscapes directory (no gtFine/)", file=path)
     categories, by_label, instanced = _table(path)
     names = {c.id: c.name for c in categories}
+    locator = ImageLocator(images)
+    files = sorted({*(path / "gtFine").glob("*/*/*_gtFine_instanceIds.png"),
+                    *(path / "gtFine").glob("*/*_gtFine_instanceIds.png")})
+    if not files:
+        raise UserError("no *_gtFine_instanceIds.png under gtFine/<split>/[<city>/]: nothing to read", file=path)
     frames = []
-    for index, file in enumerate(sorted((path / "gtFine").glob("*/*/*_gtFine_instanceIds.png"))):
+    for index, file in enumerate(files):
         stem = _NAME.match(file.name).group(1)
-        split, city = file.parent.parent.name, file.parent.name
-        image = path / "leftImg8bit" / split / city / f"{stem}_leftImg8bit.png"
+        folder = file.parent.relative_to(path / "gtFine")
+        image = locator.require(f"{stem}_leftImg8bit.png", [path / "leftImg8bit" / folder], file, "(image)")
         width, height = image_size(image, file, "(image)")
         values = read_png(file, file, "(image)").astype(np.int64)
         if values.shape != (height, width):
@@ -202,5 +209,6 @@ def read(path: Path) -> LabelSet:
             instances.append(InstanceLabel(len(instances) + 1, names[cid], cid, mask_bbox(mask),
                                            visible_pixels=int(mask.sum()), mask_rle=encode_rle(mask),
                                            attributes={} if value >= 1000 else {"iscrowd": 1}))
-        frames.append(make_frame(index, str(image.relative_to(path)), width, height, instances, categories))
+        name = str(image.relative_to(path)) if image.is_relative_to(path) else str(image.resolve())
+        frames.append(make_frame(index, name, width, height, instances, categories))
     return LabelSet(categories, frames, path, str(path))

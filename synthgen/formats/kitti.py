@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import Category, LabelSet, Losses, copy_image, fail, frame_names, image_size, make_frame
+from synthgen.formats.base import Category, ImageLocator, LabelSet, Losses, copy_image, fail, frame_names, image_size, make_frame
 from synthgen.io.atomic import atomic_write_text
 from synthgen.labels.model import Box3D, CameraLabel, InstanceLabel
 
@@ -75,11 +75,15 @@ def _row(instance: InstanceLabel, losses: Losses, down: np.ndarray | None) -> st
         alpha = _wrap(rotation_y - math.atan2(location[0], location[2]))
     truncation = instance.truncation if instance.truncation is not None else 0.0
     name = instance.category.replace(" ", "_")
-    values = [truncation, occlusion_level(instance.visibility), alpha, x, y, x + w, y + h, *dims, *location, rotation_y]
+    occluded = int(instance.attributes.get("occluded", occlusion_level(instance.visibility)))  # read from KITTI: kept
+    values = [truncation, occluded, alpha, x, y, x + w, y + h, *dims, *location, rotation_y]
     return " ".join([name, _f(values[0]), str(values[1]), *map(_f, values[2:])])
 
 
-def _calib(camera: CameraLabel) -> str:
+def _calib(camera: CameraLabel, read: dict[str, list[float]] | None = None) -> str:
+    """A calib file from K; a calibration read from KITTI (`read`) is written back as it was."""
+    if read:
+        return "".join(f"{key}: {' '.join(f'{v:.12e}' for v in values)}\n" for key, values in read.items())
     p = np.hstack([camera.K, np.zeros((3, 1))])
     eye34 = np.hstack([np.eye(3), np.zeros((3, 1))])
     lines = [f"P{k}: " + " ".join(_f(v) for v in p.ravel()) for k in range(4)]
@@ -104,16 +108,17 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
             rows.append(_row(instance, losses, down))
         atomic_write_text(out / "label_2" / f"{name}.txt", "".join(r + "\n" for r in rows))
         if frame.camera.K is not None:
-            atomic_write_text(out / "calib" / f"{name}.txt", _calib(frame.camera))
+            atomic_write_text(out / "calib" / f"{name}.txt", _calib(frame.camera, frame.extra.get("kitti_calib")))
         else:
             losses.add("frames without intrinsics (no calib file)")
 
 
 # --------------------------------------------------------------------------- reading
 
-def _read_calib(path: Path) -> np.ndarray | None:
+def _read_calib(path: Path) -> tuple[np.ndarray | None, dict[str, list[float]]]:
+    """K from P2, and every matrix of the file, kept so a KITTI-to-KITTI conversion writes them back."""
     if not path.is_file():
-        return None
+        return None, {}
     entries = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -126,7 +131,7 @@ def _read_calib(path: Path) -> np.ndarray | None:
     p2 = entries.get("P2")
     if p2 is None or len(p2) != 12:
         raise fail(path, "P2", f"needs 12 numbers, got {0 if p2 is None else len(p2)}")
-    return np.array(p2).reshape(3, 4)[:, :3]
+    return np.array(p2).reshape(3, 4)[:, :3], entries
 
 
 def _box3d(dims: list[float], location: list[float], rotation_y: float) -> Box3D | None:
@@ -140,20 +145,35 @@ def _box3d(dims: list[float], location: list[float], rotation_y: float) -> Box3D
     return Box3D(center, np.array([l, h, w]), rotation)
 
 
-def read(path: Path) -> LabelSet:
+def _find_image(locator: ImageLocator, image_dirs: list[Path], stem: str, file: Path) -> Path:
+    """image_2/ beside label_2/ (KITTI's own), or training/image_2/ (datumaro's kitti3d), or --images."""
+    for image_dir in image_dirs:
+        found = sorted(image_dir.glob(f"{stem}.*"))
+        if found:
+            return found[0]
+    for suffix in (".png", ".jpg", ".jpeg"):
+        image = locator.find(stem + suffix)
+        if image is not None:
+            return image
+    return locator.require(f"{stem}.png", image_dirs, file, "(image)")
+
+
+def read(path: Path, images: Path | None = None) -> LabelSet:
     path = Path(path)
     label_dir, image_dir = path / "label_2", path / "image_2"
     if not label_dir.is_dir():
         raise UserError("not a KITTI object directory (no label_2/)", file=path)
+    label_files = sorted(label_dir.glob("*.txt"))
+    if not label_files:
+        raise UserError("no label files in label_2/: nothing to read", file=path)
+    locator = ImageLocator(images)
     names: list[str] = []
     frames = []
     parsed = []
-    for index, file in enumerate(sorted(label_dir.glob("*.txt"))):
-        images = sorted(image_dir.glob(f"{file.stem}.*"))
-        if not images:
-            raise fail(file, "(image)", f"image file not found: {image_dir / file.stem}.png")
-        width, height = image_size(images[0], file, "(image)")
-        K = _read_calib(path / "calib" / file.name)
+    for index, file in enumerate(label_files):
+        image = _find_image(locator, [image_dir, path / "training" / "image_2"], file.stem, file)
+        width, height = image_size(image, file, "(image)")
+        K, calib = _read_calib(path / "calib" / file.name)
         rows = []
         for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
             fields = line.split()
@@ -181,13 +201,15 @@ def read(path: Path) -> LabelSet:
                 names.append(fields[0])
             rows.append((fields[0], truncated, int(occluded), (left, top, right - left, bottom - top),
                          _box3d(values[7:10], values[10:13], values[13])))
-        parsed.append((index, images[0], width, height, K, rows))
+        parsed.append((index, image, width, height, K, calib, rows))
     categories = [Category(k + 1, n) for k, n in enumerate(names)]
     ids = {c.name: c.id for c in categories}
-    for index, image, width, height, K, rows in parsed:
+    for index, image, width, height, K, calib, rows in parsed:
         instances = [InstanceLabel(k, name, ids[name], box, truncation=truncated, box3d=box3d,
                                    attributes={"occluded": occluded})
                      for k, (name, truncated, occluded, box, box3d) in enumerate(rows, start=1)]
         camera = CameraLabel(width, height, K)
-        frames.append(make_frame(index, str(image.relative_to(path)), width, height, instances, categories, camera))
+        name = str(image.relative_to(path)) if image.is_relative_to(path) else str(image.resolve())
+        frames.append(make_frame(index, name, width, height, instances, categories, camera,
+                                 **({"kitti_calib": calib} if calib else {})))
     return LabelSet(categories, frames, path, str(path))
