@@ -109,13 +109,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=5000)
     parser.add_argument("--objects", type=int, default=20)
+    parser.add_argument("--targets", nargs="+", default=["yolo", "voc"], choices=["yolo", "voc"])
     args = parser.parse_args()
     python = datumaro_python()
     synthgen = str(REPO / ".venv" / "bin" / "synthgen")
     with tempfile.TemporaryDirectory() as tmp:
         source = build(Path(tmp) / "coco", args.images, args.objects)
         print(f"{args.images} images x {args.objects} polygon objects, {WIDTH}x{HEIGHT}")
-        for target, datumaro_format in (("yolo", "yolo"), ("voc", "voc")):
+        for target in args.targets:
+            datumaro_format = target
             ours, our_peak = timed([synthgen, "convert", str(source), "--from", "coco", "--to", target,
                                     "--out", str(Path(tmp) / f"ours_{target}")])
             theirs, their_peak = timed([str(python), "-c", DATUMARO_SCRIPT, str(source), str(Path(tmp) / f"dm_{target}"),

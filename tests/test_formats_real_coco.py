@@ -103,3 +103,23 @@ def test_a_failed_write_leaves_no_folder_behind(tmp_path):
     result = run_cli("convert", root, "--from", "coco", "--to", "mot", "--out", tmp_path / "out")
     one_line_error(result)
     assert not (tmp_path / "out").exists()
+
+
+def test_converting_to_a_format_without_masks_checks_them_and_counts_them(tmp_path):
+    """COCO to YOLO detect never rasterises a polygon, but a broken one still stops the conversion, and every
+    mask is counted as lost as before."""
+    root, document = _datumaro_layout(tmp_path / "in")
+    result = run_cli("convert", root, "--from", "coco", "--to", "yolo", "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert f"{len(document['annotations'])} masks" in result.stdout
+    document["annotations"][0]["segmentation"] = [[0.0, 0.0, 1.0]]
+    (root / "annotations" / "instances_val.json").write_text(json.dumps(document))
+    message = one_line_error(run_cli("convert", root, "--from", "coco", "--to", "yolo", "--out", tmp_path / "bad"))
+    assert "odd number of values" in message and not (tmp_path / "bad").exists()
+
+
+def test_converted_images_are_the_same_bytes(tmp_path):
+    root, document = _datumaro_layout(tmp_path / "in")
+    assert run_cli("convert", root, "--from", "coco", "--to", "voc", "--out", tmp_path / "out").returncode == 0
+    (written,) = (tmp_path / "out" / "JPEGImages").iterdir()
+    assert written.read_bytes() == (root / "images" / "val" / "b.jpg").read_bytes()

@@ -74,3 +74,18 @@ def test_polygons_to_rle_is_the_mask_rasterisation_encoded():
         mask = polygons_to_mask(polygons, height, width)
         rle, area = polygons_to_rle(polygons, height, width)
         assert rle == encode_rle(mask) and area == int(mask.sum())
+
+
+def test_mask_extent_is_the_mask_over_its_bounding_box():
+    from synthgen.formats.masks import mask_extent
+
+    rng = np.random.default_rng(3)
+    for mask in _masks(rng):
+        extent = mask_extent(_encoded(mask), *mask.shape)
+        if not mask.any():
+            assert extent is None
+            continue
+        x0, y0, window = extent
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        assert (x0, y0) == (cols[0], rows[0])
+        assert np.array_equal(window, mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])

@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from synthgen.io.outdir import OutputMode, prepare_output_dir, removed_on_failure
 
     spec = get(args.target)
-    labels = read_any(args.source, Path(args.input), Path(args.images) if args.images else None)  # reads and validates everything before writing anything
+    labels = read_any(args.source, Path(args.input), Path(args.images) if args.images else None,
+                      masks="mask" in spec.holds)  # reads and validates everything before writing anything
     if args.taxonomy:
         from synthgen.taxonomy import apply_taxonomy, load_taxonomy
 

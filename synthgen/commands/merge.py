@@ -35,8 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from synthgen.io.outdir import OutputMode, prepare_output_dir, removed_on_failure
 
     spec = get(args.to)
-    first = read_any(args.from_a, Path(args.a), Path(args.images_a) if args.images_a else None)
-    second = read_any(args.from_b, Path(args.b), Path(args.images_b) if args.images_b else None)
+    masks = "mask" in spec.holds
+    first = read_any(args.from_a, Path(args.a), Path(args.images_a) if args.images_a else None, masks)
+    second = read_any(args.from_b, Path(args.b), Path(args.images_b) if args.images_b else None, masks)
     if args.taxonomy:
         from synthgen.taxonomy import apply_taxonomy, load_taxonomy
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -152,8 +153,14 @@ def frame_names(frames: list[FrameLabels]) -> list[str]:
 
 
 def copy_image(labels: LabelSet, frame: FrameLabels, target: Path) -> None:
+    """Put the frame's image at `target`: a hard link when both lie on one filesystem (no bytes copied, no
+    space used: datasets are large and conversions never change their images), else a copy."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(labels.image_path(frame), target)
+    source = labels.image_path(frame)
+    try:
+        os.link(source, target)
+    except OSError:  # another filesystem, or links not allowed there
+        shutil.copyfile(source, target)
 
 
 def visible(frame: FrameLabels) -> list[InstanceLabel]:

@@ -185,8 +185,9 @@ def image_folders(json_path: Path) -> list[Path]:
     return list(dict.fromkeys(candidates))
 
 
-def read_coco(path: Path, images: Path | None = None):
-    """Read and validate a COCO instances/keypoints JSON (a file, or a directory holding one)."""
+def read_coco(path: Path, images: Path | None = None, masks: bool = True):
+    """Read and validate a COCO instances/keypoints JSON (a file, or a directory holding one); `masks=False`
+    when the target holds none: they are checked and counted, not rasterised."""
     from synthgen.formats import coco_checks
     from synthgen.formats.base import ImageLocator
 
@@ -194,7 +195,8 @@ def read_coco(path: Path, images: Path | None = None):
     folders = image_folders(json_path)
     locator = ImageLocator(images)
     root = folders[1]
-    return coco_checks.read(json_path, lambda name, record: locator.require(name, folders, json_path, record), root)
+    return coco_checks.read(json_path, lambda name, record: locator.require(name, folders, json_path, record), root,
+                            masks)
 
 
 def write(labels, out: Path, losses, variant: str = "rle") -> None:
@@ -202,6 +204,6 @@ def write(labels, out: Path, losses, variant: str = "rle") -> None:
     write_coco_dir(labels, out, "polygon" if variant == "polygon" else "rle", losses)
 
 
-def read(path: Path, images: Path | None = None):
+def read(path: Path, images: Path | None = None, masks: bool = True):
     """Registry entry point: a COCO JSON file or a directory holding annotations/*.json."""
-    return read_coco(path, images)
+    return read_coco(path, images, masks)

@@ -98,11 +98,22 @@ def _keypoints(value: Any, category: Category, file: Path, record: str) -> tuple
     return tuple((x, y, int(v)) for x, y, v in triples)
 
 
-def _mask(segmentation: Any, height: int, width: int, file: Path, record: str) -> tuple[dict | None, int]:
+def _mask(segmentation: Any, height: int, width: int, file: Path, record: str,
+          rasterise: bool = True) -> tuple[dict | None, int]:
     """The annotation's mask as a compressed RLE and its pixel count. An RLE is checked and kept as it is
     (no decoding: a compressed string passes through, list counts are compressed by pycocotools);
-    polygons are rasterised."""
+    polygons are checked, and rasterised unless `rasterise` is off (the conversion's target holds no
+    masks: they are counted as lost and never drawn)."""
     try:
+        if not rasterise:
+            if isinstance(segmentation, dict):
+                rle_counts(segmentation, height, width)
+            elif isinstance(segmentation, list):
+                for i, p in enumerate(segmentation):
+                    check_polygon(p, f"segmentation[{i}]")
+            else:
+                raise ValueError("segmentation must be an RLE object or a list of polygons")
+            return None, 0
         if isinstance(segmentation, dict):
             counts = rle_counts(segmentation, height, width)
             if isinstance(segmentation["counts"], str):
@@ -124,9 +135,9 @@ def _mask(segmentation: Any, height: int, width: int, file: Path, record: str) -
     raise fail(file, record, "segmentation must be an RLE object or a list of polygons")
 
 
-def read(file: Path, locate: Callable[[str, str], Path], root: Path) -> LabelSet:
+def read(file: Path, locate: Callable[[str, str], Path], root: Path, masks: bool = True) -> LabelSet:
     """A COCO document: `locate(file_name, record)` finds each image; frames name their images relative to
-    `root` when they lie below it."""
+    `root` when they lie below it. `masks=False` checks masks but does not make them (counted as lost)."""
     doc = read_json(file)
     if not isinstance(doc, dict):
         raise fail(file, "(top level)", "a COCO file is a JSON object")
@@ -169,7 +180,9 @@ def read(file: Path, locate: Callable[[str, str], Path], root: Path) -> LabelSet
         image = images[image_id]
         mask_rle, pixels = None, 0
         if "segmentation" in ann:
-            mask_rle, pixels = _mask(ann["segmentation"], image["height"], image["width"], file, record)
+            mask_rle, pixels = _mask(ann["segmentation"], image["height"], image["width"], file, record, masks)
+            if not masks and ann["segmentation"]:
+                unread["masks"] += 1
         category = by_id[category_id]
         keypoints = _keypoints(ann.get("keypoints"), category, file, record)
         instances = per_image[image_id]

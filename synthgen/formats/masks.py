@@ -87,6 +87,21 @@ def decode_window(counts: np.ndarray, height: int, x0: int, x1: int) -> np.ndarr
     return np.repeat(values, lengths).reshape(x1 - x0, height).T
 
 
+def mask_extent(rle: Any, height: int, width: int) -> tuple[int, int, np.ndarray] | None:
+    """(x0, y0, the mask over its own bounding box) of a checked RLE, or None when it is empty: painting a
+    mask into a frame-sized array then costs the mask's box, not the frame."""
+    counts = rle_counts(rle, height, width)
+    ends = np.cumsum(counts)
+    ones = np.flatnonzero((np.arange(len(counts)) % 2 == 1) & (counts > 0))
+    if ones.size == 0:
+        return None
+    first, last = int(ends[ones[0]] - counts[ones[0]]), int(ends[ones[-1]] - 1)
+    x0, x1 = first // height, last // height + 1
+    window = decode_window(counts, height, x0, x1)
+    rows = np.flatnonzero(window.any(axis=1))
+    return x0, int(rows[0]), window[rows[0]:rows[-1] + 1]
+
+
 def decode_rle(rle: Any, height: int, width: int) -> np.ndarray:
     """Validate a COCO RLE ({'size': [h, w], 'counts': str | list}) against the image and decode it to a bool mask."""
     counts = rle_counts(rle, height, width)
@@ -212,15 +227,16 @@ def polygons_to_rle(polygons: list[Polygon], height: int, width: int) -> tuple[d
 
 def check_polygon(values: Any, name: str = "polygon") -> Polygon:
     """A flat list of at least 3 finite (x, y) pairs; raises ValueError saying what is wrong."""
-    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+    if not isinstance(values, list) or not set(map(type, values)) <= {int, float}:  # exact types: bool is out
         raise ValueError(f"{name} must be a list of numbers")
     if len(values) % 2:
         raise ValueError(f"{name} has an odd number of values ({len(values)})")
     if len(values) < 6:
         raise ValueError(f"{name} has {len(values) // 2} points, at least 3 are needed")
-    if not all(math.isfinite(v) for v in values):
+    floats = list(map(float, values))
+    if not np.isfinite(floats).all():
         raise ValueError(f"{name} has a value that is not a finite number")
-    return [float(v) for v in values]
+    return floats
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -59,9 +59,10 @@ def get(name: str) -> FormatSpec:
     return FORMATS[name]
 
 
-def read_any(name: str, path: Path, images: Path | None = None):
+def read_any(name: str, path: Path, images: Path | None = None, masks: bool = True):
     """Read `path` in format `name` (or a rendered dataset for 'synthgen') into a LabelSet. `images`: a
-    folder where the export's images live when they are not where the export says (--images)."""
+    folder where the export's images live when they are not where the export says (--images). `masks=False`
+    tells a reader that can skip making masks (they are checked and counted as lost) that nothing needs them."""
     import inspect
 
     if images is not None and not Path(images).is_dir():
@@ -77,8 +78,11 @@ def read_any(name: str, path: Path, images: Path | None = None):
     reader = get(name).load().read
     if images is not None and "images" not in inspect.signature(reader).parameters:
         raise UserError(f"--images is not supported for {name} input yet", file=path)
+    options = {"images": images} if images is not None else {}
+    if not masks and "masks" in inspect.signature(reader).parameters:
+        options["masks"] = False
     try:
-        return reader(Path(path), images=images) if images is not None else reader(Path(path))
+        return reader(Path(path), **options)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError) as exc:
         # the readers check what they rely on; this keeps a shape they did not foresee to one line too
         raise UserError(f"malformed {name} input ({exc.__class__.__name__}: {exc})", file=path) from None

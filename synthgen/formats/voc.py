@@ -14,6 +14,7 @@ the image edge, no <size>, and CVAT's "Segmentation mask 1.1" without XML.
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
@@ -24,12 +25,17 @@ import numpy as np
 from synthgen.errors import UserError
 from synthgen.formats.base import (IMAGE_SUFFIXES, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
                                    frame_names, image_size, make_frame, read_xml, visible)
-from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox
+from synthgen.formats.masks import encode_rle, mask_bbox, mask_extent
 from synthgen.io.atomic import atomic_write_bytes, atomic_write_text
 from synthgen.labels.model import InstanceLabel
 
 TRUNCATED_AT = 0.15
 OCCLUDED_BELOW = 0.5
+
+
+@functools.cache
+def _palette() -> tuple[int, ...]:
+    return tuple(palette())
 
 
 def palette() -> list[int]:
@@ -53,7 +59,7 @@ def _png(values: np.ndarray) -> bytes:
     from PIL import Image
 
     image = Image.fromarray(values.astype(np.uint8), mode="P")
-    image.putpalette(palette())
+    image.putpalette(_palette())
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -114,11 +120,15 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
             if number > 254:
                 losses.add("masks past the 254th object of an image")
                 continue
-            mask = decode_rle(instance.mask_rle, height, width)
-            if (instances[mask] != 0).any():
+            extent = mask_extent(instance.mask_rle, height, width)
+            if extent is None:
+                continue
+            x0, y0, mask = extent
+            window = (slice(y0, y0 + mask.shape[0]), slice(x0, x0 + mask.shape[1]))
+            if (instances[window][mask] != 0).any():
                 losses.add("mask pixels shared by two objects (the later one kept)")
-            classes[mask] = class_value[instance.category_id]
-            instances[mask] = number
+            classes[window][mask] = class_value[instance.category_id]
+            instances[window][mask] = number
         if has_masks:
             segmented.append(name)
             for folder, values in (("SegmentationClass", classes), ("SegmentationObject", instances)):
