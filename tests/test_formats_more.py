@@ -51,7 +51,7 @@ def test_kitti_round_trip_keeps_boxes_truncation_occlusion_and_calibration(minim
         assert np.allclose(fa.camera.K, fb.camera.K, atol=1e-5)
         for x, y in zip(xs, ys):
             assert y.truncation == pytest.approx(x.truncation, abs=1e-6)
-            assert y.attributes["occluded"] == kitti.occlusion_level(x.visibility)
+            assert y.attributes["kitti_occluded"] == kitti.occlusion_level(x.visibility)
             assert np.allclose(x.box3d.corners(), y.box3d.corners(), atol=1e-5)
 
 

@@ -123,3 +123,54 @@ def test_converted_images_are_the_same_bytes(tmp_path):
     assert run_cli("convert", root, "--from", "coco", "--to", "voc", "--out", tmp_path / "out").returncode == 0
     (written,) = (tmp_path / "out" / "JPEGImages").iterdir()
     assert written.read_bytes() == (root / "images" / "val" / "b.jpg").read_bytes()
+
+
+def _two_camera_export(root: Path) -> dict:
+    """Two images with the same file name in different folders, of different sizes, so a mix-up shows."""
+    document = json.loads((CORPUS / "datumaro" / "annotations" / "instances_val.json").read_text())
+    first = dict(document["images"][0], file_name="cam1/0001.jpg")
+    second = dict(first, id=41, file_name="cam2/0001.jpg", width=8, height=6)
+    document["images"] = [first, second]
+    (root / "annotations").mkdir(parents=True)
+    (root / "annotations" / "instances.json").write_text(json.dumps(document))
+    return document
+
+
+def test_images_found_by_name_keep_their_folders_apart(tmp_path):
+    import os
+
+    document = _two_camera_export(tmp_path / "export")
+    for image in document["images"]:  # a relative --images, as typed from the repository
+        folder = tmp_path / "downloads" / "day1" / Path(image["file_name"]).parent
+        _placeholders({"images": [dict(image, file_name=Path(image["file_name"]).name)]}, folder)
+    relative = os.path.relpath(tmp_path / "downloads", REPO)
+    result = run_cli("convert", tmp_path / "export", "--from", "coco", "--to", "coco", "--out", tmp_path / "out",
+                     "--images", relative)
+    assert result.returncode == 0, result.stderr
+    written = json.loads(next((tmp_path / "out").rglob("*.json")).read_text())
+    sizes = {(i["width"], i["height"]) for i in written["images"]}
+    assert sizes == {(5, 10), (8, 6)}  # each file checked against its own declared size: no mix-up
+    for image in written["images"]:
+        assert Image.open(tmp_path / "out" / image["file_name"]).size == (image["width"], image["height"])
+
+
+def test_one_file_is_never_given_to_two_references(tmp_path):
+    document = _two_camera_export(tmp_path / "export")
+    only = dict(document["images"][0], file_name="0001.jpg")
+    _placeholders({"images": [only]}, tmp_path / "downloads")
+    message = one_line_error(run_cli("convert", tmp_path / "export", "--from", "coco", "--to", "coco",
+                                     "--out", tmp_path / "out", "--images", tmp_path / "downloads"))
+    assert "ambiguous" in message and "cam2/0001.jpg" in message and "cam1/0001.jpg" in message
+
+
+def test_file_names_are_literal_and_keypoint_files_find_their_subset(tmp_path):
+    """'a#1.jpg' is a file name, not a URL fragment; person_keypoints_val2017.json's images are in val2017/."""
+    root = tmp_path / "coco"
+    (root / "annotations").mkdir(parents=True)
+    document = json.loads((CORPUS / "datumaro" / "annotations" / "instances_val.json").read_text())
+    document["images"][0]["file_name"] = "a#1.jpg"
+    (root / "annotations" / "person_keypoints_val2017.json").write_text(json.dumps(document))
+    _placeholders(document, root / "val2017")
+    result = run_cli("convert", root / "annotations" / "person_keypoints_val2017.json", "--from", "coco",
+                     "--to", "yolo", "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr

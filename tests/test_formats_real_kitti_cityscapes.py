@@ -71,3 +71,16 @@ def test_cityscapes_without_instance_images_is_an_error(tmp_path):
     message = one_line_error(run_cli("convert", tmp_path / "cs", "--from", "cityscapes", "--to", "coco",
                                      "--out", tmp_path / "out"))
     assert "nothing to read" in message and not (tmp_path / "out").exists()
+
+
+def test_kitti_levels_do_not_become_voc_flags(tmp_path):
+    """KITTI's occlusion levels (0-3, -1) are not VOC's 0/1 flag: KITTI to VOC writes a VOC that reads back."""
+    root = tmp_path / "kitti"
+    shutil.copytree(KITTI, root)
+    (root / "training" / "image_2").mkdir(parents=True)
+    Image.fromarray(np.zeros((375, 1242, 3), np.uint8)).save(root / "training" / "image_2" / "000001.png")
+    result = run_cli("convert", root, "--from", "kitti", "--to", "voc", "--out", tmp_path / "voc")
+    assert result.returncode == 0, result.stderr
+    assert "'kitti_occluded' flags" in result.stdout  # levels 3 and -1: counted, not carried
+    back = run_cli("convert", tmp_path / "voc", "--from", "voc", "--to", "coco", "--out", tmp_path / "coco")
+    assert back.returncode == 0, back.stderr

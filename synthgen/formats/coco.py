@@ -180,7 +180,9 @@ def image_folders(json_path: Path) -> list[Path]:
     datumaro's (images/<subset>/ for annotations/instances_<subset>.json) both use."""
     folder = json_path.parent
     base = folder.parent if folder.name == "annotations" else folder
-    subset = json_path.stem.split("_", 1)[1] if "_" in json_path.stem else json_path.stem
+    subset = json_path.stem
+    for prefix in ("person_keypoints_", "instances_", "panoptic_", "image_info_", "captions_"):
+        subset = subset.removeprefix(prefix)
     candidates = [folder, base, base / "images", base / subset, base / "images" / subset, folder / "images"]
     return list(dict.fromkeys(candidates))
 

@@ -75,7 +75,8 @@ def _row(instance: InstanceLabel, losses: Losses, down: np.ndarray | None) -> st
         alpha = _wrap(rotation_y - math.atan2(location[0], location[2]))
     truncation = instance.truncation if instance.truncation is not None else 0.0
     name = instance.category.replace(" ", "_")
-    occluded = int(instance.attributes.get("occluded", occlusion_level(instance.visibility)))  # read from KITTI: kept
+    # a level read from KITTI is written as read; VOC's 0/1 'occluded' flag is another thing and is not used
+    occluded = int(instance.attributes.get("kitti_occluded", occlusion_level(instance.visibility)))
     values = [truncation, occluded, alpha, x, y, x + w, y + h, *dims, *location, rotation_y]
     return " ".join([name, _f(values[0]), str(values[1]), *map(_f, values[2:])])
 
@@ -206,7 +207,7 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
     ids = {c.name: c.id for c in categories}
     for index, image, width, height, K, calib, rows in parsed:
         instances = [InstanceLabel(k, name, ids[name], box, truncation=truncated, box3d=box3d,
-                                   attributes={"occluded": occluded})
+                                   attributes={"kitti_occluded": occluded})
                      for k, (name, truncated, occluded, box, box3d) in enumerate(rows, start=1)]
         camera = CameraLabel(width, height, K)
         name = str(image.relative_to(path)) if image.is_relative_to(path) else str(image.resolve())

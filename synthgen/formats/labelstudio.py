@@ -231,6 +231,9 @@ def _region(result: dict, file: Path, record: str, names: list[str], width: int,
         raise fail(file, record, f"expected exactly one label in value.{kind}")
     label = labels[0]
     base = label.split(":")[0] if kind == "keypointlabels" else label
+    if kind == "keypointlabels" and base not in names:  # a point labelled on its own ('nose'), of no object
+        unread["Label Studio keypoints of no object"] += 1
+        return None
     if base not in names:
         raise fail(file, record, f"label {label!r} is not declared in label_config.xml")
     if kind == "rectanglelabels":
@@ -443,8 +446,9 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
         unread["Label Studio annotations after a task's first (other annotators)"] += max(0, len(entries) - 1)
         annotator, results = entries[0] if entries else (None, [])
         objects, tags = _objects(results, names, width, height, file, record, unread)
-        instances = [i for i in (_instance(k + 1, obj, by_name[obj["label"]]) for k, obj in enumerate(objects.values()))
-                     if i is not None]
+        made = [_instance(k + 1, obj, by_name[obj["label"]]) for k, obj in enumerate(objects.values())]
+        instances = [i for i in made if i is not None]
+        unread["Label Studio regions with no box and no pixel (keypoints alone, empty masks)"] += len(made) - len(instances)
         unread["Label Studio choices (kept as the frame's tags, which no format writes)"] += len(tags)
         extra = {**({"tags": tags} if tags else {}), **({"annotator": annotator} if annotator is not None else {})}
         task_id = task["id"] if isinstance(task["id"], int) and not isinstance(task["id"], bool) else t

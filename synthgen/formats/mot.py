@@ -132,7 +132,10 @@ def _row(fields: list[str], gt: Path, record: str, unread: Counter) -> _Row:
         raise fail(gt, record, "width and height must be >= 0")
     if vis is not None and not 0.0 <= vis <= 1.0:
         raise fail(gt, record, f"visibility must lie in [0, 1], got {vis:g}")
-    return _Row(int(frame), int(track), (left - 1, top - 1, w, h), conf, int(cls), vis, len(values))
+    # 1-based like every MOT file, except that a left or top below 1 (0, as datumaro and CVAT write a box
+    # at the image edge) is the edge itself, as in the VOC reader
+    x, y = (left - 1 if left >= 1 else 0.0), (top - 1 if top >= 1 else 0.0)
+    return _Row(int(frame), int(track), (x, y, w, h), conf, int(cls), vis, len(values))
 
 
 def _rows(gt: Path, unread: Counter) -> list[_Row]:

@@ -24,7 +24,7 @@ class FormatSpec:
         return importlib.import_module(self.module)
 
 
-FLAGS = {"coco": "iscrowd", "voc": "truncated occluded difficult pose", "kitti": "occluded", "mot": "ignore",
+FLAGS = {"coco": "iscrowd", "voc": "truncated occluded difficult pose", "kitti": "kitti_occluded", "mot": "ignore",
          "cityscapes": "iscrowd", "coco_panoptic": "iscrowd", "cityscapes_panoptic": "iscrowd"}
 
 

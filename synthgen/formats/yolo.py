@@ -376,7 +376,7 @@ def _labelstudio_image(label: Path, labels_dir: Path, images_dir: Path, locator:
     the image's extension: each image suffix is tried in images/, then under --images."""
     relative = label.relative_to(labels_dir).with_suffix("")
     for suffix in IMAGE_SUFFIXES + tuple(s.upper() for s in IMAGE_SUFFIXES):
-        for candidate in (images_dir / relative.with_suffix(suffix), images_dir / f"{label.stem}{suffix}"):
+        for candidate in (images_dir / relative.parent / (relative.name + suffix), images_dir / f"{label.stem}{suffix}"):
             if candidate.is_file():
                 return candidate
     for suffix in IMAGE_SUFFIXES:
