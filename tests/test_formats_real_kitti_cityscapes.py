@@ -18,11 +18,17 @@ def _calib(path: Path) -> dict[str, list[float]]:
             for key, _, rest in (line.partition(":") for line in path.read_text().splitlines() if line.strip())}
 
 
-def test_kitti_to_kitti_keeps_occlusion_levels_and_the_calibration(tmp_path):
+def _kitti_copy(tmp_path: Path) -> Path:
+    """The corpus export with its image drawn where datumaro puts it, at KITTI's size."""
     root = tmp_path / "kitti"
     shutil.copytree(KITTI, root)
     (root / "training" / "image_2").mkdir(parents=True)
     Image.fromarray(np.zeros((375, 1242, 3), np.uint8)).save(root / "training" / "image_2" / "000001.png")
+    return root
+
+
+def test_kitti_to_kitti_keeps_occlusion_levels_and_the_calibration(tmp_path):
+    root = _kitti_copy(tmp_path)
     result = run_cli("convert", root, "--from", "kitti", "--to", "kitti", "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr
     source = [line.split() for line in (root / "label_2" / "000001.txt").read_text().splitlines()]
@@ -75,10 +81,7 @@ def test_cityscapes_without_instance_images_is_an_error(tmp_path):
 
 def test_kitti_levels_do_not_become_voc_flags(tmp_path):
     """KITTI's occlusion levels (0-3, -1) are not VOC's 0/1 flag: KITTI to VOC writes a VOC that reads back."""
-    root = tmp_path / "kitti"
-    shutil.copytree(KITTI, root)
-    (root / "training" / "image_2").mkdir(parents=True)
-    Image.fromarray(np.zeros((375, 1242, 3), np.uint8)).save(root / "training" / "image_2" / "000001.png")
+    root = _kitti_copy(tmp_path)
     result = run_cli("convert", root, "--from", "kitti", "--to", "voc", "--out", tmp_path / "voc")
     assert result.returncode == 0, result.stderr
     assert "'kitti_occluded' flags" in result.stdout  # levels 3 and -1: counted, not carried
