@@ -122,8 +122,8 @@ def main() -> None:
                                     "--out", str(Path(tmp) / f"ours_{target}")])
             theirs, their_peak = timed([str(python), "-c", DATUMARO_SCRIPT, str(source), str(Path(tmp) / f"dm_{target}"),
                                datumaro_format])
-            print(f"coco -> {target}: synthgen {ours:.1f} s (peak {our_peak:.0f} MiB), datumaro {theirs:.1f} s, "
-                  f"ratio {ours / theirs:.2f}")
+            print(f"coco -> {target}: synthgen {ours:.1f} s (peak {our_peak:.0f} MiB), datumaro {theirs:.1f} s "
+                  f"(peak {their_peak:.0f} MiB), ratio {ours / theirs:.2f}")
 
 
 if __name__ == "__main__":
