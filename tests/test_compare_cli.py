@@ -335,3 +335,40 @@ def test_report_html_opens_in_chromium_with_every_plot_and_overlay_drawn(minimal
     assert worst and [a for a in alts if a.startswith("human ")] == [f"human {stem}" for stem in worst]
     assert not [a for a in alts if a.startswith("coco ")]
     assert {"IoU of matched pairs", "edge offsets", "Recall by visibility", "hidden objects"} <= set(alts)
+
+
+def test_a_models_detections_are_scored_with_their_scores(minimal_dataset, coco_export, tmp_path):
+    """A COCO results file over the truth's COCO ids: every true box found at 0.9, plus one false box per image
+    at 0.1. COCOeval ranks by score (AP as pycocotools gives on the same files); --min-score 0.5 leaves the
+    false boxes out of the counts."""
+    import contextlib
+    import io
+
+    from pycocotools.cocoeval import COCOeval
+
+    document = json.loads((coco_export / "annotations" / "instances.json").read_text())
+    results = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9}
+               for a in document["annotations"]]
+    results += [{"image_id": i["id"], "category_id": 1, "bbox": [0.0, 0.0, 6.0, 6.0], "score": 0.1}
+                for i in document["images"]]
+    (tmp_path / "detections.json").write_text(json.dumps(results))
+    result, report = _compare(minimal_dataset, tmp_path / "detections.json", tmp_path / "all", source="coco-results")
+    assert result.returncode == 0, result.stderr
+    entry = _only(report)
+    assert entry["overall"]["extra"] == len(document["images"]) and entry["overall"]["missed"] == 0
+    truth_coco = _coco(coco_export / "annotations" / "instances.json")
+    with contextlib.redirect_stdout(io.StringIO()):
+        evaluation = COCOeval(truth_coco, truth_coco.loadRes([dict(r) for r in results]), "bbox")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    assert entry["coco_eval"]["bbox"]["AP"] == pytest.approx(evaluation.stats[0], abs=1e-6)
+    result, report = _compare(minimal_dataset, tmp_path / "detections.json", tmp_path / "confident",
+                              "--min-score", "0.5", source="coco-results")
+    assert _only(report)["overall"]["extra"] == 0 and report["min_score"] == 0.5
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([dict(results[0], image_id=999)]))
+    result, _ = _compare(minimal_dataset, bad, tmp_path / "bad", source="coco-results")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "image_id 999" in lines[0]
+    assert not (tmp_path / "bad").exists()

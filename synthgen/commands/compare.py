@@ -12,9 +12,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--truth", required=True, help="a directory written by `synthgen render`")
     parser.add_argument("--labels", required=True, action="append",
                         help="human labels: an export in any format synthgen reads; repeat for several annotators")
-    parser.add_argument("--from", dest="source_format", required=True, action="append", choices=list(FORMATS),
+    sources = [*FORMATS, "coco-results"]
+    parser.add_argument("--from", dest="source_format", required=True, action="append", choices=sources,
                         metavar="FORMAT", help=f"the labels' format, once for all or once per --labels: "
-                                               f"{', '.join(FORMATS)}")
+                                               f"{', '.join(sources)} (a model's detections, by the ids of the "
+                                               f"truth's COCO export)")
+    parser.add_argument("--min-score", type=float, help="leave detections scored below this out of the counts "
+                                                        "(COCOeval still ranks them all)")
     parser.add_argument("--images", help="folder holding the labels' images when they are not where the exports "
                                          "say (server paths and URLs are found by file name under it)")
     parser.add_argument("--taxonomy", help="a taxonomy file mapping both sides' categories onto common names")
@@ -43,6 +47,20 @@ def annotator_names(paths: list[str]) -> list[str]:
     return names
 
 
+def read_labels(source_format: str, path, images, truth):
+    """One --labels: any format synthgen reads, or a results file over the truth's COCO ids."""
+    from synthgen.formats.registry import read_any
+
+    if source_format == "coco-results":
+        from synthgen.errors import UserError
+        from synthgen.formats.coco_results import read_results
+
+        if not path.is_file():
+            raise UserError("no such file", file=path)
+        return read_results(path, truth)
+    return read_any(source_format, path, images)
+
+
 def run(args: argparse.Namespace) -> int:
     import math
     from pathlib import Path
@@ -63,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
     formats = formats * len(args.labels) if len(formats) == 1 else formats
     truth = read_any("synthgen", Path(args.truth))
     images = Path(args.images) if args.images else None
-    labels = [read_any(f, Path(p), images) for f, p in zip(formats, args.labels)]
+    if args.min_score is not None and not math.isfinite(args.min_score):
+        raise UserError(f"--min-score must be a finite number, got {args.min_score}")
+    labels = [read_labels(f, Path(p), images, truth) for f, p in zip(formats, args.labels)]
     taxonomy = None
     if args.taxonomy:
         from synthgen.taxonomy import load_taxonomy
@@ -71,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         taxonomy = load_taxonomy(Path(args.taxonomy))
     inputs = CompareInputs(truth, list(zip(annotator_names(args.labels), formats, labels)), taxonomy)
     report = compare_all(inputs, threshold=args.iou, use_masks=not args.boxes, boundary_px=args.boundary_px,
-                         reviewed=args.reviewed)
+                         reviewed=args.reviewed, min_score=args.min_score)
     out = Path(args.out)
     with removed_on_failure(out):
         prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW,

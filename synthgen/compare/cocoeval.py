@@ -3,7 +3,8 @@
 Humans give no confidence, so every human object scores 1.0 and the precision-recall
 curve has one point per IoU threshold: AP is then the precision at the recall
 reached, integrated COCO's way. This is the number a detector trained on the
-human labels is usually judged by, measured here on the labels themselves.
+human labels is usually judged by, measured here on the labels themselves. A
+model's detections (a COCO results file) keep their scores, and COCOeval ranks by them.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ class CocoCollector:
                 entry["segmentation"] = t.mask_rle
             self.truth.append(entry)
         for h in human:
-            entry = {"image_id": image_id, "category_id": h.category_id, "bbox": list(h.bbox), "score": 1.0}
+            entry = {"image_id": image_id, "category_id": h.category_id, "bbox": list(h.bbox),
+                     "score": float(h.attributes.get("score", 1.0))}
             if h.mask_rle is not None:
                 entry["segmentation"] = h.mask_rle
             else:

@@ -296,8 +296,10 @@ def in_truth_terms(truth: LabelSet, labels: LabelSet,
 
 
 def compare(truth: LabelSet, labels: LabelSet, threshold: float = 0.5, use_masks: bool = True,
-            boundary_px: float = 2.0, reviewed: bool = False) -> dict[str, Any]:
-    """The report of `labels` (human) against `truth`, as a JSON-ready dict (docs/compare.md)."""
+            boundary_px: float = 2.0, reviewed: bool = False, min_score: float | None = None) -> dict[str, Any]:
+    """The report of `labels` (human, or a model's scored detections) against `truth`, as a JSON-ready dict
+    (docs/compare.md). `min_score`: detections scored below it are left out of every count, but not out of
+    COCOeval, which ranks all of them by score."""
     truth_frames = frames_by_stem(truth, "truth")
     notes: list[str] = []
     human_frames = in_truth_terms(truth, labels, notes)
@@ -336,7 +338,8 @@ def compare(truth: LabelSet, labels: LabelSet, threshold: float = 0.5, use_masks
 
     for stem in common:
         frame = truth_frames[stem]
-        true_objects, human = list(frame.instances), human_frames[stem]
+        true_objects, scored = list(frame.instances), human_frames[stem]
+        human = scored if min_score is None else [h for h in scored if h.attributes.get("score", 1.0) >= min_score]
         result = match_frame(true_objects, human, threshold, use_masks)
         for instance in true_objects:
             if instance.bbox is not None:
@@ -382,7 +385,7 @@ def compare(truth: LabelSet, labels: LabelSet, threshold: float = 0.5, use_masks
             for cell in cells:
                 cell[0] += 1
                 cell[1] += k in labelled_truth
-        coco.add(frame.camera.width, frame.camera.height, true_objects, human)
+        coco.add(frame.camera.width, frame.camera.height, true_objects, scored)
         if reviewed:  # what reviewers did to boxes: matched on boxes, masks compared within each pair
             review.add(true_objects, human, match_frame(true_objects, human, threshold, False) if use_masks else result)
         images.append({"image": stem, "missed": len(result.missed), "extra": len(result.extra),

@@ -32,7 +32,7 @@ def in_common_terms(inputs: CompareInputs) -> tuple[LabelSet, list[LabelSet], li
 
 
 def compare_all(inputs: CompareInputs, threshold: float = 0.5, use_masks: bool = True, boundary_px: float = 2.0,
-                reviewed: bool = False) -> dict[str, Any]:
+                reviewed: bool = False, min_score: float | None = None) -> dict[str, Any]:
     """report.json: each annotator against the truth and, with several, against each other."""
     from synthgen.compare.agreement import agreement
     from synthgen.compare.report import compare, in_truth_terms
@@ -42,12 +42,13 @@ def compare_all(inputs: CompareInputs, threshold: float = 0.5, use_masks: bool =
         "threshold": threshold,
         "matched_on": "masks where both sides have them, else boxes" if use_masks else "boxes",
         "boundary_px": boundary_px,
+        "min_score": min_score,
         "taxonomy": None if inputs.taxonomy is None else {"file": str(inputs.taxonomy.path), "dropped": notes},
         "annotators": {},
     }
     for (name, source_format, _), labels in zip(inputs.labels, mapped):
         report["annotators"][name] = {"source": labels.source, "format": source_format,
-                                      **compare(truth, labels, threshold, use_masks, boundary_px, reviewed)}
+                                      **compare(truth, labels, threshold, use_masks, boundary_px, reviewed, min_score)}
     if len(mapped) > 1:
         humans = [in_truth_terms(truth, labels) for labels in mapped]
         report["agreement"] = agreement(truth, list(report["annotators"]), humans, threshold, use_masks)
