@@ -372,3 +372,24 @@ def test_a_models_detections_are_scored_with_their_scores(minimal_dataset, coco_
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1 and "image_id 999" in lines[0]
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_label_studio_export_with_two_annotators_is_two_annotators(minimal_dataset, tmp_path):
+    """Each task annotated by users 7 and 9; 9 deleted one box. compare scores each against the truth and the
+    two against each other."""
+    run_cli("export", minimal_dataset, "--format", "labelstudio", "--out", tmp_path / "export", check=True)
+    root = tmp_path / "export" / "labelstudio"
+    tasks = json.loads((root / "tasks.json").read_text())
+    for task in tasks:
+        boxes = [r for r in task.pop("predictions")[0]["result"] if r["type"] == "rectanglelabels"]
+        task["annotations"] = [{"completed_by": 7, "result": boxes}, {"completed_by": 9, "result": list(boxes)}]
+    tasks[0]["annotations"][1]["result"] = tasks[0]["annotations"][1]["result"][1:]
+    (root / "tasks.json").write_text(json.dumps(tasks))
+    result, report = _compare(minimal_dataset, root, tmp_path / "report", source="labelstudio")
+    assert result.returncode == 0, result.stderr
+    assert list(report["annotators"]) == ["labelstudio:7", "labelstudio:9"]
+    seven, nine = report["annotators"].values()
+    assert seven["overall"]["missed"] == 0 and nine["overall"]["missed"] == 1
+    pair = report["agreement"]["pairs"]["labelstudio:7 vs labelstudio:9"]
+    assert pair["matched"] == seven["overall"]["labels"] - 1 and pair["class_kappa"] == 1.0
+    assert "2 annotators" in result.stdout

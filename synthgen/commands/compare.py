@@ -47,6 +47,23 @@ def annotator_names(paths: list[str]) -> list[str]:
     return names
 
 
+def read_each(name: str, source_format: str, path, images, truth) -> list[tuple[str, str, object]]:
+    """One --labels as (name, format, labels) per annotator: a Label Studio export annotated by several
+    people is several annotators, NAME:WHO each, compared with the truth and with each other."""
+    if source_format in ("labelstudio", "labelstudio-annotations") and path.exists():
+        from synthgen.errors import UserError
+        from synthgen.formats import labelstudio
+
+        try:
+            who = labelstudio.annotators(path)
+            if len(who) > 1:
+                print(f"{name}: {len(who)} annotators ({', '.join(who)}), compared one by one")
+                return [(f"{name}:{a}", source_format, labelstudio.read_annotator(path, a, images)) for a in who]
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:  # as read_any keeps it to a line
+            raise UserError(f"malformed labelstudio input ({exc.__class__.__name__}: {exc})", file=path) from None
+    return [(name, source_format, read_labels(source_format, path, images, truth))]
+
+
 def read_labels(source_format: str, path, images, truth):
     """One --labels: any format synthgen reads, or a results file over the truth's COCO ids."""
     from synthgen.formats.registry import read_any
@@ -83,13 +100,14 @@ def run(args: argparse.Namespace) -> int:
     images = Path(args.images) if args.images else None
     if args.min_score is not None and not math.isfinite(args.min_score):
         raise UserError(f"--min-score must be a finite number, got {args.min_score}")
-    labels = [read_labels(f, Path(p), images, truth) for f, p in zip(formats, args.labels)]
+    labels = [each for name, f, p in zip(annotator_names(args.labels), formats, args.labels)
+              for each in read_each(name, f, Path(p), images, truth)]
     taxonomy = None
     if args.taxonomy:
         from synthgen.taxonomy import load_taxonomy
 
         taxonomy = load_taxonomy(Path(args.taxonomy))
-    inputs = CompareInputs(truth, list(zip(annotator_names(args.labels), formats, labels)), taxonomy)
+    inputs = CompareInputs(truth, labels, taxonomy)
     report = compare_all(inputs, threshold=args.iou, use_masks=not args.boxes, boundary_px=args.boundary_px,
                          reviewed=args.reviewed, min_score=args.min_score)
     out = Path(args.out)

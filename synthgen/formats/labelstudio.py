@@ -418,7 +418,21 @@ def _instance(number: int, obj: dict, category: Category) -> InstanceLabel | Non
 def read(path: Path, images: Path | None = None) -> LabelSet:
     """A Label Studio JSON or JSON-MIN export (the file, or the folder holding tasks.json). `images`: where the
     images are when the export names them by server path or URL."""
-    path = Path(path)
+    return _read(path, images, None)
+
+
+def annotators(path: Path) -> list[str]:
+    """Who annotated the export's tasks, in order of first appearance (predictions are nobody's)."""
+    file, _, tasks, _ = _tasks(Path(path), Counter())
+    return list(dict.fromkeys(str(who) for task in tasks for who, _ in task["entries"] if who is not None))
+
+
+def read_annotator(path: Path, annotator: str, images: Path | None = None) -> LabelSet:
+    """The tasks `annotator` annotated, with their annotation: one annotator's labels, to compare with others'."""
+    return _read(path, images, annotator)
+
+
+def _tasks(path: Path, unread: Counter) -> tuple[Path, Path, list[dict], list[str]]:
     file = path / "tasks.json" if path.is_dir() else path
     base = file.parent
     data = read_json(file)
@@ -427,9 +441,17 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
         raise fail(file, "(top level)", "Label Studio tasks are a JSON list")
     if not records:
         raise UserError("no tasks in the file", file=file)
-    unread: Counter = Counter()
     choices = _config_tags(base, ("Choices",)) or []
     tasks = _from_min(records, file, choices, unread) if _is_min(records) else _from_json(records, file, unread)
+    return file, base, tasks, choices
+
+
+def _read(path: Path, images: Path | None, annotator: str | None) -> LabelSet:
+    """Every task with its first annotation (the others counted), or with `annotator`'s only (tasks that
+    annotator did not do are left out)."""
+    path = Path(path)
+    unread: Counter = Counter()
+    file, base, tasks, _ = _tasks(path, unread)
     names = _config_labels(base)
     if names is None:
         names = _names(tasks)
@@ -440,17 +462,21 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
     frames = []
     for t, task in enumerate(tasks):
         record = task["record"]
+        entries = task["entries"]
+        if annotator is not None:
+            entries = [e for e in entries if e[0] is not None and str(e[0]) == annotator][:1]
+            if not entries:
+                continue
         location = _locate(task["image"], base, locator, file, record)
         width, height = image_size(location, file, record)
-        entries = task["entries"]
         unread["Label Studio annotations after a task's first (other annotators)"] += max(0, len(entries) - 1)
-        annotator, results = entries[0] if entries else (None, [])
+        who, results = entries[0] if entries else (None, [])
         objects, tags = _objects(results, names, width, height, file, record, unread)
         made = [_instance(k + 1, obj, by_name[obj["label"]]) for k, obj in enumerate(objects.values())]
         instances = [i for i in made if i is not None]
         unread["Label Studio regions with no box and no pixel (keypoints alone, empty masks)"] += len(made) - len(instances)
         unread["Label Studio choices (kept as the frame's tags, which no format writes)"] += len(tags)
-        extra = {**({"tags": tags} if tags else {}), **({"annotator": annotator} if annotator is not None else {})}
+        extra = {**({"tags": tags} if tags else {}), **({"annotator": who} if who is not None else {})}
         task_id = task["id"] if isinstance(task["id"], int) and not isinstance(task["id"], bool) else t
         try:
             image = str(location.relative_to(base))
