@@ -181,3 +181,23 @@ def test_not_a_yolo_export(tmp_path):
     (tmp_path / "empty").mkdir()
     message = one_line_error(convert(tmp_path / "empty", ".", tmp_path / "out"))
     assert "not a YOLO export" in message
+
+
+def test_pose_keypoint_names_must_match_kpt_shape(tmp_path):
+    """kpt_names shorter than kpt_shape would cut keypoints silently: one line instead."""
+    root = tmp_path / "pose"
+    (root / "images" / "train").mkdir(parents=True)
+    (root / "labels" / "train").mkdir(parents=True)
+    Image.new("RGB", (20, 10)).save(root / "images" / "train" / "a.png")
+    (root / "labels" / "train" / "a.txt").write_text("0 0.5 0.5 0.2 0.2 0.4 0.4 2 0.6 0.6 2\n")
+    data = {"path": ".", "train": "images/train", "val": "images/train", "names": {0: "person"},
+            "kpt_shape": [2, 3], "kpt_names": {0: ["nose"]}}
+    (root / "data.yaml").write_text(yaml.safe_dump(data))
+    message = one_line_error(run_cli("convert", root, "--from", "yolo-pose", "--to", "coco", "--out", tmp_path / "o"))
+    assert "kpt_names" in message and not (tmp_path / "o").exists()
+    data["kpt_names"] = {0: ["nose", "tail"]}
+    (root / "data.yaml").write_text(yaml.safe_dump(data))
+    result = run_cli("convert", root, "--from", "yolo-pose", "--to", "coco", "--out", tmp_path / "ok")
+    assert result.returncode == 0, result.stderr
+    (category,) = json.loads(next((tmp_path / "ok").rglob("*.json")).read_text())["categories"]
+    assert category["keypoints"] == ["nose", "tail"]

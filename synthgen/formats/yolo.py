@@ -288,8 +288,11 @@ def _ultralytics(file: Path, locator: ImageLocator) -> _Layout:
             raise fail(file, "kpt_shape", "must be [number of keypoints, 2 or 3]")
         kpt = (shape[0], shape[1])
     root = _dataset_root(data, file)
-    return _Layout(file, file.parent.resolve(), names, _ultralytics_entries(data, root, file, locator), kpt,
-                   data.get("kpt_names") or {})
+    kpt_names = data.get("kpt_names") or {}
+    if kpt and (not isinstance(kpt_names, dict) or not all(
+            isinstance(v, list) and len(v) == kpt[0] and all(isinstance(n, str) for n in v) for v in kpt_names.values())):
+        raise fail(file, "kpt_names", f"must map class numbers to lists of {kpt[0]} keypoint names (kpt_shape)")
+    return _Layout(file, file.parent.resolve(), names, _ultralytics_entries(data, root, file, locator), kpt, kpt_names)
 
 
 # ----- Darknet obj.data
@@ -437,7 +440,7 @@ def _parse_row(tokens: list[str], file: Path, record: str, names: list[str], kpt
         raise fail(file, record, f"expected 5 values (detect) or a class and at least 3 x y pairs (segment), "
                                  f"got {len(values) + 1}")
     coords = values if kind != "pose" else values[:4] + [v for i, v in enumerate(values[4:]) if kpt[1] == 2 or i % 3 != 2]
-    if any(not 0.0 <= v <= 1.0 for v in coords):
+    if any(not 0.0 <= v <= 1.0 for v in coords):  # Ultralytics' own check (verify_image_label) refuses them too
         raise fail(file, record, "normalised coordinates must lie in [0, 1]")
     return cls, kind, values
 
