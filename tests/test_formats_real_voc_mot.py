@@ -222,3 +222,16 @@ def test_mot_bad_export_is_one_line_and_writes_nothing(tmp_path, case):
     message = one_line_error(run_cli("convert", root, "--from", "mot", "--to", "coco", "--out", out))
     assert expected in message, message
     assert not out.exists()
+
+
+def test_voc_labelmap_colours_must_tell_classes_apart(tmp_path):
+    root = voc_copy(tmp_path, "datumaro-labelmap")
+    lines = (root / "labelmap.txt").read_text().splitlines()
+    entries = [line for line in lines if line.strip() and not line.startswith("#")]
+    first, second = entries[1], entries[2]  # two classes after background
+    colour = first.split(":")[1]
+    name, _, rest = second.partition(":")
+    lines[lines.index(second)] = f"{name}:{colour}:{rest.split(':', 1)[1]}"
+    (root / "labelmap.txt").write_text("\n".join(lines) + "\n")
+    result = run_cli("convert", root, "--from", "voc", "--to", "coco", "--out", tmp_path / "out")
+    assert result.returncode == 2 and "has the colour" in result.stderr and not (tmp_path / "out").exists()

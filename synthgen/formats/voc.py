@@ -223,6 +223,11 @@ def _class_table(path: Path) -> _ClassTable | None:
         colours = [_voc_colour(k) for k in range(len(names))]
     elif None in colours:
         raise fail(file, f"label '{names[colours.index(None)]}'", "has no colour while others have one")
+    seen: dict = {}
+    for name, colour in zip(names, colours):
+        other = seen.setdefault(colour, name)
+        if other != name:  # a pixel of that colour could be either class
+            raise fail(file, f"label '{name}'", f"has the colour {colour} of '{other}'")
     black = [n for n, c in zip(names, colours) if c == (0, 0, 0)]
     background = "background" if "background" in names else (black[0] if black else "background")
     return _ClassTable(names, colours, background)  # type: ignore[arg-type]
