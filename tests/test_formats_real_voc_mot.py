@@ -235,3 +235,24 @@ def test_voc_labelmap_colours_must_tell_classes_apart(tmp_path):
     (root / "labelmap.txt").write_text("\n".join(lines) + "\n")
     result = run_cli("convert", root, "--from", "voc", "--to", "coco", "--out", tmp_path / "out")
     assert result.returncode == 2 and "has the colour" in result.stderr and not (tmp_path / "out").exists()
+
+
+def _mot17(tmp_path: Path) -> tuple[Path, Path, tuple[int, int], str]:
+    folder, size, ext = MOT_SEQUENCES["mot17-05-sdp"]
+    root = tmp_path / "in"
+    shutil.copytree(MOT / "mot17-05-sdp", root)
+    rows = [line.split(",") for line in (root / folder / "gt" / "gt.txt").read_text().splitlines() if line.strip()]
+    for frame in range(1, max(int(r[0]) for r in rows) + 1):
+        placeholder(root / folder / "img1" / f"{frame:06d}{ext}", size)
+    return root, root / folder, size, ext
+
+
+def test_mot_images_must_have_seqinfos_size_and_one_image_per_frame(tmp_path):
+    root, seq, size, ext = _mot17(tmp_path)
+    placeholder(seq / "img1" / f"1{ext}", size)  # frame 1 twice
+    result = run_cli("convert", root, "--from", "mot", "--to", "coco", "--out", tmp_path / "a")
+    assert result.returncode == 2 and "frame 1 has two images" in result.stderr
+    (seq / "img1" / f"1{ext}").unlink()
+    placeholder(seq / "img1" / f"000002{ext}", (size[0] + 1, size[1]))
+    result = run_cli("convert", root, "--from", "mot", "--to", "coco", "--out", tmp_path / "b")
+    assert result.returncode == 2 and "seqinfo.ini" in result.stderr and not (tmp_path / "b").exists()

@@ -195,8 +195,16 @@ def _frame_images(seq: Path, info: dict[str, str], numbers: set[int], locator: I
     """Frame number -> image: every image named by a number in the image folder, and one for every
     frame with rows or within seqLength (found in the folder or under --images)."""
     im_dir, im_ext = info.get("imdir", "img1"), info.get("imext", ".jpg")
-    found = {int(p.stem): p for p in sorted((seq / im_dir).glob("*")) if p.stem.isdigit()
-             and p.suffix.lower() in IMAGE_SUFFIXES} if (seq / im_dir).is_dir() else {}
+    found: dict[int, Path] = {}
+    if (seq / im_dir).is_dir():
+        for image in sorted((seq / im_dir).glob("*")):
+            if not (image.stem.isdigit() and image.suffix.lower() in IMAGE_SUFFIXES):
+                continue
+            number = int(image.stem)
+            if number < 1:
+                raise fail(image, "(name)", "MOT frames are numbered from 1")
+            if found.setdefault(number, image) != image:  # 1.jpg and 000001.jpg: which is frame 1?
+                raise fail(image, "(name)", f"frame {number} has two images: {found[number].name} and {image.name}")
     length = info.get("seqlength", "")
     wanted = numbers | (set(range(1, int(length) + 1)) if length.isdigit() else set())
     for number in sorted(wanted - set(found)):
@@ -217,10 +225,15 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
     names = _names(seq, rows)
     categories = [Category(k + 1, n) for k, n in enumerate(names)]
     by_frame, untracked = _instances(rows, names)
-    frame_images = _frame_images(seq, _seqinfo(seq), set(by_frame), ImageLocator(images), gt)
+    info = _seqinfo(seq)
+    frame_images = _frame_images(seq, info, set(by_frame), ImageLocator(images), gt)
+    declared = (info.get("imwidth", ""), info.get("imheight", ""))
     frames = []
     for number, image in frame_images.items():
         width, height = image_size(image, gt, f"frame {number}")
+        if all(v.isdigit() for v in declared) and (width, height) != (int(declared[0]), int(declared[1])):
+            raise fail(image, "(size)", f"{width}x{height} disagrees with seqinfo.ini's imWidth x imHeight "
+                                        f"({declared[0]}x{declared[1]})")
         extra = {"untracked": untracked[number]} if number in untracked else {}
         relative = image.relative_to(seq).as_posix() if image.is_relative_to(seq) else str(image)
         frames.append(make_frame(number - 1, relative, width, height, by_frame.get(number, []), categories, **extra))
