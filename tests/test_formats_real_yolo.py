@@ -201,3 +201,16 @@ def test_pose_keypoint_names_must_match_kpt_shape(tmp_path):
     assert result.returncode == 0, result.stderr
     (category,) = json.loads(next((tmp_path / "ok").rglob("*.json")).read_text())["categories"]
     assert category["keypoints"] == ["nose", "tail"]
+
+
+def test_labelstudio_uploads_found_without_their_prefix(tmp_path):
+    """The originals under --images as the user has them: no upload prefix, an upper-case suffix."""
+    from synthgen.formats.registry import read_any
+
+    elsewhere = tmp_path / "uploads"
+    variant_dir = materialise("labelstudio", tmp_path, images=elsewhere)
+    for image in list(elsewhere.iterdir()):
+        image.rename(elsewhere / (image.stem.split("-", 1)[1] + image.suffix.upper()))
+    labels = read_any("yolo", variant_dir, images=elsewhere)
+    assert sorted(Path(f.image).name for f in labels.frames) == sorted(p.name for p in elsewhere.iterdir())
+    assert sum(len(f.instances) for f in labels.frames) == 4

@@ -382,10 +382,15 @@ def _labelstudio_image(label: Path, labels_dir: Path, images_dir: Path, locator:
         for candidate in (images_dir / relative.parent / (relative.name + suffix), images_dir / f"{label.stem}{suffix}"):
             if candidate.is_file():
                 return candidate
-    for suffix in IMAGE_SUFFIXES:
-        found = locator.find(f"{label.stem}{suffix}")
-        if found is not None:
-            return found
+    from synthgen.formats.labelstudio import UPLOAD_PREFIX
+
+    prefixed = UPLOAD_PREFIX.match(label.stem)
+    stems = [label.stem] + ([prefixed.group(1)] if prefixed else [])  # uploads are renamed 3f2a9c1b-NAME
+    for stem in stems:
+        for suffix in IMAGE_SUFFIXES + tuple(s.upper() for s in IMAGE_SUFFIXES):
+            found = locator.find(f"{stem}{suffix}")
+            if found is not None:
+                return found
     return None
 
 
