@@ -65,7 +65,7 @@ class Losses:
 
 def fail(file: Path | str, record: str, problem: str) -> UserError:
     """The one-line error every reader raises: FILE: record: problem."""
-    return UserError(problem, file=str(file), key_path=record)
+    return UserError(problem, file=str(file), key_path=str(record))
 
 
 def is_number(value: Any) -> bool:

@@ -7,6 +7,7 @@ first, so pycocotools never sees a malformed RLE.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
@@ -135,6 +136,21 @@ def _mask(segmentation: Any, height: int, width: int, file: Path, record: str,
     raise fail(file, record, "segmentation must be an RLE object or a list of polygons")
 
 
+_NUMBERS = {int, float}  # exact types: JSON's true and false are not numbers
+
+
+class _Record:
+    """`annotations[k] (id N)`, for messages; built lazily, since a large file has many annotations and no error."""
+
+    __slots__ = ("index", "id")
+
+    def __init__(self, index: int, aid: Any) -> None:
+        self.index, self.id = index, aid
+
+    def __str__(self) -> str:
+        return f"annotations[{self.index}] (id {self.id})"
+
+
 def read(file: Path, locate: Callable[[str, str], Path], root: Path, masks: bool = True) -> LabelSet:
     """A COCO document: `locate(file_name, record)` finds each image; frames name their images relative to
     `root` when they lie below it. `masks=False` checks masks but does not make them (counted as lost)."""
@@ -152,8 +168,8 @@ def read(file: Path, locate: Callable[[str, str], Path], root: Path, masks: bool
     for k, ann in enumerate(_list(doc, "annotations", file)):
         if not isinstance(ann, dict):
             raise fail(file, f"annotations[{k}]", "must be an object")
-        record = f"annotations[{k}] (id {ann.get('id')})"
         aid = ann.get("id")
+        record = _Record(k, aid)  # formatted only when a message needs it
         if not is_int(aid):
             raise fail(file, record, f"id must be an integer, got {aid!r}")
         if aid in seen_ids:
@@ -168,7 +184,7 @@ def read(file: Path, locate: Callable[[str, str], Path], root: Path, masks: bool
         if not isinstance(bbox, list) or len(bbox) != 4:
             raise fail(file, record, f"bbox must have 4 values [x, y, w, h], got "
                                      f"{len(bbox) if isinstance(bbox, list) else bbox!r}")
-        if not all(is_number(v) for v in bbox) or bbox[2] < 0 or bbox[3] < 0:
+        if not (set(map(type, bbox)) <= _NUMBERS and all(map(math.isfinite, bbox))) or bbox[2] < 0 or bbox[3] < 0:
             raise fail(file, record, f"bbox must be finite numbers with w, h >= 0, got {bbox}")
         if not is_number(ann.get("area")) or ann["area"] < 0:
             raise fail(file, record, f"area must be a non-negative number, got {ann.get('area')!r}")
