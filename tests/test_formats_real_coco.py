@@ -174,3 +174,13 @@ def test_file_names_are_literal_and_keypoint_files_find_their_subset(tmp_path):
     result = run_cli("convert", root / "annotations" / "person_keypoints_val2017.json", "--from", "coco",
                      "--to", "yolo", "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr
+
+
+def test_masks_of_objects_a_taxonomy_drops_are_not_counted_as_lost(tmp_path):
+    root, document = _datumaro_layout(tmp_path / "in")
+    taxonomy = tmp_path / "t.yaml"
+    taxonomy.write_text("categories: [a, c]\nmap: {b: null}\n")  # drops the crowd object of class b
+    result = run_cli("convert", root, "--from", "coco", "--to", "yolo", "--taxonomy", taxonomy,
+                     "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert "dropped 1 objects" in result.stdout and result.stdout.rstrip().endswith(", 1 masks")

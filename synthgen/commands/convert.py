@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
 
     spec = get(args.target)
     labels = read_any(args.source, Path(args.input), Path(args.images) if args.images else None,
-                      masks="mask" in spec.holds)  # reads and validates everything before writing anything
+                      masks="mask" in spec.holds or bool(args.taxonomy))  # a taxonomy may drop objects: count
+                                                                         # the masks of those kept only  # reads and validates everything before writing anything
     if args.taxonomy:
         from synthgen.taxonomy import apply_taxonomy, load_taxonomy
 

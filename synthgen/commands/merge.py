@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from synthgen.io.outdir import OutputMode, prepare_output_dir, removed_on_failure
 
     spec = get(args.to)
-    masks = "mask" in spec.holds
+    masks = "mask" in spec.holds or bool(args.taxonomy)  # a taxonomy may drop objects: count the kept ones' masks
     first = read_any(args.from_a, Path(args.a), Path(args.images_a) if args.images_a else None, masks)
     second = read_any(args.from_b, Path(args.b), Path(args.images_b) if args.images_b else None, masks)
     if args.taxonomy:
