@@ -87,3 +87,24 @@ def test_kitti_levels_do_not_become_voc_flags(tmp_path):
     assert "'kitti_occluded' flags" in result.stdout  # levels 3 and -1: counted, not carried
     back = run_cli("convert", tmp_path / "voc", "--from", "voc", "--to", "coco", "--out", tmp_path / "coco")
     assert back.returncode == 0, back.stderr
+
+
+def test_cityscapes_test_asset_of_datumaro(tmp_path):
+    """datumaro's 8-bit instanceIds (label ids only): every region of a class that has instances is a crowd
+    object of that class, as cityscapesscripts' label table says; the others (wall, ego vehicle) are not objects."""
+    import json
+
+    from cityscapesscripts.helpers.labels import id2label
+
+    root = REPO / "tests" / "corpus" / "cityscapes" / "datumaro"
+    result = run_cli("convert", root, "--from", "cityscapes", "--to", "coco", "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(next((tmp_path / "out").rglob("*.json")).read_text())
+    names = {c["id"]: c["name"] for c in document["categories"]}
+    files = sorted(root.glob("gtFine/*/*/*_gtFine_instanceIds.png"))
+    assert len(document["images"]) == len(files)
+    expected = sorted((id2label[int(v)].name, int((np.array(Image.open(f)) == v).sum()))
+                      for f in files for v in np.unique(np.array(Image.open(f)))
+                      if id2label[int(v)].hasInstances)
+    got = sorted((names[a["category_id"]], a["area"]) for a in document["annotations"])
+    assert got == expected and all(a["iscrowd"] == 1 for a in document["annotations"])
