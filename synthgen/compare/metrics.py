@@ -44,17 +44,6 @@ def boundary_f(truth: np.ndarray, human: np.ndarray, tolerance: float) -> float:
     return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
 
 
-def crop_pair(truth: np.ndarray, human: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarray]:
-    """Both masks cut to the extent of their union plus `margin` pixels: boundary measures only look there."""
-    union = truth | human
-    rows, cols = np.flatnonzero(union.any(axis=1)), np.flatnonzero(union.any(axis=0))
-    if rows.size == 0:
-        return truth[:0, :0], human[:0, :0]
-    y0, y1 = max(rows[0] - margin, 0), rows[-1] + margin + 1
-    x0, x1 = max(cols[0] - margin, 0), cols[-1] + margin + 1
-    return truth[y0:y1, x0:x1], human[y0:y1, x0:x1]
-
-
 def keypoint_similarity(truth_xy: np.ndarray, human_xy: np.ndarray, area: float, sigmas: np.ndarray) -> np.ndarray:
     """COCO's per-keypoint similarity exp(-d^2 / (2 s^2 k^2)), s^2 the object's area, k = 2 sigma."""
     d2 = np.sum((np.asarray(truth_xy, float) - np.asarray(human_xy, float)) ** 2, axis=-1)
