@@ -50,17 +50,12 @@ def annotator_names(paths: list[str]) -> list[str]:
 def read_each(name: str, source_format: str, path, images, truth) -> list[tuple[str, str, object]]:
     """One --labels as (name, format, labels) per annotator: a Label Studio export annotated by several
     people is several annotators, NAME:WHO each, compared with the truth and with each other."""
-    if source_format in ("labelstudio", "labelstudio-annotations") and path.exists():
-        from synthgen.errors import UserError
-        from synthgen.formats import labelstudio
+    from synthgen.formats.registry import read_per_annotator
 
-        try:
-            who = labelstudio.annotators(path)
-            if len(who) > 1:
-                print(f"{name}: {len(who)} annotators ({', '.join(who)}), compared one by one")
-                return [(f"{name}:{a}", source_format, labelstudio.read_annotator(path, a, images)) for a in who]
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:  # as read_any keeps it to a line
-            raise UserError(f"malformed labelstudio input ({exc.__class__.__name__}: {exc})", file=path) from None
+    each = read_per_annotator(source_format, path, images)
+    if each:
+        print(f"{name}: {len(each)} annotators ({', '.join(who for who, _ in each)}), compared one by one")
+        return [(f"{name}:{who}", source_format, labels) for who, labels in each]
     return [(name, source_format, read_labels(source_format, path, images, truth))]
 
 

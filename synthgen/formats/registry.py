@@ -4,6 +4,8 @@ and which kinds of label data each can hold (the rest is counted as lost)."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -81,8 +83,30 @@ def read_any(name: str, path: Path, images: Path | None = None, masks: bool = Tr
     options = {"images": images} if images is not None else {}
     if not masks and "masks" in inspect.signature(reader).parameters:
         options["masks"] = False
-    try:
+    with one_line_errors(name, path):
         return reader(Path(path), **options)
+
+
+def read_per_annotator(name: str, path: Path, images: Path | None = None) -> list[tuple[str, object]]:
+    """(annotator, labels) for each person who annotated a Label Studio export, when there are several;
+    else [] (read the export whole with read_any)."""
+    if name not in ("labelstudio", "labelstudio-annotations") or not Path(path).exists():
+        return []
+    if images is not None and not Path(images).is_dir():
+        raise UserError("--images: no such directory", file=images)
+    from synthgen.formats import labelstudio
+
+    with one_line_errors(name, path):
+        who = labelstudio.annotators(Path(path))
+        if len(who) < 2:
+            return []
+        return [(a, labelstudio.read_annotator(Path(path), a, images)) for a in who]
+
+
+@contextmanager
+def one_line_errors(name: str, path: Path) -> Iterator[None]:
+    """The readers check what they rely on; this keeps a shape they did not foresee to one line too."""
+    try:
+        yield
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError) as exc:
-        # the readers check what they rely on; this keeps a shape they did not foresee to one line too
         raise UserError(f"malformed {name} input ({exc.__class__.__name__}: {exc})", file=path) from None
