@@ -72,6 +72,12 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def from_one_based(value: float) -> float:
+    """A 1-based left or top (VOC, MOT) as a pixel edge. Below 1 (0, as datumaro and CVAT write a box at the
+    image edge in 0-based exports) it is the image edge, 0, not a box reaching a pixel off the image."""
+    return max(value - 1, 0.0)
+
+
 def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -139,6 +139,16 @@ def _mask(segmentation: Any, height: int, width: int, file: Path, record: str,
 _NUMBERS = {int, float}  # exact types: JSON's true and false are not numbers
 
 
+def check_bbox(bbox: Any, file: Path, record: Any) -> tuple[float, float, float, float]:
+    """COCO's [x, y, w, h]: four finite numbers, w and h not negative; as floats."""
+    if not isinstance(bbox, list) or len(bbox) != 4:
+        raise fail(file, record, f"bbox must have 4 values [x, y, w, h], got "
+                                 f"{len(bbox) if isinstance(bbox, list) else bbox!r}")
+    if not (set(map(type, bbox)) <= _NUMBERS and all(map(math.isfinite, bbox))) or bbox[2] < 0 or bbox[3] < 0:
+        raise fail(file, record, f"bbox must be finite numbers with w, h >= 0, got {bbox}")
+    return float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])
+
+
 class _Record:
     """`annotations[k] (id N)`, for messages; built lazily, since a large file has many annotations and no error."""
 
@@ -180,12 +190,7 @@ def read(file: Path, locate: Callable[[str, str], Path], root: Path, masks: bool
             raise fail(file, record, f"image_id {image_id!r} is not declared in images")
         if category_id not in by_id or not is_int(category_id):
             raise fail(file, record, f"category_id {category_id!r} is not declared in categories")
-        bbox = ann.get("bbox")
-        if not isinstance(bbox, list) or len(bbox) != 4:
-            raise fail(file, record, f"bbox must have 4 values [x, y, w, h], got "
-                                     f"{len(bbox) if isinstance(bbox, list) else bbox!r}")
-        if not (set(map(type, bbox)) <= _NUMBERS and all(map(math.isfinite, bbox))) or bbox[2] < 0 or bbox[3] < 0:
-            raise fail(file, record, f"bbox must be finite numbers with w, h >= 0, got {bbox}")
+        bbox = check_bbox(ann.get("bbox"), file, record)
         if not is_number(ann.get("area")) or ann["area"] < 0:
             raise fail(file, record, f"area must be a non-negative number, got {ann.get('area')!r}")
         if ann.get("attributes"):  # CVAT's and datumaro's per-object attributes: the model has no place for them
@@ -204,7 +209,7 @@ def read(file: Path, locate: Callable[[str, str], Path], root: Path, masks: bool
         instances = per_image[image_id]
         instances.append(InstanceLabel(
             instance_id=len(instances) + 1, category=category.name, category_id=category.id,
-            bbox=tuple(float(v) for v in bbox),
+            bbox=bbox,
             visible_pixels=pixels, mask_rle=mask_rle, keypoints=keypoints,
             attributes={"iscrowd": 1} if iscrowd else {}))
     frames = [make_frame(iid, _relative(image["path"], root), image["width"], image["height"], per_image[iid], categories,

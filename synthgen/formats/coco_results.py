@@ -20,7 +20,7 @@ from synthgen.labels.model import InstanceLabel
 
 def read_results(path: Path, truth: LabelSet) -> LabelSet:
     """The detections of `path` as a LabelSet over the truth's frames and categories."""
-    from synthgen.formats.coco_checks import _mask
+    from synthgen.formats.coco_checks import _mask, check_bbox
 
     path = Path(path)
     results = read_json(path)
@@ -43,9 +43,7 @@ def read_results(path: Path, truth: LabelSet) -> LabelSet:
                                      f"(1..{len(categories)} in its COCO export)")
         if not is_number(score):
             raise fail(path, record, f"score must be a number, got {score!r}")
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(is_number(v) for v in bbox)) or bbox[2] < 0 \
-                or bbox[3] < 0:
-            raise fail(path, record, f"bbox must be [x, y, w, h] with w, h >= 0, got {bbox!r}")
+        bbox = check_bbox(bbox, path, record)
         frame = frames[image_id]
         mask: Any = None
         pixels = 0
@@ -53,7 +51,7 @@ def read_results(path: Path, truth: LabelSet) -> LabelSet:
             mask, pixels = _mask(item["segmentation"], frame.camera.height, frame.camera.width, path, record)
         category = categories[category_id]
         per_frame[image_id].append(InstanceLabel(len(per_frame[image_id]) + 1, category.name, category.id,
-                                                 tuple(float(v) for v in bbox), visible_pixels=pixels,
+                                                 bbox, visible_pixels=pixels,
                                                  mask_rle=mask, attributes={"score": float(score)}))
     out = [with_instances(frame, per_frame.get(frame.frame_index, [])) for frame in truth.frames]
     return LabelSet(list(truth.categories), out, truth.root, str(path))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from synthgen.errors import UserError
 from synthgen.formats.base import (IMAGE_SUFFIXES, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
-                                   image_size, make_frame)
+                                   from_one_based, image_size, make_frame)
 from synthgen.io.atomic import atomic_write_text
 from synthgen.labels.model import InstanceLabel
 
@@ -132,10 +132,8 @@ def _row(fields: list[str], gt: Path, record: str, unread: Counter) -> _Row:
         raise fail(gt, record, "width and height must be >= 0")
     if vis is not None and not 0.0 <= vis <= 1.0:
         raise fail(gt, record, f"visibility must lie in [0, 1], got {vis:g}")
-    # 1-based like every MOT file, except that a left or top below 1 (0, as datumaro and CVAT write a box
-    # at the image edge) is the edge itself, as in the VOC reader
-    x, y = (left - 1 if left >= 1 else 0.0), (top - 1 if top >= 1 else 0.0)
-    return _Row(int(frame), int(track), (x, y, w, h), conf, int(cls), vis, len(values))
+    box = (from_one_based(left), from_one_based(top), w, h)  # 1-based, 0 at the edge as in VOC
+    return _Row(int(frame), int(track), box, conf, int(cls), vis, len(values))
 
 
 def _rows(gt: Path, unread: Counter) -> list[_Row]:

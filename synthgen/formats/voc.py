@@ -24,7 +24,7 @@ import numpy as np
 
 from synthgen.errors import UserError
 from synthgen.formats.base import (IMAGE_SUFFIXES, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
-                                   frame_names, image_size, make_frame, read_xml, visible)
+                                   frame_names, from_one_based, image_size, make_frame, read_xml, visible)
 from synthgen.formats.masks import encode_rle, mask_bbox, mask_extent
 from synthgen.io.atomic import atomic_write_bytes, atomic_write_text
 from synthgen.labels.model import InstanceLabel
@@ -279,7 +279,7 @@ def _box(values: tuple[float, ...], width: int, height: int, file: Path, record:
     if not (0 <= xmin <= xmax <= width and 0 <= ymin <= ymax <= height):
         raise fail(file, record, f"bndbox ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}) must satisfy "
                                  f"0 <= min <= max <= image size ({width}x{height})")
-    left, top = max(xmin - 1, 0.0), max(ymin - 1, 0.0)
+    left, top = from_one_based(xmin), from_one_based(ymin)
     if xmax - left <= 0 or ymax - top <= 0:
         raise fail(file, record, f"bndbox ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}) is empty")
     return left, top, xmax - left, ymax - top
