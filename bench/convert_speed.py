@@ -4,12 +4,12 @@
 
 Writes a COCO instances file of N images (640x480, placeholder JPEGs hard-linked to
 one file) with polygon objects, then times, each in a fresh process, start-up
-included:
+included, alternating the two tools over --repeat runs:
   synthgen convert IN --from coco --to yolo | voc
   datumaro: Dataset.import_from(IN, "coco_instances") then export as "yolo" | "voc"
 (datumaro runs in its own venv, since it needs numpy 2: the one the tests build
-under .pytest_cache, or one made here on first use). Prints seconds, the ratio
-synthgen / datumaro, and each run's peak resident memory (ru_maxrss of the child).
+under .pytest_cache, or one made here on first use). Prints median seconds, the ratio
+synthgen / datumaro, each run's time, and the peak resident memory (ru_maxrss of the child).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -110,20 +111,35 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=5000)
     parser.add_argument("--objects", type=int, default=20)
     parser.add_argument("--targets", nargs="+", default=["yolo", "voc"], choices=["yolo", "voc"])
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each tool, alternating; the medians are compared (file-system timings here "
+                             "vary by up to 2x from run to run)")
     args = parser.parse_args()
     python = datumaro_python()
     synthgen = str(REPO / ".venv" / "bin" / "synthgen")
     with tempfile.TemporaryDirectory() as tmp:
         source = build(Path(tmp) / "coco", args.images, args.objects)
-        print(f"{args.images} images x {args.objects} polygon objects, {WIDTH}x{HEIGHT}")
+        print(f"{args.images} images x {args.objects} polygon objects, {WIDTH}x{HEIGHT}, median of {args.repeat} runs")
         for target in args.targets:
-            datumaro_format = target
-            ours, our_peak = timed([synthgen, "convert", str(source), "--from", "coco", "--to", target,
-                                    "--out", str(Path(tmp) / f"ours_{target}")])
-            theirs, their_peak = timed([str(python), "-c", DATUMARO_SCRIPT, str(source), str(Path(tmp) / f"dm_{target}"),
-                               datumaro_format])
-            print(f"coco -> {target}: synthgen {ours:.1f} s (peak {our_peak:.0f} MiB), datumaro {theirs:.1f} s "
-                  f"(peak {their_peak:.0f} MiB), ratio {ours / theirs:.2f}")
+            ours, theirs = [], []
+            for run in range(args.repeat):
+                out = Path(tmp) / f"ours_{target}_{run}"
+                ours.append(timed([synthgen, "convert", str(source), "--from", "coco", "--to", target,
+                                   "--out", str(out)]))
+                shutil.rmtree(out)
+                out = Path(tmp) / f"dm_{target}_{run}"
+                theirs.append(timed([str(python), "-c", DATUMARO_SCRIPT, str(source), str(out), target]))
+                shutil.rmtree(out)
+            (our_time, our_peak), (their_time, their_peak) = _median(ours), _median(theirs)
+            print(f"coco -> {target}: synthgen {our_time:.1f} s (peak {our_peak:.0f} MiB), datumaro {their_time:.1f} s "
+                  f"(peak {their_peak:.0f} MiB), ratio {our_time / their_time:.2f}  "
+                  f"[runs: synthgen {' '.join(f'{t:.1f}' for t, _ in ours)}; "
+                  f"datumaro {' '.join(f'{t:.1f}' for t, _ in theirs)}]")
+
+
+def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """Median time, and the largest peak memory of the runs."""
+    return float(np.median([t for t, _ in runs])), max(p for _, p in runs)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (Category, ImageLocator, LabelSet, Losses, copy_image, fail, frame_names, image_size, make_frame,
-                                   read_json, read_png, visible)
+from synthgen.formats.base import (Category, ImageLocator, LabelSet, Losses, copy_image, fail, frame_names, image_size,
+                                   make_frame, read_json, read_png, visible, write_staged)
 from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox
-from synthgen.io.atomic import atomic_write_bytes, atomic_write_text
 from synthgen.labels.model import InstanceLabel
 
 SPLIT, CITY = "train", "synthgen"
@@ -140,12 +139,12 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
             objects.append((instance.category, mask))
         polygons = polygons_for(label_image, objects)
         document = {"imgHeight": height, "imgWidth": width, "objects": polygons}
-        atomic_write_bytes(gt / f"{stem}_gtFine_labelIds.png", _png(label_image, np.uint8))
-        atomic_write_bytes(gt / f"{stem}_gtFine_instanceIds.png", _png(instance_image, np.uint16))
-        atomic_write_text(gt / f"{stem}_gtFine_polygons.json", json.dumps(document) + "\n")
+        write_staged(gt / f"{stem}_gtFine_labelIds.png", _png(label_image, np.uint8))
+        write_staged(gt / f"{stem}_gtFine_instanceIds.png", _png(instance_image, np.uint16))
+        write_staged(gt / f"{stem}_gtFine_polygons.json", json.dumps(document) + "\n")
     table = [{"id": c.id, "name": c.name, "label_id": ids[c.id][0], "has_instances": ids[c.id][1]}
              for c in labels.categories]
-    atomic_write_text(out / "synthgen_labels.json", json.dumps(table, indent=1) + "\n")
+    write_staged(out / "synthgen_labels.json", json.dumps(table, indent=1) + "\n")
 
 
 # --------------------------------------------------------------------------- reading

@@ -31,9 +31,8 @@ import numpy as np
 
 from synthgen.errors import UserError
 from synthgen.formats import coco_panoptic as panoptic
-from synthgen.formats.base import LabelSet, Losses, copy_image, fail, frame_names, visible
+from synthgen.formats.base import LabelSet, Losses, copy_image, fail, frame_names, visible, write_staged
 from synthgen.formats.cityscapes import CITY, FIRST_CUSTOM_ID, LABELS, SPLIT, label_ids
-from synthgen.io.atomic import atomic_write_bytes, atomic_write_text
 from synthgen.labels.model import FrameLabels
 
 # The labels Cityscapes evaluates (ignoreInEval false), as createPanopticImgs lists them:
@@ -121,14 +120,14 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
         copy_image(labels, frame, left / f"{stem}_leftImg8bit.png")
         height, width = frame.camera.height, frame.camera.width
         image_ids, info = panoptic.paint(frame_segments(frame, ids, losses), height, width, losses)
-        atomic_write_bytes(gt / BASE / f"{stem}_gtFine_panoptic.png", panoptic.png_bytes(image_ids))
+        write_staged(gt / BASE / f"{stem}_gtFine_panoptic.png", panoptic.png_bytes(image_ids))
         info.sort(key=lambda segment: segment["id"])
         entries.append(({"id": stem, "width": width, "height": height, "file_name": f"{stem}_gtFine_leftImg8bit.png"},
                         {"image_id": stem, "file_name": f"{stem}_gtFine_panoptic.png", "segments_info": info}))
     entries.sort(key=lambda pair: pair[0]["id"])  # the tool lists files in sorted order
     document = {"images": [image for image, _ in entries], "annotations": [ann for _, ann in entries],
                 "categories": categories()}
-    atomic_write_text(gt / f"{BASE}.json", json.dumps(document, sort_keys=True, indent=4))
+    write_staged(gt / f"{BASE}.json", json.dumps(document, sort_keys=True, indent=4))
 
 
 # --------------------------------------------------------------------------- reading

@@ -7,11 +7,11 @@ first, so pycocotools never sees a malformed RLE.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
+from synthgen.formats import coco_bulk
 from synthgen.formats.base import (Category, LabelSet, fail, image_size, is_int, is_number, make_frame, read_json)
 from synthgen.formats.masks import RleError, check_polygon, polygons_to_rle, rle_counts
 from synthgen.labels.model import InstanceLabel
@@ -136,7 +136,6 @@ def _mask(segmentation: Any, height: int, width: int, file: Path, record: str,
     raise fail(file, record, "segmentation must be an RLE object or a list of polygons")
 
 
-_NUMBERS = {int, float}  # exact types: JSON's true and false are not numbers
 
 
 def check_bbox(bbox: Any, file: Path, record: Any) -> tuple[float, float, float, float]:
@@ -144,13 +143,13 @@ def check_bbox(bbox: Any, file: Path, record: Any) -> tuple[float, float, float,
     if not isinstance(bbox, list) or len(bbox) != 4:
         raise fail(file, record, f"bbox must have 4 values [x, y, w, h], got "
                                  f"{len(bbox) if isinstance(bbox, list) else bbox!r}")
-    if not (set(map(type, bbox)) <= _NUMBERS and all(map(math.isfinite, bbox))) or bbox[2] < 0 or bbox[3] < 0:
+    if not all(map(is_number, bbox)) or bbox[2] < 0 or bbox[3] < 0:
         raise fail(file, record, f"bbox must be finite numbers with w, h >= 0, got {bbox}")
     return float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])
 
 
 class _Record:
-    """`annotations[k] (id N)`, for messages; built lazily, since a large file has many annotations and no error."""
+    """`annotations[k] (id N)`, for messages: formatted only when one is raised."""
 
     __slots__ = ("index", "id")
 
@@ -159,6 +158,33 @@ class _Record:
 
     def __str__(self) -> str:
         return f"annotations[{self.index}] (id {self.id})"
+
+
+def _check_one_by_one(annotations: list, images: dict, by_id: dict, file: Path) -> None:
+    """Raise the first annotation's problem, naming its record. coco_bulk said there may be one; it is
+    conservative (a sum of huge values that overflows sends a valid file here), so finding none is fine."""
+    seen_ids: set = set()
+    for k, ann in enumerate(annotations):
+        if not isinstance(ann, dict):
+            raise fail(file, f"annotations[{k}]", "must be an object")
+        aid = ann.get("id")
+        record = _Record(k, aid)
+        if not is_int(aid):
+            raise fail(file, record, f"id must be an integer, got {aid!r}")
+        if aid in seen_ids:
+            raise fail(file, record, "duplicate annotation id")
+        seen_ids.add(aid)
+        image_id, category_id = ann.get("image_id"), ann.get("category_id")
+        if not is_int(image_id) or image_id not in images:
+            raise fail(file, record, f"image_id {image_id!r} is not declared in images")
+        if not is_int(category_id) or category_id not in by_id:
+            raise fail(file, record, f"category_id {category_id!r} is not declared in categories")
+        check_bbox(ann.get("bbox"), file, record)
+        if not is_number(ann.get("area")) or ann["area"] < 0:
+            raise fail(file, record, f"area must be a non-negative number, got {ann.get('area')!r}")
+        iscrowd = ann.get("iscrowd", 0)
+        if iscrowd not in (0, 1) or isinstance(iscrowd, bool):
+            raise fail(file, record, f"iscrowd must be 0 or 1, got {iscrowd!r}")
 
 
 def read(file: Path, locate: Callable[[str, str], Path], root: Path, masks: bool = True) -> LabelSet:
@@ -172,46 +198,34 @@ def read(file: Path, locate: Callable[[str, str], Path], root: Path, masks: bool
     images = _images(_list(doc, "images", file), file, locate)
     if not images:
         raise fail(file, "images", "no images: a COCO file without images holds nothing to convert")
+    annotations = _list(doc, "annotations", file)
+    if not coco_bulk.annotations_valid(annotations, images.keys(), by_id.keys()):
+        _check_one_by_one(annotations, images, by_id, file)  # names the first bad record
+    polygons_checked = not masks and coco_bulk.polygon_lists_valid(annotations)
     per_image: dict[int, list[InstanceLabel]] = {iid: [] for iid in images}
-    seen_ids: set = set()
     unread: Counter = Counter()
-    for k, ann in enumerate(_list(doc, "annotations", file)):
-        if not isinstance(ann, dict):
-            raise fail(file, f"annotations[{k}]", "must be an object")
-        aid = ann.get("id")
-        record = _Record(k, aid)  # formatted only when a message needs it
-        if not is_int(aid):
-            raise fail(file, record, f"id must be an integer, got {aid!r}")
-        if aid in seen_ids:
-            raise fail(file, record, "duplicate annotation id")
-        seen_ids.add(aid)
-        image_id, category_id = ann.get("image_id"), ann.get("category_id")
-        if image_id not in images or not is_int(image_id):
-            raise fail(file, record, f"image_id {image_id!r} is not declared in images")
-        if category_id not in by_id or not is_int(category_id):
-            raise fail(file, record, f"category_id {category_id!r} is not declared in categories")
-        bbox = check_bbox(ann.get("bbox"), file, record)
-        if not is_number(ann.get("area")) or ann["area"] < 0:
-            raise fail(file, record, f"area must be a non-negative number, got {ann.get('area')!r}")
-        if ann.get("attributes"):  # CVAT's and datumaro's per-object attributes: the model has no place for them
-            unread["COCO object attributes"] += len(ann["attributes"])
-        iscrowd = ann.get("iscrowd", 0)
-        if iscrowd not in (0, 1) or isinstance(iscrowd, bool):
-            raise fail(file, record, f"iscrowd must be 0 or 1, got {iscrowd!r}")
-        image = images[image_id]
+    for k, ann in enumerate(annotations):
+        image = images[ann["image_id"]]
         mask_rle, pixels = None, 0
         if "segmentation" in ann:
-            mask_rle, pixels = _mask(ann["segmentation"], image["height"], image["width"], file, record, masks)
-            if not masks and ann["segmentation"]:
+            segmentation = ann["segmentation"]
+            if not (polygons_checked and type(segmentation) is list):
+                mask_rle, pixels = _mask(segmentation, image["height"], image["width"], file, _Record(k, ann["id"]),
+                                         masks)
+            if not masks and segmentation:
                 unread["masks"] += 1
-        category = by_id[category_id]
-        keypoints = _keypoints(ann.get("keypoints"), category, file, record)
-        instances = per_image[image_id]
+        if ann.get("attributes"):  # CVAT's and datumaro's per-object attributes: the model has no place for them
+            unread["COCO object attributes"] += len(ann["attributes"])
+        category = by_id[ann["category_id"]]
+        keypoints = ann.get("keypoints")
+        if keypoints is not None:
+            keypoints = _keypoints(keypoints, category, file, _Record(k, ann["id"]))
+        instances = per_image[ann["image_id"]]
         instances.append(InstanceLabel(
             instance_id=len(instances) + 1, category=category.name, category_id=category.id,
-            bbox=bbox,
+            bbox=tuple(map(float, ann["bbox"])),
             visible_pixels=pixels, mask_rle=mask_rle, keypoints=keypoints,
-            attributes={"iscrowd": 1} if iscrowd else {}))
+            attributes={"iscrowd": 1} if ann.get("iscrowd", 0) else {}))
     frames = [make_frame(iid, _relative(image["path"], root), image["width"], image["height"], per_image[iid], categories,
                          **({"source": "synthetic" if image["synthetic"] else "real"}
                             if isinstance(image.get("synthetic"), bool) else {}))

@@ -30,9 +30,9 @@ import numpy as np
 
 from synthgen.errors import UserError
 from synthgen.formats.base import (Category, LabelSet, Losses, copy_image, fail, frame_names, image_size, is_int,
-                                   is_number, read_json, visible)
+                                   is_number, read_json, visible, write_staged)
 from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox
-from synthgen.io.atomic import atomic_open, atomic_write_bytes
+from synthgen.io.atomic import atomic_open
 from synthgen.labels.model import CameraLabel, FrameLabels, InstanceLabel, StuffLabel
 
 PANOPTIC_JSON = "annotations/panoptic.json"
@@ -153,7 +153,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
         image_file = f"images/{name}{Path(frame.image).suffix or '.png'}"
         copy_image(labels, frame, out / image_file)
         ids, info = paint(coco_segments(frame, losses), frame.camera.height, frame.camera.width, losses)
-        atomic_write_bytes(out / PNG_DIR / f"{name}.png", png_bytes(ids))
+        write_staged(out / PNG_DIR / f"{name}.png", png_bytes(ids))
         images.append({"id": frame.frame_index, "file_name": image_file,
                        "width": frame.camera.width, "height": frame.camera.height})
         annotations.append({"image_id": frame.frame_index, "file_name": f"{name}.png", "segments_info": info})

@@ -27,10 +27,9 @@ from typing import Iterator
 
 import numpy as np
 
-from synthgen.formats.base import (Category, ImageLocator, LabelSet, Losses, copy_image, fail,
-                                   frame_names, image_size, is_number, make_frame, read_xml, visible)
+from synthgen.formats.base import (Category, ImageLocator, LabelSet, Losses, copy_image, fail, frame_names, image_size,
+                                   is_number, make_frame, read_xml, visible, write_staged)
 from synthgen.formats.masks import check_polygon, decode_rle, encode_rle, mask_bbox, polygons_to_mask
-from synthgen.io.atomic import atomic_write_text
 from synthgen.labels.model import FrameLabels, InstanceLabel
 
 
@@ -94,7 +93,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
                 if labelled:
                     ET.SubElement(image, "points", **common, points=";".join(f"{_f(px)},{_f(py)}" for px, py in labelled))
     ET.indent(root)
-    atomic_write_text(out / "annotations.xml", '<?xml version="1.0" encoding="utf-8"?>\n'
+    write_staged(out / "annotations.xml", '<?xml version="1.0" encoding="utf-8"?>\n'
                       + ET.tostring(root, encoding="unicode") + "\n")
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import Category, ImageLocator, LabelSet, Losses, copy_image, fail, frame_names, image_size, make_frame
-from synthgen.io.atomic import atomic_write_text
+from synthgen.formats.base import (Category, ImageLocator, LabelSet, Losses, copy_image, fail, frame_names, image_size,
+                                   make_frame, write_staged)
 from synthgen.labels.model import Box3D, CameraLabel, InstanceLabel
 
 FULLY_VISIBLE_AT = 0.95
@@ -107,9 +107,9 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
             if instance.bbox is None:
                 continue  # counted as 'fully hidden objects' by the caller
             rows.append(_row(instance, losses, down))
-        atomic_write_text(out / "label_2" / f"{name}.txt", "".join(r + "\n" for r in rows))
+        write_staged(out / "label_2" / f"{name}.txt", "".join(r + "\n" for r in rows))
         if frame.camera.K is not None:
-            atomic_write_text(out / "calib" / f"{name}.txt", _calib(frame.camera, frame.extra.get("kitti_calib")))
+            write_staged(out / "calib" / f"{name}.txt", _calib(frame.camera, frame.extra.get("kitti_calib")))
         else:
             losses.add("frames without intrinsics (no calib file)")
 

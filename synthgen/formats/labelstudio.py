@@ -29,10 +29,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (IMAGE_SUFFIXES, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
-                                   frame_names, image_size, is_number, make_frame, read_json, visible)
+from synthgen.formats.base import (Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses, copy_image, fail,
+                                   frame_names, image_size, is_number, make_frame, read_json, visible, write_staged)
 from synthgen.formats.masks import check_polygon, decode_rle, encode_rle, mask_bbox, polygons_to_mask
-from synthgen.io.atomic import atomic_write_text
 from synthgen.labels.model import InstanceLabel
 
 RUN_WIDTHS = (3, 4, 8, 16)
@@ -148,11 +147,11 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "predictio
         if variant == "predictions":
             entry = {"model_version": "synthgen", "score": 1.0, **entry}
         tasks.append({"id": frame.frame_index, "data": {"image": file}, variant: [entry]})
-    atomic_write_text(out / "tasks.json", json.dumps(tasks, allow_nan=False) + "\n")
-    atomic_write_text(out / "label_config.xml", label_config(LabelSet(categories, [], labels.root)))
+    write_staged(out / "tasks.json", json.dumps(tasks, allow_nan=False) + "\n")
+    write_staged(out / "label_config.xml", label_config(LabelSet(categories, [], labels.root)))
     names = {c.name: list(c.keypoints) for c in labels.categories if c.keypoints}
     if names:
-        atomic_write_text(out / "keypoints.json", json.dumps(names) + "\n")
+        write_staged(out / "keypoints.json", json.dumps(names) + "\n")
 
 
 # --------------------------------------------------------------------------- reading

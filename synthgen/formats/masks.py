@@ -233,8 +233,11 @@ def check_polygon(values: Any, name: str = "polygon") -> Polygon:
         raise ValueError(f"{name} has an odd number of values ({len(values)})")
     if len(values) < 6:
         raise ValueError(f"{name} has {len(values) // 2} points, at least 3 are needed")
-    floats = list(map(float, values))
-    if not np.isfinite(floats).all():
+    try:
+        floats = list(map(float, values))
+    except OverflowError:  # an integer beyond a double
+        floats = [math.inf]
+    if not all(map(math.isfinite, floats)):
         raise ValueError(f"{name} has a value that is not a finite number")
     return floats
 

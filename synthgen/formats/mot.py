@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (IMAGE_SUFFIXES, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
-                                   from_one_based, image_size, make_frame)
-from synthgen.io.atomic import atomic_write_text
+from synthgen.formats.base import (Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses, copy_image, fail,
+                                   from_one_based, image_size, make_frame, write_staged)
 from synthgen.labels.model import InstanceLabel
 
 SEQUENCE = "synthgen"
@@ -61,11 +60,11 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
             rows.append(",".join([str(number), str(track), _f(x + 1), _f(y + 1), _f(w), _f(h),
                                   str(conf), str(instance.category_id), _f(visibility)]))
     (seq / "gt").mkdir(parents=True, exist_ok=True)
-    atomic_write_text(seq / "gt" / "gt.txt", "".join(r + "\n" for r in rows))
-    atomic_write_text(seq / "gt" / "labels.txt", "".join(c.name + "\n" for c in labels.categories))
+    write_staged(seq / "gt" / "gt.txt", "".join(r + "\n" for r in rows))
+    write_staged(seq / "gt" / "labels.txt", "".join(c.name + "\n" for c in labels.categories))
     info = (f"[Sequence]\nname={SEQUENCE}\nimDir=img1\nframeRate=30\nseqLength={len(labels.frames)}\n"
             f"imWidth={width}\nimHeight={height}\nimExt=.png\n")
-    atomic_write_text(seq / "seqinfo.ini", info)
+    write_staged(seq / "seqinfo.ini", info)
 
 
 def _sequence_dir(path: Path) -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 from synthgen.errors import UserError
+from synthgen.io.gcpause import gc_paused
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ def read_any(name: str, path: Path, images: Path | None = None, masks: bool = Tr
             raise UserError("--images does not apply to a rendered dataset: its images are in its folder")
         from synthgen.formats.synthgen_dataset import read_rendered
 
-        return read_rendered(path)
+        with gc_paused():
+            return read_rendered(path)
     if not Path(path).exists():
         raise UserError("no such file or directory", file=path)
     reader = get(name).load().read
@@ -83,7 +85,7 @@ def read_any(name: str, path: Path, images: Path | None = None, masks: bool = Tr
     options = {"images": images} if images is not None else {}
     if not masks and "masks" in inspect.signature(reader).parameters:
         options["masks"] = False
-    with one_line_errors(name, path):
+    with one_line_errors(name, path), gc_paused():
         return reader(Path(path), **options)
 
 

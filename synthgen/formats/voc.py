@@ -23,10 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (IMAGE_SUFFIXES, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
-                                   frame_names, from_one_based, image_size, make_frame, read_xml, visible)
+from synthgen.formats.base import (Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses, copy_image, fail,
+                                   frame_names, from_one_based, image_size, make_frame, read_xml, visible, write_staged)
 from synthgen.formats.masks import encode_rle, mask_bbox, mask_extent
-from synthgen.io.atomic import atomic_write_bytes, atomic_write_text
 from synthgen.labels.model import InstanceLabel
 
 TRUNCATED_AT = 0.15
@@ -133,20 +132,20 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
             segmented.append(name)
             for folder, values in (("SegmentationClass", classes), ("SegmentationObject", instances)):
                 (out / folder).mkdir(exist_ok=True)
-                atomic_write_bytes(out / folder / f"{name}.png", _png(values))
+                write_staged(out / folder / f"{name}.png", _png(values))
         ET.indent(root)
-        atomic_write_text(out / "Annotations" / f"{name}.xml", ET.tostring(root, encoding="unicode") + "\n")
+        write_staged(out / "Annotations" / f"{name}.xml", ET.tostring(root, encoding="unicode") + "\n")
     main = "".join(n + "\n" for n in names)
     (out / "ImageSets" / "Main").mkdir(parents=True)
-    atomic_write_text(out / "ImageSets" / "Main" / "default.txt", main)
+    write_staged(out / "ImageSets" / "Main" / "default.txt", main)
     if segmented:
         (out / "ImageSets" / "Segmentation").mkdir(parents=True)
-        atomic_write_text(out / "ImageSets" / "Segmentation" / "default.txt", "".join(n + "\n" for n in segmented))
+        write_staged(out / "ImageSets" / "Segmentation" / "default.txt", "".join(n + "\n" for n in segmented))
     colours = palette()
     lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
     for k, category in enumerate(labels.categories, start=1):
         lines.append(f"{category.name}:{colours[3 * k]},{colours[3 * k + 1]},{colours[3 * k + 2]}::")
-    atomic_write_text(out / "labelmap.txt", "\n".join(lines) + "\n")
+    write_staged(out / "labelmap.txt", "\n".join(lines) + "\n")
 
 
 # --------------------------------------------------------------------------- reading

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from synthgen.formats.base import LabelSet, Losses, count_common_losses
 from synthgen.formats.registry import FormatSpec
+from synthgen.io.gcpause import gc_paused
 
 
 def write_format(labels: LabelSet, spec: FormatSpec, target: Path) -> str:
@@ -24,7 +25,8 @@ def write_format(labels: LabelSet, spec: FormatSpec, target: Path) -> str:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        spec.load().write(labels, staging, losses, spec.variant)
+        with gc_paused():
+            spec.load().write(labels, staging, losses, spec.variant)
         target.mkdir(parents=True, exist_ok=True)
         for entry in sorted(staging.iterdir()):
             destination = target / entry.name

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (IMAGE_SUFFIXES, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
-                                   frame_names, image_size, is_int, make_frame, read_json, visible)
+from synthgen.formats.base import (Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses, copy_image, fail,
+                                   frame_names, image_size, is_int, make_frame, read_json, visible, write_staged)
 from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox, mask_to_polygon, polygons_to_mask
-from synthgen.io.atomic import atomic_write_text
 from synthgen.labels.model import InstanceLabel
 
 SPLITS = ("train", "val", "test")
@@ -53,29 +53,47 @@ def _row(instance: InstanceLabel, cls: int, width: int, height: int, task: str, 
         values = [v / (width if i % 2 == 0 else height) for i, v in enumerate(polygon)]
         return " ".join([str(cls), *map(_n, values)])
     parts = [str(cls), *map(_n, box)]
-    if task == "pose":
-        points = list(instance.keypoints or ())
-        points += [(0.0, 0.0, 0)] * (k - len(points))
-        for px, py, v in points:  # unlabelled points are written as 0 0 0, as Ultralytics expects
-            parts += [_n(px / width if v else 0.0), _n(py / height if v else 0.0), str(int(v))]
+    points = list(instance.keypoints or ())
+    points += [(0.0, 0.0, 0)] * (k - len(points))
+    for px, py, v in points:  # unlabelled points are written as 0 0 0, as Ultralytics expects
+        parts += [_n(px / width if v else 0.0), _n(py / height if v else 0.0), str(int(v))]
     return " ".join(parts)
+
+
+def _detect_rows(instances: list[InstanceLabel], index: dict[int, int], width: int, height: int) -> str:
+    """A frame's detection rows, the same text as `_row` gives row by row, made with one numpy computation
+    and one formatting call per frame: 100,000 objects spent most of a COCO-to-YOLO conversion here."""
+    if not instances:
+        return ""
+    boxes = np.array([i.bbox for i in instances], dtype=np.float64)
+    x, y, w, h = boxes.T
+    values = np.column_stack([[index[i.category_id] for i in instances],
+                              np.clip(np.column_stack([(x + w / 2) / width, (y + h / 2) / height, w / width,
+                                                       h / height]), 0.0, 1.0)])
+    return ("%d %.6f %.6f %.6f %.6f\n" * len(instances)) % tuple(values.ravel().tolist())
 
 
 def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "detect") -> None:
     index = {c.id: k for k, c in enumerate(labels.categories)}
     k = _kpt_count(labels)
     splits_used: set[str] = set()
+    folders: dict[str, tuple[Path, Path]] = {}  # split or split/source -> (its image folder, its label folder)
     for frame, name in zip(labels.frames, frame_names(labels.frames)):
         split = frame.extra.get("split") if frame.extra.get("split") in SPLITS else "train"
         splits_used.add(split)
         suffix = Path(frame.image).suffix or ".png"
         # merged datasets keep synthetic and real images in sub-folders of a split (Ultralytics reads them recursively)
-        folder = Path(split) / str(frame.extra["source"]) if frame.extra.get("source") else Path(split)
-        copy_image(labels, frame, out / "images" / folder / f"{name}{suffix}")
-        rows = [_row(i, index[i.category_id], frame.camera.width, frame.camera.height, variant, k, losses)
-                for i in visible(frame)]
-        (out / "labels" / folder).mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "labels" / folder / f"{name}.txt", "".join(r + "\n" for r in rows))
+        folder = f"{split}/{frame.extra['source']}" if frame.extra.get("source") else split
+        if folder not in folders:
+            folders[folder] = (out / "images" / folder, out / "labels" / folder)
+        image_folder, label_folder = folders[folder]
+        copy_image(labels, frame, image_folder / f"{name}{suffix}")
+        if variant == "detect":
+            text = _detect_rows(visible(frame), index, frame.camera.width, frame.camera.height)
+        else:
+            text = "".join(_row(i, index[i.category_id], frame.camera.width, frame.camera.height, variant, k, losses)
+                           + "\n" for i in visible(frame))
+        write_staged(label_folder / f"{name}.txt", text)
     data: dict[str, Any] = {"train": "images/train",
                             "val": "images/val" if "val" in splits_used else "images/train"}
     if "test" in splits_used:
@@ -84,7 +102,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "detect") 
     if variant == "pose":
         data["kpt_shape"] = [k, 3]
         data["kpt_names"] = {i: list(c.keypoints) for i, c in enumerate(labels.categories) if c.keypoints}
-    atomic_write_text(out / "data.yaml", yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    write_staged(out / "data.yaml", yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
 # --------------------------------------------------------------------------- reading
