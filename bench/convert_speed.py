@@ -8,8 +8,9 @@ included, alternating the two tools over --repeat runs:
   synthgen convert IN --from coco --to yolo | voc
   datumaro: Dataset.import_from(IN, "coco_instances") then export as "yolo" | "voc"
 (datumaro runs in its own venv, since it needs numpy 2: the one the tests build
-under .pytest_cache, or one made here on first use). Prints median seconds, the ratio
-synthgen / datumaro, each run's time, and the peak resident memory (ru_maxrss of the child).
+under .pytest_cache, or one made here on first use). Prints median wall seconds and their
+ratio synthgen / datumaro, median user and system CPU seconds, each run's wall time, and the peak
+resident memory (ru_maxrss of the child).
 """
 
 from __future__ import annotations
@@ -93,17 +94,21 @@ def build(root: Path, images: int, objects: int) -> Path:
 PEAK_WRAPPER = """
 import resource, subprocess, sys
 subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(usage.ru_maxrss, usage.ru_utime, usage.ru_stime)
 """
 
 
-def timed(command: list[str]) -> tuple[float, float]:
-    """Seconds and the peak resident memory (MiB) of one command, run under a fresh wrapper process so the
-    peak is that command's alone."""
+def timed(command: list[str]) -> tuple[float, float, float, float]:
+    """Wall seconds, peak resident memory (MiB), user and system CPU seconds of one command, run under a
+    fresh wrapper process so the figures are that command's alone. System time is mostly the file
+    system creating files, which both tools do alike and which varies here by several times from run to
+    run; user time is each tool's own work."""
     start = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", PEAK_WRAPPER, *command], check=True, capture_output=True,
                             text=True)
-    return time.perf_counter() - start, int(result.stdout.split()[-1]) / 1024
+    peak, user, system = result.stdout.split()[-3:]
+    return time.perf_counter() - start, int(peak) / 1024, float(user), float(system)
 
 
 def main() -> None:
@@ -130,16 +135,18 @@ def main() -> None:
                 out = Path(tmp) / f"dm_{target}_{run}"
                 theirs.append(timed([str(python), "-c", DATUMARO_SCRIPT, str(source), str(out), target]))
                 shutil.rmtree(out)
-            (our_time, our_peak), (their_time, their_peak) = _median(ours), _median(theirs)
-            print(f"coco -> {target}: synthgen {our_time:.1f} s (peak {our_peak:.0f} MiB), datumaro {their_time:.1f} s "
-                  f"(peak {their_peak:.0f} MiB), ratio {our_time / their_time:.2f}  "
-                  f"[runs: synthgen {' '.join(f'{t:.1f}' for t, _ in ours)}; "
-                  f"datumaro {' '.join(f'{t:.1f}' for t, _ in theirs)}]")
+            mine, theirs_ = _summary(ours), _summary(theirs)
+            print(f"coco -> {target}: synthgen {mine[0]:.1f} s, datumaro {theirs_[0]:.1f} s, ratio "
+                  f"{mine[0] / theirs_[0]:.2f}; user CPU {mine[2]:.1f} s vs {theirs_[2]:.1f} s (ratio "
+                  f"{mine[2] / theirs_[2]:.2f}); system {mine[3]:.1f} s vs {theirs_[3]:.1f} s; peak {mine[1]:.0f} MiB "
+                  f"vs {theirs_[1]:.0f} MiB  [wall per run: synthgen {' '.join(f'{r[0]:.1f}' for r in ours)}; "
+                  f"datumaro {' '.join(f'{r[0]:.1f}' for r in theirs)}]")
 
 
-def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
-    """Median time, and the largest peak memory of the runs."""
-    return float(np.median([t for t, _ in runs])), max(p for _, p in runs)
+def _summary(runs: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
+    """Median wall, user and system seconds, and the largest peak memory of the runs."""
+    wall, peak, user, system = zip(*runs)
+    return float(np.median(wall)), max(peak), float(np.median(user)), float(np.median(system))
 
 
 if __name__ == "__main__":

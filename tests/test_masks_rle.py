@@ -26,6 +26,18 @@ def _masks(rng: np.random.Generator):
         yield blocky
 
 
+@pytest.fixture(params=["loop", "vectorised"], autouse=True)
+def decoder(request, monkeypatch):
+    """Every test here runs twice: with the plain loops masks.py uses for short RLEs and with the vectorised
+    decoders it uses for long ones, each swept against pycocotools over the same masks."""
+    from synthgen.formats import masks
+
+    short = request.param == "loop"
+    monkeypatch.setattr(masks, "SHORT_COUNTS", 10 ** 9 if short else 0)
+    monkeypatch.setattr(masks, "SHORT_RUNS", 10 ** 9 if short else 0)
+    return request.param
+
+
 def _encoded(mask: np.ndarray) -> dict:
     rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
     return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
@@ -89,3 +101,26 @@ def test_mask_extent_is_the_mask_over_its_bounding_box():
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         assert (x0, y0) == (cols[0], rows[0])
         assert np.array_equal(window, mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+
+
+def test_both_decoders_agree_on_any_string(monkeypatch):
+    """Random strings over the whole alphabet and beyond: the same counts, or the same error, both ways."""
+    from synthgen.formats import masks
+
+    rng = np.random.default_rng(4)
+    alphabet = [chr(c) for c in range(40, 120)] + ["é"]
+    outcomes = {"counts": 0, "error": 0}
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet, size=int(rng.integers(0, 30))))
+        if rng.random() < 0.5:  # mostly valid: characters '0'..'o' only, the last one ending a number
+            text = "".join(chr(48 + int(c)) for c in rng.integers(0, 64, size=len(text))) + "0"
+        results = []
+        for short in (10 ** 9, 0):
+            monkeypatch.setattr(masks, "SHORT_COUNTS", short)
+            try:
+                results.append(("counts", counts_from_string(text).tolist()))
+            except RleError as exc:
+                results.append(("error", str(exc)))
+        assert results[0] == results[1], text
+        outcomes[results[0][0]] += 1
+    assert min(outcomes.values()) > 1000

@@ -228,6 +228,11 @@ def with_instances(frame: FrameLabels, instances: Iterable[InstanceLabel]) -> Fr
     return replace(frame, instances=tuple(instances))
 
 
+# zlib level of label PNGs (VOC, Cityscapes, panoptic): 1, OpenCV's default, encodes a 640x480 label map in
+# under half the time of PIL's default 6 for files about 1.8x larger (7 KB instead of 4 KB), and
+# encoding was most of a VOC export's time.
+LABEL_PNG_LEVEL = 1
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 

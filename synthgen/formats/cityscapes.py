@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (Category, ImageLocator, LabelSet, Losses, copy_image, fail, frame_names, image_size,
-                                   make_frame, read_json, read_png, visible, write_staged)
+from synthgen.formats.base import (LABEL_PNG_LEVEL, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
+                                   frame_names, image_size, make_frame, read_json, read_png, visible, write_staged)
 from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox
 from synthgen.labels.model import InstanceLabel
 
@@ -63,7 +63,7 @@ def _png(values: np.ndarray, dtype) -> bytes:
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.fromarray(values.astype(dtype)).save(buffer, format="PNG")
+    Image.fromarray(values.astype(dtype)).save(buffer, format="PNG", compress_level=LABEL_PNG_LEVEL)
     return buffer.getvalue()
 
 

@@ -29,8 +29,8 @@ from typing import Any, Callable
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (Category, LabelSet, Losses, copy_image, fail, frame_names, image_size, is_int,
-                                   is_number, read_json, visible, write_staged)
+from synthgen.formats.base import (LABEL_PNG_LEVEL, Category, LabelSet, Losses, copy_image, fail, frame_names,
+                                   image_size, is_int, is_number, read_json, visible, write_staged)
 from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox
 from synthgen.io.atomic import atomic_open
 from synthgen.labels.model import CameraLabel, FrameLabels, InstanceLabel, StuffLabel
@@ -58,7 +58,7 @@ def png_bytes(ids: np.ndarray) -> bytes:
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.fromarray(ids_to_rgb(ids), mode="RGB").save(buffer, format="PNG")
+    Image.fromarray(ids_to_rgb(ids), mode="RGB").save(buffer, format="PNG", compress_level=LABEL_PNG_LEVEL)
     return buffer.getvalue()
 
 

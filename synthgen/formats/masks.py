@@ -22,10 +22,46 @@ class RleError(ValueError):
     """An RLE that does not describe a mask of the expected size."""
 
 
+SHORT_COUNTS = 400  # characters: below this a plain loop decodes faster than numpy's per-call overhead allows
+
+
+def _counts_by_loop(text: str) -> list[int] | None:
+    """`counts_from_string` for a short string, character by character as pycocotools does it; None when
+    the string needs the checks (and messages) of the vectorised decoder: a character outside '0'..'o',
+    a number cut short, or one of more than 12 characters (past 60 bits, where int64 and Python ints part)."""
+    counts: list[int] = []
+    value = shift = 0
+    for char in text:
+        code = ord(char) - 48
+        if not 0 <= code < 64:
+            return None
+        value |= (code & 0x1F) << shift
+        shift += 5
+        if code & 0x20:
+            if shift >= 60:
+                return None
+            continue
+        if code & 0x10:
+            value -= 1 << shift
+        if len(counts) > 2:
+            value += counts[-2]
+        counts.append(value)
+        value = shift = 0
+    return None if shift else counts
+
+
 def counts_from_string(text: str) -> np.ndarray:
     """Decode COCO's compressed counts string: 6 bits a character (5 of value, 1 saying more follow), the
     last character of a number carrying its sign, and each run after the third stored as its difference
-    from the run two before. Vectorised; tests/test_masks_rle.py sweeps it against pycocotools."""
+    from the run two before. Short strings by a loop, long ones vectorised; tests/test_masks_rle.py sweeps
+    both against pycocotools."""
+    if len(text) < SHORT_COUNTS:
+        counts = _counts_by_loop(text)
+        if counts is not None:
+            try:
+                return np.array(counts, dtype=np.int64)
+            except OverflowError:  # runs summed past int64: the vectorised decoder wraps them as before
+                pass
     if not text.isascii():
         position = next(k for k, char in enumerate(text) if not char.isascii())
         raise RleError(f"counts has an invalid character {text[position]!r} at position {position}")
@@ -87,10 +123,33 @@ def decode_window(counts: np.ndarray, height: int, x0: int, x1: int) -> np.ndarr
     return np.repeat(values, lengths).reshape(x1 - x0, height).T
 
 
+SHORT_RUNS = 300  # runs: below this `mask_extent` paints runs one by one rather than through a dozen numpy calls
+
+
+def _extent_by_runs(counts: list[int], height: int) -> tuple[int, int, np.ndarray] | None:
+    """`mask_extent` for a mask of few runs: each foreground run is set in a flat column-major window."""
+    runs, position = [], 0
+    for k, count in enumerate(counts):
+        if k % 2 and count:
+            runs.append((position, position + count))
+        position += count
+    if not runs:
+        return None
+    x0, x1 = runs[0][0] // height, (runs[-1][1] - 1) // height + 1
+    flat, offset = np.zeros((x1 - x0) * height, dtype=bool), x0 * height
+    for start, end in runs:
+        flat[start - offset:end - offset] = True
+    window = flat.reshape(x1 - x0, height).T
+    rows = np.flatnonzero(window.any(axis=1))
+    return x0, int(rows[0]), window[rows[0]:rows[-1] + 1]
+
+
 def mask_extent(rle: Any, height: int, width: int) -> tuple[int, int, np.ndarray] | None:
     """(x0, y0, the mask over its own bounding box) of a checked RLE, or None when it is empty: painting a
     mask into a frame-sized array then costs the mask's box, not the frame."""
     counts = rle_counts(rle, height, width)
+    if len(counts) < SHORT_RUNS:
+        return _extent_by_runs(counts.tolist(), height)
     ends = np.cumsum(counts)
     ones = np.flatnonzero((np.arange(len(counts)) % 2 == 1) & (counts > 0))
     if ones.size == 0:

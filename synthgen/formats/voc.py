@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses, copy_image, fail,
-                                   frame_names, from_one_based, image_size, make_frame, read_xml, visible, write_staged)
+from synthgen.formats.base import (LABEL_PNG_LEVEL, Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses,
+                                   copy_image, fail, frame_names, from_one_based, image_size, make_frame, read_xml,
+                                   visible, write_staged)
 from synthgen.formats.masks import encode_rle, mask_bbox, mask_extent
 from synthgen.labels.model import InstanceLabel
 
@@ -60,7 +61,7 @@ def _png(values: np.ndarray) -> bytes:
     image = Image.fromarray(values.astype(np.uint8), mode="P")
     image.putpalette(_palette())
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", compress_level=LABEL_PNG_LEVEL)
     return buffer.getvalue()
 
 
