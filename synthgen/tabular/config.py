@@ -158,6 +158,14 @@ class FormulaColumn(_Numeric):
     type: Literal["formula"]
     expr: str
     noise: Noise | None = None
+    on_error: Literal["error"] | None | float = "error"  # rows where expr divides by zero, leaves a domain...
+
+    @model_validator(mode="after")
+    def _missing_needs_floats(self) -> "FormulaColumn":
+        if self.on_error is None and self.dtype == "int":
+            raise ValueError("on_error: null needs a float column: an integer column has no NaN for the "
+                             "expressions that read it (give a number, or dtype: float)")
+        return self
 
 
 class Rule(Strict):

@@ -26,6 +26,7 @@ from synthgen.tabular.config import (
     NUMERIC, BooleanColumn, CategoryColumn, DateColumn, FakerColumn, FormulaColumn, IdColumn, LabelColumn,
     TableSpec, case_key,
 )
+from synthgen.tabular.expr import ExprFault
 from synthgen.tabular.fakevalues import FakerValues
 
 BLOCK_ROWS = 10_000  # rows per block; -n in multiples of it wastes no generated rows
@@ -74,7 +75,7 @@ class Generator:
             column = spec.columns[name]
             if isinstance(column, LabelColumn):
                 if stop_at == name:
-                    return self._expr(("columns", name, "score"), env, n).astype(np.float64)
+                    return self._expr(("columns", name, "score"), env, n, index, root).astype(np.float64)
                 env[name], flips[name] = self._label(name, column, env, index, root, n)
                 if column.noise_column:
                     env[column.noise_column] = flips[name]
@@ -145,7 +146,7 @@ class Generator:
 
     def _formula(self, name: str, column: FormulaColumn, env: dict[str, np.ndarray], index: int, root: int,
                  n: int) -> np.ndarray:
-        values = self._expr(("columns", name, "expr"), env, n)
+        values = self._expr(("columns", name, "expr"), env, n, index, root, column.on_error)
         if values.dtype.kind in "biuf" and values.dtype.kind != "b":
             values = values.astype(np.float64)
             if column.noise is not None and column.noise.std > 0:
@@ -155,9 +156,26 @@ class Generator:
             raise self.spec.source.error(("columns", name, "noise"), "noise needs a numeric expression")
         return values.astype(object) if values.dtype.kind == "U" else values
 
-    def _expr(self, key: tuple, env: dict[str, np.ndarray], n: int) -> np.ndarray:
+    def _expr(self, key: tuple, env: dict[str, np.ndarray], n: int, index: int, root: int,
+              on_error: Any = "error") -> np.ndarray:
+        """Evaluate a config expression over a block. Rows where it went wrong (division by zero, domain,
+        overflow) are an error naming the first of them, or with `on_error` set, NaN or that value;
+        rows past -n in the last block do not count."""
         try:
             return self.spec.exprs[key].evaluate(env, n)
+        except ExprFault as fault:
+            rows = fault.rows if root != MAIN else fault.rows[fault.rows < self.limit - index * BLOCK_ROWS]
+            if rows.size and on_error == "error":
+                where = f"row {index * BLOCK_ROWS + int(rows[0])}" if root == MAIN else \
+                    f"row {index * BLOCK_ROWS + int(rows[0])} of the label calibration sample"
+                raise self.spec.source.error(key, f"{fault.problem} at {where}: '{fault.where}' "
+                                                  f"({rows.size} rows of this block; on_error: null or a number "
+                                                  "writes those rows as missing or as that value)") from None
+            value = fault.value
+            if on_error != "error" and value.dtype.kind in "biuf":
+                value = value.astype(np.float64)
+                value[fault.rows] = np.nan if on_error is None else float(on_error)
+            return value
         except UserError:
             raise
         except Exception as exc:  # a type error inside the user's expression
@@ -173,10 +191,11 @@ class Generator:
                 if rule.when is None:
                     hit = np.ones(n, dtype=bool)
                 else:
-                    hit = np.asarray(self._expr(("columns", name, "rules", position, "when"), env, n), dtype=bool)
+                    hit = np.asarray(self._expr(("columns", name, "rules", position, "when"), env, n, index, root),
+                                     dtype=bool)
                 chosen = np.where((chosen < 0) & hit, class_index, chosen)
         else:
-            score = self._expr(("columns", name, "score"), env, n).astype(np.float64)
+            score = self._expr(("columns", name, "score"), env, n, index, root).astype(np.float64)
             chosen = np.searchsorted(self.thresholds[name], score, side="right")
         flip = np.zeros(n, dtype=bool)
         if column.noise > 0:
@@ -231,6 +250,7 @@ class Generator:
                 scores = np.concatenate([self.block(b, CALIBRATION, stop_at=name)
                                          for b in range(CALIBRATION_BLOCKS)])
                 cumulative = np.cumsum(column.shares())[:-1]
+                scores = scores[np.isfinite(scores)]  # missing inputs (on_error: null) have no score to place
                 self.thresholds[name] = np.quantile(scores, cumulative, method="inverted_cdf")
 
     def rows(self, n: int, first: Block | None = None) -> Iterator[Block]:

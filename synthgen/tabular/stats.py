@@ -27,8 +27,10 @@ class ColumnStats:
     def add(self, values: np.ndarray, missing: np.ndarray | None) -> None:
         self.rows += values.size
         present = values if missing is None else values[~missing]
-        self.missing += values.size - present.size
         kind = values.dtype.kind
+        if kind == "f":  # NaN and infinity are written as empty cells: missing, whatever made them
+            present = present[np.isfinite(present)]
+        self.missing += values.size - present.size
         self.kind = {"b": "boolean", "i": "integer", "u": "integer", "f": "number", "M": "datetime"}.get(kind, "string")
         if present.size == 0:
             return
