@@ -4,8 +4,10 @@ CLI; the expected counts are taken from the files themselves, not from the reade
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -31,14 +33,32 @@ def _cvat_copy(variant: str, tmp_path: Path, images: Path | None = None) -> tupl
     for image in root.iter("image"):
         _placeholder(images / (image.get("subset") or "") / image.get("name"), int(image.get("width")),
                      int(image.get("height")))
-    task = root.find("meta/task")
     if root.find("track") is not None:
-        start, stop = int(task.findtext("start_frame")), int(task.findtext("stop_frame"))
-        step = int((task.findtext("frame_filter") or "step=1").split("=")[1])
-        for frame in range(start, stop + 1, step):
-            _placeholder(images / f"frame_{frame:06d}.PNG", int(task.findtext("original_size/width")),
-                         int(task.findtext("original_size/height")))
+        for folder, frames, (width, height) in _video_tasks(root).values():
+            for frame in frames:
+                _placeholder(images / folder / f"frame_{frame:06d}.PNG", width, height)
     return root_dir, root
+
+
+def _video_tasks(root: ET.Element) -> dict[str | None, tuple[str, list[int], tuple[int, int]]]:
+    """Task id (None in a task export) -> (images subfolder, frame numbers, frame size) of a CVAT for video export,
+    as CVAT numbers and saves frames: start_frame + k * step for k < size. A project export keeps each subset's
+    frames in images/SUBSET/ and shifts each task of a subset past the ones listed before it by their
+    start_frame + step * size (ProjectData._init_task_frame_offsets in CVAT's dataset_manager/bindings.py)."""
+    project = root.find("meta/project")
+    tasks = root.findall("meta/project/tasks/task") if project is not None else [root.find("meta/task")]
+    found: dict[str | None, tuple[str, list[int], tuple[int, int]]] = {}
+    offset, subset = 0, None
+    for task in tasks:
+        if project is not None and task.findtext("subset") != subset:
+            offset, subset = 0, task.findtext("subset")
+        start, size = int(task.findtext("start_frame")), int(task.findtext("size"))
+        step = int((task.findtext("frame_filter") or "step=1").split("=")[1])
+        key = task.findtext("id") if project is not None else None
+        found[key] = (subset or "", [offset + start + k * step for k in range(size)],
+                      (int(task.findtext("original_size/width")), int(task.findtext("original_size/height"))))
+        offset += start + step * size
+    return found
 
 
 def _coco(out: Path) -> dict:
@@ -123,6 +143,56 @@ def test_cvat_video_expands_tracks_to_frames(variant, frames, tmp_path):
         assert (2, (4.0, 3.0, 4.667, 8.333)) in boxes
 
 
+def _subset_frame(file_name: str) -> tuple[str, int]:
+    """(subset, frame number) of an output image named SUBSET_frame_NNNNNN (docs/formats.md, CVAT)."""
+    subset, number = re.fullmatch(r"images/(\w+)_frame_(\d{6})\.PNG", file_name).groups()
+    return subset, int(number)
+
+
+def test_cvat_video_project_keeps_every_task_apart(tmp_path):
+    """Three video tasks, two in subset Train (the second one's frames shifted past the first's) and one in
+    Validation numbered from 0 again: every frame of every task is one image, its objects the tracks of that
+    task that are not outside there, each with the instance id track id + 1."""
+    source, root = _cvat_copy("video-project", tmp_path)
+    line = _convert(source, "cvat", tmp_path / "out")
+    coco = _coco(tmp_path / "out")
+    tasks = _video_tasks(root)
+    expected = {(folder, frame): size for folder, frames, size in tasks.values() for frame in frames}
+    assert len(expected) == sum(int(t.findtext("size")) for t in root.iter("task")) == 12
+    images = {i["id"]: _subset_frame(i["file_name"]) for i in coco["images"]}
+    assert len(images) == len(coco["images"]) == len(set(images.values())) == len(expected)
+    assert {images[i["id"]]: (i["width"], i["height"]) for i in coco["images"]} == expected
+    shown: dict[tuple[str, int, int], ET.Element] = {}  # (subset, frame, track id) -> the shape listed there
+    lost = Counter()
+    for track in root.iter("track"):
+        folder, frames, _ = tasks[track.get("task_id")]
+        for shape in track:
+            if shape.get("outside") != "0":
+                continue
+            assert int(shape.get("frame")) in frames  # the file is as CVAT numbers a project's frames
+            if shape.tag in ("box", "polygon", "mask"):
+                shown[(folder, int(shape.get("frame")), int(track.get("id")))] = shape
+                lost["CVAT attribute values"] += len(shape.findall("attribute"))
+                lost["CVAT occluded flags"] += shape.get("occluded") == "1"
+            else:
+                lost[{"polyline": "CVAT polylines"}[shape.tag]] += 1
+    # docs/dataset.md: a COCO annotation id is frame * 32768 + instance id, and the instance id is the track id + 1
+    got = {(*images[a["image_id"]], a["id"] % 32768 - 1): a["bbox"] for a in coco["annotations"]}
+    assert len(got) == len(coco["annotations"]) and got.keys() == shown.keys()
+    by_task = [{t for s, f, t in got if s == folder and f in frames} for folder, frames, _ in tasks.values()]
+    assert all(by_task) and sum(map(len, by_task)) == len(set().union(*by_task))  # no track id in two tasks
+    for key, shape in shown.items():
+        if shape.tag == "box":  # every frame of a box track is listed (keyframe 0 where CVAT interpolated)
+            xtl, ytl, xbr, ybr = (float(shape.get(k)) for k in ("xtl", "ytl", "xbr", "ybr"))
+            assert got[key] == pytest.approx([xtl, ytl, xbr - xtl, ybr - ytl]), key
+        elif shape.tag == "polygon":  # axis-aligned squares on whole pixels: the pixels covered span the polygon
+            xs, ys = zip(*(map(float, p.split(",")) for p in shape.get("points").split(";")))
+            assert got[key] == pytest.approx([min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]), key
+    assert lost["CVAT polylines"] and lost["CVAT attribute values"] and lost["CVAT occluded flags"]
+    for what, count in lost.items():
+        assert f"{count} {what}" in line
+
+
 def test_cvat_video_to_mot_keeps_track_ids(tmp_path):
     source, root = _cvat_copy("video", tmp_path)
     result = run_cli("convert", source, "--from", "cvat", "--to", "mot", "--out", tmp_path / "mot")
@@ -204,6 +274,14 @@ def test_cvat_video_frame_outside_the_task_is_an_error(tmp_path):
     (source / "annotations.xml").write_text(xml.replace('<box frame="4" keyframe="1" outside="0"',
                                                         '<box frame="9" keyframe="1" outside="0"'))
     assert "frame 9 is not a frame of the task" in _fails(tmp_path, source, "--from", "cvat")
+
+
+def test_cvat_video_project_track_of_unknown_task_is_an_error(tmp_path):
+    source, _ = _cvat_copy("video-project", tmp_path)
+    xml = (source / "annotations.xml").read_text()
+    (source / "annotations.xml").write_text(xml.replace('task_id="22"', 'task_id="99"', 1))
+    message = _fails(tmp_path, source, "--from", "cvat")
+    assert "track[4]" in message and "task_id '99' is not a task of the project" in message
 
 
 def test_cvat_export_without_images_says_to_give_images(tmp_path):

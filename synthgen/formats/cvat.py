@@ -113,7 +113,7 @@ class _Task:
     """One task of the export (a job or task export has one): where its frames are and which they are."""
 
     subset: str | None
-    frames: list[int] | None  # absolute frame numbers (video exports); None when the meta does not say
+    frames: list[int] | None  # frame numbers as the export writes them (video); None when the meta does not say
     size: tuple[int, int] | None  # original_size (width, height) of a video task
 
 
@@ -177,16 +177,42 @@ def _annotation_file(path: Path) -> Path:
 
 # ----- meta: labels and tasks
 
+def _frame_step(task: ET.Element) -> int:
+    """The N of frame_filter `step=N` (1 when there is none)."""
+    step_match = re.search(r"step\s*=\s*(\d+)", task.findtext("frame_filter") or "")
+    return max(1, int(step_match.group(1))) if step_match else 1
+
+
 def _task_frames(task: ET.Element, file: Path, record: str) -> list[int] | None:
     """The absolute frame numbers of a task or job: start_frame..stop_frame every `step=N` of frame_filter."""
     start = _int_text(task, "start_frame", file, record) or 0
     stop = _int_text(task, "stop_frame", file, record)
     size = _int_text(task, "size", file, record)
-    step_match = re.search(r"step\s*=\s*(\d+)", task.findtext("frame_filter") or "")
-    step = max(1, int(step_match.group(1))) if step_match else 1
+    step = _frame_step(task)
     if stop is not None and stop >= start:
         return list(range(start, stop + 1, step))
     return [start + k * step for k in range(size)] if size else None
+
+
+def _project_tasks(project: ET.Element, file: Path) -> dict[str | None, _Task]:
+    """The tasks of a project export, by id. CVAT numbers a project's video frames per subset: the first task
+    of a subset (tasks are listed by subset, then id) keeps its own numbers and each next one is shifted past
+    the ones before it by their start_frame + step x size, so that two tasks of a subset never write the same
+    images/SUBSET/frame_NNNNNN.PNG (ProjectData._init_task_frame_offsets in CVAT's dataset_manager/bindings.py)."""
+    tasks: dict[str | None, _Task] = {}
+    offset, previous = 0, None
+    for k, task in enumerate(project.iterfind("tasks/task")):
+        record = f"<meta><project> task[{k}]"
+        subset = (task.findtext("subset") or "").strip() or None
+        if k == 0 or subset != previous:
+            offset, previous = 0, subset
+        frames = _task_frames(task, file, record)
+        tasks[(task.findtext("id") or "").strip()] = _Task(
+            subset, None if frames is None else [offset + f for f in frames], _original_size(task, file, record))
+        if frames is not None:
+            size = _int_text(task, "size", file, record) or len(frames)
+            offset += (_int_text(task, "start_frame", file, record) or 0) + _frame_step(task) * size
+    return tasks
 
 
 def _original_size(task: ET.Element, file: Path, record: str) -> tuple[int, int] | None:
@@ -211,13 +237,7 @@ def _meta(root: ET.Element, file: Path) -> tuple[list[str], dict[str | None, _Ta
         if name and name not in names and not (label.findtext("parent") or "").strip():
             names.append(name)
     if holder.tag == "project":
-        tasks: dict[str | None, _Task] = {}
-        for k, task in enumerate(holder.iterfind("tasks/task")):
-            record = f"<meta><project> task[{k}]"
-            tasks[(task.findtext("id") or "").strip()] = _Task((task.findtext("subset") or "").strip() or None,
-                                                               _task_frames(task, file, record),
-                                                               _original_size(task, file, record))
-        return names, tasks
+        return names, _project_tasks(holder, file)
     record = f"<meta><{holder.tag}>"
     return names, {None: _Task(None, _task_frames(holder, file, record), _original_size(holder, file, record))}
 
