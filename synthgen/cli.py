@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from synthgen import __version__
 from synthgen.errors import EXIT_USAGE, UserError
@@ -40,16 +42,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every write in progress removes its temporary file on the way out."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         return int(args.run(args) or 0)
     except UserError as error:
         print(f"synthgen: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except Terminated:
+        print("synthgen: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("synthgen: interrupted", file=sys.stderr)
         return 130
+    except OSError as error:  # the machine refused a read or write (permissions, disk full): one line too
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"synthgen: {where}{error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

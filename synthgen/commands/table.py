@@ -18,8 +18,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from synthgen.commands.dataset_args import checked_output
+    from synthgen.io.outdir import removed_on_failure
     from synthgen.tabular.output import write_table
 
     out, prepare = checked_output(args.rows, args.seed, args.out, args.overwrite)
-    print(write_table(args.config, out, args.rows, args.seed, args.format, prepare=prepare))
+    with removed_on_failure(out):
+        print(write_table(args.config, out, args.rows, args.seed, args.format, prepare=prepare))
     return 0

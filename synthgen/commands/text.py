@@ -19,9 +19,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from synthgen.commands.dataset_args import checked_output
+    from synthgen.io.outdir import removed_on_failure
     from synthgen.text.output import write_text
 
     out, prepare = checked_output(args.docs, args.seed, args.out, args.overwrite)
     formats = list(dict.fromkeys(args.formats or ["jsonl"]))
-    print(write_text(args.config, out, args.docs, args.seed, formats, prepare=prepare))
+    with removed_on_failure(out):
+        print(write_text(args.config, out, args.docs, args.seed, formats, prepare=prepare))
     return 0

@@ -57,6 +57,11 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
     atomic_write_text(path, dumps_json(data))
 
 
+def is_partial(path: Path) -> bool:
+    """Whether `path` is a temporary file `atomic_open` writes under."""
+    return path.name.startswith(".") and path.name.endswith(TEMP_MARK)
+
+
 def remove_partials(directory: Path) -> int:
     """Delete temporary files a killed run left behind; returns how many."""
     removed = 0

@@ -13,7 +13,7 @@ from enum import Enum
 from pathlib import Path
 
 from synthgen.errors import UserError
-from synthgen.io.atomic import remove_partials
+from synthgen.io.atomic import is_partial, remove_partials
 
 
 class OutputMode(Enum):
@@ -33,7 +33,8 @@ def prepare_output_dir(out: Path, mode: OutputMode, managed: list[str], resumabl
     `resumable` says whether the command has a --resume to suggest."""
     if out.exists() and not out.is_dir():
         raise UserError("exists and is not a directory", file=out)
-    non_empty = out.is_dir() and any(out.iterdir())
+    # temporary files of a run that was killed outright (SIGKILL, power loss) do not make a folder "not empty"
+    non_empty = out.is_dir() and any(not is_partial(entry) for entry in out.iterdir())
     if non_empty and mode is OutputMode.NEW:
         hint = "pass --overwrite to replace it or --resume to finish it" if resumable else "pass --overwrite to replace it"
         raise UserError(f"output directory is not empty; {hint}", file=out)
@@ -44,18 +45,29 @@ def prepare_output_dir(out: Path, mode: OutputMode, managed: list[str], resumabl
                 shutil.rmtree(target)
             elif target.exists():
                 target.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # under a file, on a read-only or virtual file system, no permission
+        raise UserError(f"cannot create the output directory: {exc.strerror or exc}", file=out) from None
     remove_partials(out)
 
 
 @contextmanager
 def removed_on_failure(out: Path) -> Iterator[None]:
-    """Run a write into `out`; if it fails and `out` did not exist before, remove it, so a failed command
-    leaves no empty or partial folder behind (writers already stage their files and rename them whole)."""
+    """Run a write into `out`; if it fails or is interrupted (Ctrl-C, SIGTERM), leave `out` as it was when it
+    did not exist or was empty: no empty or half-filled folder that the next run would refuse. (Writers
+    stage their files and rename them whole, so a folder that held files keeps only complete ones.)"""
     existed = out.exists()
+    was_empty = existed and out.is_dir() and not any(out.iterdir())
     try:
         yield
     except BaseException:
         if not existed:
             shutil.rmtree(out, ignore_errors=True)
+        elif was_empty:
+            for entry in list(out.iterdir()):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
         raise

@@ -39,7 +39,7 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
     generator.limit = n
     first = generator.block(0)
     assert isinstance(first, Block)
-    prepare([FILE_NAMES[fmt], SIDECAR])
+    prepare([*FILE_NAMES.values(), SIDECAR])  # --overwrite: a CSV run does not leave an earlier Parquet file
 
     names = spec.output_columns()
     stats = {name: ColumnStats() for name in names}

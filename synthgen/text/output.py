@@ -30,7 +30,7 @@ def write_text(config: str | Path, out: Path, n: int, seed: int, formats: list[s
             raise UserError("--format spacy needs spaCy: pip install 'synthgen[spacy]'") from None
     generator = TextGenerator(spec, seed)
     first = generator.block(0)  # any failure of the config shows up here, before anything is written
-    prepare([name for f in formats for name in FILES[f]] + [SIDECAR])
+    prepare([name for f in FILES for name in FILES[f]] + [SIDECAR])  # --overwrite: earlier runs' formats too
     entity_counts: Counter = Counter()
     label_counts: dict[str, Counter] = {k: Counter() for k in spec.labels}
     with Writers(out, formats, spec.entity_labels, spec.labels) as writers:
