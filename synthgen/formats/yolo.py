@@ -11,6 +11,9 @@ and without one it uses the yaml's folder, which is what we mean.
 Reading takes what real tools write as well: Roboflow's data.yaml
 (`train: ../train/images`), Ultralytics' .txt image lists and lists of folders,
 Darknet's obj.data (CVAT, datumaro) and Label Studio's classes.txt export.
+An OBB row (class and four corners, as in Ultralytics' DOTA8) is read as a four-point segment row: the file
+alone does not tell them apart (Ultralytics goes by the model's task), and the mask of the four corners with
+its upright box is what the model here can hold.
 """
 
 from __future__ import annotations
@@ -134,6 +137,7 @@ class _Layout:
     entries: list[_Entry]
     kpt: tuple[int, int] | None = None
     kpt_names: dict = field(default_factory=dict)
+    flip_idx: bool = False  # data.yaml has one: counted as not carried, the model has no place for it
 
 
 def _label_beside_or_under(image: Path, darknet: bool = False) -> Path | None:
@@ -310,7 +314,8 @@ def _ultralytics(file: Path, locator: ImageLocator) -> _Layout:
     if kpt and (not isinstance(kpt_names, dict) or not all(
             isinstance(v, list) and len(v) == kpt[0] and all(isinstance(n, str) for n in v) for v in kpt_names.values())):
         raise fail(file, "kpt_names", f"must map class numbers to lists of {kpt[0]} keypoint names (kpt_shape)")
-    return _Layout(file, file.parent.resolve(), names, _ultralytics_entries(data, root, file, locator), kpt, kpt_names)
+    return _Layout(file, file.parent.resolve(), names, _ultralytics_entries(data, root, file, locator), kpt, kpt_names,
+                   bool(kpt and data.get("flip_idx")))
 
 
 # ----- Darknet obj.data
@@ -442,6 +447,25 @@ def _names(data: dict, file: Path) -> list[str]:
     raise fail(file, "names", "must be a list of class names or a mapping from 0..n-1 to names")
 
 
+# Ultralytics (verify_image_label, at 00bfe345) checks a segment row by the box around its polygon, centre and
+# size within [-0.01, 1.01], not vertex by vertex: corners may lie off the image. Its own OBB sample DOTA8 has
+# corners from -0.072 to 1.057 (objects cut by DOTA's 1024-pixel tiles). Such a polygon is cut at the image edge.
+SEGMENT_SLACK = 0.01
+OUTSIDE = "segment polygons reaching outside the image (cut at its edge)"
+FLIP_IDX = "data.yaml flip_idx (the keypoint order for flipped images: no format here holds one)"
+
+
+def _polygon_box(values: list[float]) -> tuple[float, float, float, float]:
+    """Normalised (cx, cy, w, h) of the box around a polygon's vertices, as Ultralytics' segments2boxes makes it."""
+    xs, ys = values[0::2], values[1::2]
+    return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2, max(xs) - min(xs), max(ys) - min(ys)
+
+
+def _reaches_outside(kind: str, values: list[float]) -> bool:
+    """A segment row with a corner off the image: counted in the loss line, as the part off it is not kept."""
+    return kind == "segment" and any(not 0.0 <= v <= 1.0 for v in values)
+
+
 def _parse_row(tokens: list[str], file: Path, record: str, names: list[str], kpt: tuple[int, int] | None) -> tuple:
     try:
         cls = int(tokens[0])
@@ -462,6 +486,11 @@ def _parse_row(tokens: list[str], file: Path, record: str, names: list[str], kpt
     else:
         raise fail(file, record, f"expected 5 values (detect) or a class and at least 3 x y pairs (segment), "
                                  f"got {len(values) + 1}")
+    if kind == "segment":
+        if any(not -SEGMENT_SLACK <= v <= 1.0 + SEGMENT_SLACK for v in _polygon_box(values)):
+            raise fail(file, record, "the box around the polygon must lie in [0, 1] (normalised; 1 % slack, as "
+                                     "Ultralytics allows)")
+        return cls, kind, values
     coords = values if kind != "pose" else values[:4] + [v for i, v in enumerate(values[4:]) if kpt[1] == 2 or i % 3 != 2]
     if any(not 0.0 <= v <= 1.0 for v in coords):  # Ultralytics' own check (verify_image_label) refuses them too
         raise fail(file, record, "normalised coordinates must lie in [0, 1]")
@@ -475,8 +504,9 @@ def _instance(cls: int, kind: str, values: list[float], number: int, width: int,
         polygon = [v * (width if i % 2 == 0 else height) for i, v in enumerate(values)]
         mask = polygons_to_mask([polygon], height, width)
         bbox = mask_bbox(mask)
-        if bbox is None:
-            xs, ys = polygon[0::2], polygon[1::2]
+        if bbox is None:  # no pixel centre inside: the polygon's extent, kept on the image
+            xs = [min(max(x, 0.0), width) for x in polygon[0::2]]
+            ys = [min(max(y, 0.0), height) for y in polygon[1::2]]
             bbox = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
     else:
         cx, cy, w, h = values[:4]
@@ -552,6 +582,7 @@ def _build(layout: _Layout, unread: Counter) -> tuple[list[Category], list]:
                 unread[MISSING_LISTED] += 1
             continue
         width, height = image_size(entry.image, layout.file, str(entry.listed))
+        unread[OUTSIDE] += sum(_reaches_outside(kind, values) for _, _, kind, values in rows)
         instances = [_instance(cls, kind, values, k + 1, width, height, categories[cls], kpt, entry.label, record)
                      for k, (record, cls, kind, values) in enumerate(rows)]
         extra = {"split": entry.split}
@@ -569,7 +600,7 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
     if not any(e.label is not None for e in layout.entries):
         raise fail(layout.file, "labels", f"no label files found for the {len(layout.entries)} images "
                                           "(expected labels/ beside images/, or a .txt beside each image)")
-    unread: Counter = Counter()
+    unread: Counter = Counter({FLIP_IDX: int(layout.flip_idx)})
     categories, frames = _build(layout, unread)
     if not frames:
         hint = f" under --images {images}" if images is not None else "; give --images DIR"
