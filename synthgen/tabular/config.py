@@ -426,18 +426,17 @@ def _check_cases(spec: TableSpec) -> None:
 
 
 def _check_faker(spec: TableSpec) -> None:
-    from synthgen.tabular.fakevalues import faker_generator
+    from synthgen.tabular.fakevalues import faker_generator, providers
 
-    providers = {name: c.provider for name, c in spec.columns.items() if isinstance(c, FakerColumn)}
-    if not providers:
+    wanted = {name: c.provider for name, c in spec.columns.items() if isinstance(c, FakerColumn)}
+    if not wanted:
         return
-    generator = faker_generator(spec.locales[0])
-    for name, provider in providers.items():
-        if provider.startswith("_") or not callable(getattr(generator, provider, None)):
-            if provider != "email":
-                known = [m for m in dir(generator) if not m.startswith("_")]
-                raise spec.source.error(("columns", name, "provider"),
-                                        f"unknown Faker provider '{provider}'{suggest(provider, known)}")
+    known = providers(faker_generator(spec.locales[0]))
+    for name, provider in wanted.items():
+        if provider not in known:
+            raise spec.source.error(("columns", name, "provider"),
+                                    f"unknown Faker provider '{provider}' (or one that needs arguments)"
+                                    f"{suggest(provider, known)}")
 
 
 def _correlations(spec: TableSpec, correlations: list[Correlation]) -> None:

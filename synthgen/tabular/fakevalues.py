@@ -1,18 +1,21 @@
-"""Faker-quality values at numpy speed: compose them from the locale's own data.
+"""Faker's values at numpy speed: compose them from the locale's own data, exactly as Faker would.
 
 Calling Faker once per value costs tens of microseconds, most of it in its
-frequency weighting. Faker's providers are built from word lists (with weights)
-and format strings such as "{{building_number}} {{street_name}}"; expanding
-those formats for a whole block at once, with weighted numpy draws for the word
-lists and vectorised digits for '#', gives the same variety as a Faker loop at a
-small fraction of the cost. A provider without formats or word lists is drawn
-from a pool of real Faker calls seeded from the seed (never from -n).
+frequency weighting. Most providers are one line over the locale's data (a
+weighted word list, format strings such as "{{building_number}} {{street_name}}"
+expanded by `parse`, or `numerify`/`bothify` of a chosen element); synthgen reads
+which of those shapes a provider's method has for the locale (fakershape.py) and
+draws whole blocks of such values with numpy: same formats, same weights, same
+value sets. Every other provider (locale-specific code, decorators, anything not
+recognised) is drawn from a pool of real Faker calls seeded from the seed (never
+from -n), so no value is ever made up. tests/test_faker_sweep.py compares every
+locale and provider with Faker's own output.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,24 +24,23 @@ from typing import Any, Callable
 import numpy as np
 
 from synthgen.tabular.common import stream_key
+from synthgen.tabular.fakershape import read_shape
 from synthgen.tabular.weighted import InverseCdf
 
-# Providers whose Faker method is `parse(random_element(self.formats))`.
-_PLAIN_FORMATS = {"name", "phone_number", "company"}
-# Providers composed by synthgen from other providers (Faker lower-cases and folds these).
+# Providers whose default call synthgen composes from others: Faker's email() with its defaults
+# (safe=True, no domain) is f"{user_name()}@{safe_domain_name()}".
 _RECIPES = {"email": "{{user_name}}@{{safe_domain_name}}"}
-_LOWER_ASCII = {"user_name"}
 _TOKEN = re.compile(r"\{\{\s*(\w+)\s*\}\}")
-_PLACEHOLDER = re.compile(r"[#%$?]")
 _DIGITS = np.arange(48, 58, dtype=np.uint32)
-_LETTERS = np.arange(65, 91, dtype=np.uint32)
+_UPPER = np.arange(65, 91, dtype=np.uint32)  # '?' in synthgen's own patterns (bothify below)
+_LETTERS = np.frombuffer(string.ascii_letters.encode("utf-32-le"), dtype=np.uint32)  # Faker's lexify default
 MAX_DEPTH = 6
 FLAT_LIMIT = 128  # most formats a nested recipe is flattened into
 
 
 @dataclass(frozen=True)
 class Formats:
-    """Weighted format strings, each split into literal pieces and provider tokens."""
+    """Weighted format strings for Faker's `parse`, each split into literal pieces and provider tokens."""
 
     parts: tuple[tuple[tuple[str, bool], ...], ...]  # (text, is_token) pieces per format
     p: np.ndarray | None
@@ -46,8 +48,19 @@ class Formats:
 
 @dataclass(frozen=True)
 class Words:
+    """A weighted word list, and what the provider does to the chosen word (fakershape.Shape)."""
+
     values: np.ndarray  # object array of str
     p: np.ndarray | None
+    post: str | None = None  # numerify | bothify | lexify
+    case: str | None = None  # upper | lower
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Real Faker calls for a provider synthgen does not compose, made on first use (`FakerValues.pool`)."""
+
+    token: str
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,7 @@ class Computed:
     make: Callable[[np.random.Generator, int], list[str]]
 
 
-Recipe = Formats | Words | Computed
+Recipe = Formats | Words | Pool | Computed
 
 
 def _weights(items: Any) -> tuple[list[str], np.ndarray | None]:
@@ -95,7 +108,8 @@ class FakerValues:
         self.pool_size = pool_size
         self.generator = faker_generator(locale)
         self._recipes: dict[str, Recipe] = {}
-        self._patterns: dict[tuple[int, int, bool], str] = {}
+        self._resolving: set[str] = set()
+        self._patterns: dict[tuple[int, int], str] = {}
         self._tables: dict[int, tuple[np.ndarray, InverseCdf]] = {}  # keyed by id of the weights, kept alive
 
     def has(self, provider: str) -> bool:
@@ -103,8 +117,14 @@ class FakerValues:
 
     def recipe(self, token: str) -> Recipe:
         if token not in self._recipes:
-            found = self._find_recipe(token)
-            self._recipes[token] = self._flatten(found, 0) if isinstance(found, Formats) else found
+            if token in self._resolving:  # formats that name themselves: Faker's own calls decide
+                return Pool(token)
+            self._resolving.add(token)
+            try:
+                found = self._find_recipe(token)
+                self._recipes[token] = self._flatten(found, 0) if isinstance(found, Formats) else found
+            finally:
+                self._resolving.discard(token)
         return self._recipes[token]
 
     def _flatten(self, recipe: Formats, depth: int) -> Formats:
@@ -115,7 +135,7 @@ class FakerValues:
         for parts, weight in zip(recipe.parts, p.tolist()):
             combos: list[tuple[list[tuple[str, bool]], float]] = [([], weight)]
             for text, is_token in parts:
-                sub = self.recipe(text) if is_token and text not in _LOWER_ASCII and depth < MAX_DEPTH else None
+                sub = self.recipe(text) if is_token and depth < MAX_DEPTH else None
                 if isinstance(sub, Formats) and len(combos) * len(sub.parts) * len(recipe.parts) <= FLAT_LIMIT:
                     sub_p = sub.p if sub.p is not None else np.full(len(sub.parts), 1.0 / len(sub.parts))
                     combos = [(c + list(sp), cw * spw) for c, cw in combos for sp, spw in zip(sub.parts, sub_p.tolist())]
@@ -128,47 +148,47 @@ class FakerValues:
     def _find_recipe(self, token: str) -> Recipe:
         if token in _RECIPES:
             return _formats([_RECIPES[token]])
-        method = getattr(self.generator, token)
-        owner = getattr(method, "__self__", None)
-        if token == "iban" and isinstance(getattr(owner, "bban_format", None), str):
+        owner = getattr(getattr(self.generator, token), "__self__", None)
+        if token == "iban" and _iban_is_faker_own(owner):
             return Computed(lambda rng, n: ibans(owner.country_code, owner.bban_format, rng, n))
-        candidates = [f"{token}_formats"] + (["formats"] if token in _PLAIN_FORMATS else [])
-        for name in candidates:
-            data = _own_data(owner, token, name)
-            if data is not None:
-                return _formats(data)
-        for name in _plurals(token):
-            data = _own_data(owner, token, name)
-            if data is not None:
-                values, p = _weights(data)
-                return Words(np.array(values, dtype=object), p)
-        return self._pool(token, method)
+        shape = read_shape(owner, token) if owner is not None else None
+        data = getattr(owner, shape.attr, None) if shape is not None else None
+        if shape is None or not _is_sequence(data):
+            return Pool(token)
+        if shape.kind == "formats":
+            if not all(_only_plain_tokens(f) for f in data):  # {{token:argument}} and the like: Faker's parse
+                return Pool(token)
+            return _formats(data)
+        values, p = _weights(data)
+        return Words(np.array(values, dtype=object), p, shape.post, shape.case)
 
-    def _pool(self, token: str, method: Callable[[], Any]) -> Words:
-        """Real Faker calls, seeded from (seed, locale, provider) only."""
-        self.generator.seed_instance(int(np.random.SeedSequence(
-            self.seed, spawn_key=(stream_key("faker-pool"), stream_key(self.locale), stream_key(token))
-        ).generate_state(1)[0]))
-        values = [str(method()) for _ in range(self.pool_size)]
-        return Words(np.array(values, dtype=object), None)
+    def pool(self, token: str) -> Words:
+        """Real Faker calls, seeded from (seed, locale, provider) only; made once per provider."""
+        key = "\0pool:" + token
+        if key not in self._recipes:
+            method = getattr(self.generator, token)
+            self.generator.seed_instance(int(np.random.SeedSequence(
+                self.seed, spawn_key=(stream_key("faker-pool"), stream_key(self.locale), stream_key(token))
+            ).generate_state(1)[0]))
+            values = [str(method()) for _ in range(self.pool_size)]
+            self._recipes[key] = Words(np.array(values, dtype=object), None)
+        return self._recipes[key]  # type: ignore[return-value]
 
-    def sample(self, token: str, rng: np.random.Generator, n: int, depth: int = 0, fold: bool = False) -> list[str]:
-        """`n` values of provider `token`.
-
-        `fold` lower-cases and ASCII-folds the result as Faker does for user
-        names; it is applied to the word lists and literal pieces (once, cached)
-        rather than to every value, which gives the same text.
-        """
-        if depth > MAX_DEPTH:
-            raise RecursionError(f"Faker formats nest deeper than {MAX_DEPTH} levels at '{token}'")
-        fold = fold or token in _LOWER_ASCII
-        recipe = self.recipe(token)
+    def sample(self, token: str, rng: np.random.Generator, n: int, depth: int = 0) -> list[str]:
+        """`n` values of provider `token`."""
+        recipe = self.recipe(token) if depth <= MAX_DEPTH else Pool(token)  # deeper than Faker's data goes
+        if isinstance(recipe, Pool):
+            recipe = self.pool(token)
         if isinstance(recipe, Computed):
             return recipe.make(rng, n)
         if isinstance(recipe, Words):
-            index = self._choose(rng, len(recipe.values), n, recipe.p)
-            return (self._folded(token, recipe) if fold else recipe.values)[index].tolist()
-        return self._expand(recipe, rng, n, depth, fold)
+            values = recipe.values[self._choose(rng, len(recipe.values), n, recipe.p)].tolist()
+            if recipe.post is not None:
+                values = placeholders(values, rng, numbers=recipe.post != "lexify", letters=recipe.post != "numerify")
+            if recipe.case is not None:
+                values = [getattr(v, recipe.case)() for v in values]
+            return values
+        return self._expand(recipe, rng, n, depth)
 
     def _choose(self, rng: np.random.Generator, k: int, n: int, p: np.ndarray | None) -> np.ndarray:
         if p is None:
@@ -178,40 +198,27 @@ class FakerValues:
             table = self._tables[id(p)] = (p, InverseCdf(p))
         return table[1].draw(rng, n)
 
-    def _folded(self, token: str, recipe: Words) -> np.ndarray:
-        key = "\0fold:" + token
-        if key not in self._recipes:
-            self._recipes[key] = Words(np.array([_fold(v) for v in recipe.values], dtype=object), recipe.p)
-        return self._recipes[key].values  # type: ignore[union-attr]
-
-    def _expand(self, recipe: Formats, rng: np.random.Generator, n: int, depth: int, fold: bool) -> list[str]:
-        """Values of a format recipe. Each distinct token or digit pattern is drawn once for all the
-        rows that need it, whatever format they use, so small blocks cost few numpy calls."""
+    def _expand(self, recipe: Formats, rng: np.random.Generator, n: int, depth: int) -> list[str]:
+        """Values of a format recipe as Faker's `parse` makes them: tokens replaced, literal text kept as it
+        is. Each distinct token is drawn once for all the rows that need it, whatever format they use."""
         counts = np.bincount(self._choose(rng, len(recipe.parts), n, recipe.p), minlength=len(recipe.parts)) \
             if len(recipe.parts) > 1 else np.array([n])
-        needed: dict[tuple[str, bool], int] = {}
+        needed: dict[str, int] = {}
         for f in np.flatnonzero(counts).tolist():
             for text, is_token in recipe.parts[f]:
-                if is_token or _PLACEHOLDER.search(text):
-                    needed[(text, is_token)] = needed.get((text, is_token), 0) + int(counts[f])
-        drawn: dict[tuple[str, bool], list[str]] = {}
-        for (text, is_token), total in needed.items():
-            if is_token:
-                drawn[(text, True)] = self.sample(text, rng, total, depth + 1, fold)
-            else:
-                made = bothify(text, rng, total)
-                drawn[(text, False)] = [v.lower() for v in made] if fold else made
+                if is_token:
+                    needed[text] = needed.get(text, 0) + int(counts[f])
+        drawn = {text: self.sample(text, rng, total, depth + 1) for text, total in needed.items()}
         cursor = dict.fromkeys(drawn, 0)
         values: list[str] = []
         for f in np.flatnonzero(counts).tolist():
             size = int(counts[f])
             columns = []
             for text, is_token in recipe.parts[f]:
-                key = (text, is_token)
-                if key in drawn:
-                    columns.append(drawn[key][cursor[key]:cursor[key] + size])
-                    cursor[key] += size
-            pattern = self._pattern(recipe, f, fold)
+                if is_token:
+                    columns.append(drawn[text][cursor[text]:cursor[text] + size])
+                    cursor[text] += size
+            pattern = self._pattern(recipe, f)
             values.extend(map(pattern.format, *columns) if columns else [pattern.format()] * size)
         if len(recipe.parts) == 1:
             return values
@@ -220,19 +227,28 @@ class FakerValues:
         out[rng.permutation(n)] = values
         return out.tolist()
 
-    def _pattern(self, recipe: Formats, f: int, fold: bool) -> str:
-        key = (id(recipe), f, fold)
+    def _pattern(self, recipe: Formats, f: int) -> str:
+        key = (id(recipe), f)
         pattern = self._patterns.get(key)
         if pattern is None:
-            template = []
-            for text, is_token in recipe.parts[f]:
-                if is_token or _PLACEHOLDER.search(text):
-                    template.append("{}")
-                else:
-                    literal = _fold(text) if fold else text
-                    template.append(literal.replace("{", "{{").replace("}", "}}"))
-            pattern = self._patterns[key] = "".join(template)
+            pattern = self._patterns[key] = "".join(
+                "{}" if is_token else text.replace("{", "{{").replace("}", "}}") for text, is_token in recipe.parts[f])
         return pattern
+
+
+def _only_plain_tokens(fmt: str) -> bool:
+    """Whether every "{{" of a format opens a token that `parse` replaces with a plain provider call."""
+    return fmt.count("{{") == len(_TOKEN.findall(fmt)) and "}}" not in _TOKEN.sub("", fmt)
+
+
+def _iban_is_faker_own(owner: Any) -> bool:
+    """Whether the locale uses Faker's own iban() and bban() over a `bban_format` string: a BBAN with '#' a digit
+    and '?' an upper-case letter, and ISO 7064 check digits (`ibans` below)."""
+    from faker.providers.bank import Provider as Bank
+
+    cls = type(owner)
+    return isinstance(getattr(owner, "bban_format", None), str) and getattr(cls, "iban", None) is Bank.iban \
+        and getattr(cls, "bban", None) is Bank.bban
 
 
 def ibans(country: str, bban_format: str, rng: np.random.Generator, n: int) -> list[str]:
@@ -245,6 +261,27 @@ def ibans(country: str, bban_format: str, rng: np.random.Generator, n: int) -> l
 
 
 _IBAN_DIGITS = {c: str(c - 55) for c in range(65, 91)}  # A=10 ... Z=35
+
+
+def providers(generator: Any) -> list[str]:
+    """The Faker providers a config may name: public methods of the locale's provider objects that can be
+    called without arguments (what a column or slot does), plus synthgen's own recipes."""
+    import inspect
+
+    from faker.providers import BaseProvider
+
+    names = set(_RECIPES)
+    for name in dir(generator):
+        method = getattr(generator, name, None) if not name.startswith("_") else None
+        if not callable(method) or not isinstance(getattr(method, "__self__", None), BaseProvider):
+            continue
+        try:
+            parameters = inspect.signature(method).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        if all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters):
+            names.add(name)
+    return sorted(names)
 
 
 @lru_cache(maxsize=None)
@@ -265,46 +302,19 @@ def _merge_literals(pieces: list[tuple[str, bool]]) -> tuple[tuple[str, bool], .
     return tuple(merged)
 
 
-def _plurals(token: str) -> list[str]:
-    """Attribute names Faker keeps word lists under: city_suffix -> city_suffixes, first_name_male -> first_names_male."""
-    words = token.split("_")
-    names = []
-    for i in range(len(words) - 1, -1, -1):
-        word = words[i]
-        forms = [word + "s", word + "es"] + ([word[:-1] + "ies"] if word.endswith("y") else [])
-        names += ["_".join(words[:i] + [form] + words[i + 1:]) for form in forms]
-    return names
-
-
-def _own_data(owner: Any, method: str, name: str) -> Any:
-    """`owner.name` if it is a word list or format list that `owner.method` can be using.
-
-    Only classes at or below the one defining the method count: a locale that
-    overrides `city()` with its own list must not be expanded with the base
-    class's `city_formats`.
-    """
-    if owner is None:
-        return None
-    mro = type(owner).__mro__
-    definer = next((i for i, cls in enumerate(mro) if method in cls.__dict__), None)
-    if definer is None:
-        return None
-    for cls in mro[: definer + 1]:
-        if name in cls.__dict__:
-            value = cls.__dict__[name]
-            return value if _is_sequence(value) else None
-    return None
-
-
 def _is_sequence(value: Any) -> bool:
+    """A non-empty list, tuple or weighted mapping of strings, as Faker keeps its word and format lists."""
     return isinstance(value, (list, tuple, Mapping)) and len(value) > 0 and all(isinstance(v, str) for v in value)
 
 
-_DRAWS = {"#": (0, 10, _DIGITS), "%": (1, 10, _DIGITS), "$": (2, 10, _DIGITS), "?": (0, 26, _LETTERS)}
+# --------------------------------------------------------------------------- placeholders
+
+_DRAWS = {"#": (0, 10, _DIGITS), "%": (1, 10, _DIGITS), "$": (2, 10, _DIGITS), "?": (0, 26, _UPPER)}
 
 
 def bothify(text: str, rng: np.random.Generator, n: int) -> list[str]:
-    """Faker's numerify and lexify for n copies: '#' 0-9, '%' 1-9, '$' 2-9, '?' an upper-case letter."""
+    """synthgen's patterns (config `pattern:` slots, IBAN BBANs) for n copies: '#' 0-9, '%' 1-9, '$' 2-9,
+    '?' an upper-case letter."""
     codes, draws = _bothify_plan(text)
     grid = np.empty((n, codes.size), dtype=np.uint32)
     grid[:] = codes
@@ -326,12 +336,36 @@ def _bothify_plan(text: str) -> tuple[np.ndarray, tuple[tuple[int, int, np.ndarr
     return codes, tuple(draws)
 
 
-_DROP = {c: None for c in range(128) if not (chr(c).isalnum() or chr(c) in "._-")}
+# Faker's numerify: '#' a digit, '%' 1-9, '$' 2-9, '!' a digit or nothing, '@' 1-9 or nothing (half the time each)
+_NUMERIFY = {"#": (0, 10, False), "%": (1, 10, False), "$": (2, 10, False), "!": (0, 10, True), "@": (1, 10, True)}
 
 
-def _fold(value: str) -> str:
-    """Lower-case ASCII, as Faker makes user names."""
-    low = value.lower()
-    if not low.isascii():
-        low = unicodedata.normalize("NFKD", low).encode("ascii", "ignore").decode("ascii")
-    return low.translate(_DROP)
+def placeholders(texts: list[str], rng: np.random.Generator, numbers: bool, letters: bool) -> list[str]:
+    """Faker's numerify (`numbers`), lexify with its default letters a-z and A-Z (`letters`), or both
+    (bothify), over a list of texts, each placeholder drawn as Faker draws it. A text's placeholders are
+    independent characters, so each distinct text is filled for all the rows that have it at once."""
+    out: list[str] = list(texts)
+    by_text: dict[str, list[int]] = {}
+    for row, text in enumerate(texts):
+        by_text.setdefault(text, []).append(row)
+    for text, rows in by_text.items():
+        plan = [(k, c) for k, c in enumerate(text) if (numbers and c in _NUMERIFY) or (letters and c == "?")]
+        if not plan:
+            continue
+        grid = np.empty((len(rows), len(text)), dtype=np.uint32)
+        grid[:] = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        maybe_empty = False
+        for k, char in plan:
+            if char == "?":
+                grid[:, k] = _LETTERS[rng.integers(0, _LETTERS.size, size=len(rows))]
+                continue
+            low, high, optional = _NUMERIFY[char]
+            digits = _DIGITS[rng.integers(low, high, size=len(rows))]
+            if optional:  # Faker: randint(0, 1) says whether there is a digit at all
+                digits = np.where(rng.integers(0, 2, size=len(rows)).astype(bool), digits, 0)
+                maybe_empty = True
+            grid[:, k] = digits
+        made = grid.view(f"<U{len(text)}").ravel().tolist()
+        for row, value in zip(rows, made):
+            out[row] = value.replace("\0", "") if maybe_empty else value
+    return out

@@ -236,11 +236,11 @@ def _check_faker(source: ConfigSource, slots: dict[str, Slot], locales: list[str
     wanted = {name: slot.faker for name, slot in slots.items() if slot.faker}
     if not wanted:
         return
-    from synthgen.tabular.fakevalues import faker_generator
+    from synthgen.tabular.fakevalues import faker_generator, providers
 
-    generator = faker_generator(locales[0])
+    known = providers(faker_generator(locales[0]))
     for name, provider in wanted.items():
-        if provider != "email" and (provider.startswith("_") or not callable(getattr(generator, provider, None))):
-            known = [m for m in dir(generator) if not m.startswith("_")]
-            raise source.error(("slots", name, "faker"), f"unknown Faker provider '{provider}'{suggest(provider, known)}")
+        if provider not in known:
+            raise source.error(("slots", name, "faker"), f"unknown Faker provider '{provider}' (or one that needs "
+                                                         f"arguments){suggest(provider, known)}")
 
