@@ -72,3 +72,36 @@ def test_temporary_files_of_a_killed_run_do_not_block_the_next(tmp_path) -> None
     (out / ".data.csv.4242.partial").write_text("half a file")
     run_cli("table", TABLE, "--out", out, "-n", 10, check=True)
     assert sorted(p.name for p in out.iterdir()) == ["data.csv", "schema.json"]
+
+
+def _on_a_terminal(*args: object) -> str:
+    """Run synthgen with stdout and stderr on a pseudo-terminal, as a user sees it; its output."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "synthgen.cli", *map(str, args)], cwd=REPO,
+                               stdout=follower, stderr=follower, stdin=subprocess.DEVNULL)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closes with the process
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=120)
+    os.close(leader)
+    assert process.returncode == 0
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_long_run_shows_a_progress_bar_on_a_terminal_and_a_short_one_does_not(tmp_path) -> None:
+    long_run = _on_a_terminal("table", TABLE, "--out", tmp_path / "long", "-n", 600000)
+    assert "table" in long_run and "rows" in long_run and "ETA" in long_run, long_run[-500:]
+    short_run = _on_a_terminal("table", TABLE, "--out", tmp_path / "short", "-n", 50)
+    assert "ETA" not in short_run and "50 rows" in short_run
+    quiet = _on_a_terminal("table", TABLE, "--out", tmp_path / "quiet", "-n", 600000, "--no-progress")
+    assert "ETA" not in quiet

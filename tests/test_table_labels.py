@@ -118,3 +118,16 @@ columns:
     order = {"low": 0, "mid": 1, "high": 2}
     ranks = np.array([order[t] for t in v["tier"]])
     assert np.all(np.diff(ranks[np.argsort(v["x"], kind="stable")]) >= 0)  # classes follow the score
+
+
+def test_poisson_quantile_is_scipy_stats_poisson_ppf() -> None:
+    """Over rates from 0.01 to 5,000 and quantiles across (0, 1), edges included."""
+    from scipy.stats import poisson
+
+    from synthgen.tabular.columns import poisson_quantile
+
+    rng = np.random.default_rng(0)
+    u = np.concatenate([rng.random(20000), [1e-12, 1e-9, 1e-6, 0.5, 1 - 1e-6, 1 - 1e-9, 1 - 1e-12],
+                        np.linspace(1e-12, 1 - 1e-12, 2001)])
+    for lam in [0.01, 0.1, 0.5, 1.0, 2.5, 3.0, 7.3, 10.0, 42.0, 100.0, 999.5, 5000.0]:
+        assert np.array_equal(poisson_quantile(u, lam), poisson.ppf(u, lam)), lam

@@ -13,12 +13,14 @@ from typing import Callable
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser, config_help: str, count_dest: str, items: str) -> None:
-    """CONFIG, --out, -n (stored as `count_dest`), --seed and --overwrite."""
+    """CONFIG, --out, -n (stored as `count_dest`), --seed, --overwrite and --no-progress."""
     parser.add_argument("config", help=config_help)
     parser.add_argument("--out", required=True, help="output directory (refused if not empty, unless --overwrite)")
     parser.add_argument("-n", f"--{count_dest}", type=int, required=True, help=f"number of {items}")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="replace what synthgen wrote in --out before")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (it shows on a terminal once a run has taken 2 s)")
 
 
 def checked_output(count: int, seed: int, out: str, overwrite: bool) -> tuple[Path, Callable[[list[str]], None]]:

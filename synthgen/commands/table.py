@@ -23,5 +23,6 @@ def run(args: argparse.Namespace) -> int:
 
     out, prepare = checked_output(args.rows, args.seed, args.out, args.overwrite)
     with removed_on_failure(out):
-        print(write_table(args.config, out, args.rows, args.seed, args.format, prepare=prepare))
+        print(write_table(args.config, out, args.rows, args.seed, args.format, prepare=prepare,
+                          progress=not args.no_progress))
     return 0

@@ -25,5 +25,6 @@ def run(args: argparse.Namespace) -> int:
     out, prepare = checked_output(args.docs, args.seed, args.out, args.overwrite)
     formats = list(dict.fromkeys(args.formats or ["jsonl"]))
     with removed_on_failure(out):
-        print(write_text(args.config, out, args.docs, args.seed, formats, prepare=prepare))
+        print(write_text(args.config, out, args.docs, args.seed, formats, prepare=prepare,
+                         progress=not args.no_progress))
     return 0

@@ -24,7 +24,7 @@ from synthgen.tabular import columns as draw
 from synthgen.tabular.common import block_rng, blocks, choose_weighted
 from synthgen.tabular.config import (
     NUMERIC, BooleanColumn, CategoryColumn, DateColumn, FakerColumn, FormulaColumn, IdColumn, LabelColumn,
-    TableSpec, case_key,
+    TableSpec, case_key, dependencies,
 )
 from synthgen.tabular.expr import ExprFault
 from synthgen.tabular.fakevalues import FakerValues
@@ -71,7 +71,10 @@ class Generator:
         locale_index = choose_weighted(self.rng(index, "locale", root), spec.locale_weights, n)
         uniforms = self._copula(index, root, n)
         flips: dict[str, np.ndarray] = {}
+        needed = self._needed(stop_at) if stop_at is not None else None
         for name in spec.order:
+            if needed is not None and name not in needed:
+                continue  # calibration makes only what the score reads; each column has its own stream
             column = spec.columns[name]
             if isinstance(column, LabelColumn):
                 if stop_at == name:
@@ -90,6 +93,17 @@ class Generator:
                 missing[name] = self.rng(index, f"missing:{name}", root).random(n) < rate
         values = {name: env[name] for name in spec.output_columns()}
         return Block(values, missing)
+
+    def _needed(self, name: str) -> set[str]:
+        """`name` and every column it depends on, directly or not."""
+        makers = {getattr(c, "noise_column", None): n for n, c in self.spec.columns.items()}  # a label's flip column
+        needed, todo = set(), [name]
+        while todo:
+            current = makers.get(current, current) if (current := todo.pop()) not in self.spec.columns else current
+            if current not in needed:
+                needed.add(current)
+                todo.extend(dependencies(self.spec, current))
+        return needed
 
     def _copula(self, index: int, root: int, n: int) -> dict[str, np.ndarray]:
         uniforms: dict[str, np.ndarray] = {}

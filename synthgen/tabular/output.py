@@ -18,6 +18,7 @@ import numpy as np
 from synthgen import __version__
 from synthgen.errors import UserError
 from synthgen.io.atomic import atomic_write_json
+from synthgen.io.progress import DelayedProgress
 from synthgen.tabular.config import LabelColumn, TableSpec, load_table_config
 from synthgen.tabular.generate import BLOCK_ROWS, CALIBRATION_BLOCKS, Block, Generator
 from synthgen.tabular.stats import ColumnStats
@@ -27,7 +28,7 @@ SIDECAR = "schema.json"
 
 
 def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
-                prepare: Callable[[list[str]], None]) -> str:
+                prepare: Callable[[list[str]], None], progress: bool = True) -> str:
     spec = load_table_config(config)
     if fmt == "parquet":
         try:
@@ -52,8 +53,10 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
             for name in label_counts:
                 label_counts[name].update(block.values[name].tolist())
             yield block
+            bar.advance(len(block.values[names[0]]) if names else 0)
 
-    WRITERS[fmt](out / FILE_NAMES[fmt], names, observed())
+    with DelayedProgress("table", n, "rows", enabled=progress) as bar:
+        WRITERS[fmt](out / FILE_NAMES[fmt], names, observed())
     atomic_write_json(out / SIDECAR, sidecar(spec, seed, n, fmt, generator, stats, label_counts))
     return f"{out / FILE_NAMES[fmt]}: {n} rows, {len(names)} columns; schema in {out / SIDECAR}"
 

@@ -11,6 +11,7 @@ from typing import Callable
 from synthgen import __version__
 from synthgen.errors import UserError
 from synthgen.io.atomic import atomic_write_json
+from synthgen.io.progress import DelayedProgress
 from synthgen.tabular.common import blocks
 from synthgen.text.assemble import BLOCK_DOCS, TextGenerator
 from synthgen.text.config import TextSpec, load_text_config
@@ -21,7 +22,7 @@ SIDECAR = "dataset.json"
 
 
 def write_text(config: str | Path, out: Path, n: int, seed: int, formats: list[str],
-               prepare: Callable[[list[str]], None]) -> str:
+               prepare: Callable[[list[str]], None], progress: bool = True) -> str:
     spec = load_text_config(config)
     if "spacy" in formats:
         try:
@@ -33,13 +34,15 @@ def write_text(config: str | Path, out: Path, n: int, seed: int, formats: list[s
     prepare([name for f in FILES for name in FILES[f]] + [SIDECAR])  # --overwrite: earlier runs' formats too
     entity_counts: Counter = Counter()
     label_counts: dict[str, Counter] = {k: Counter() for k in spec.labels}
-    with Writers(out, formats, spec.entity_labels, spec.labels) as writers:
+    with Writers(out, formats, spec.entity_labels, spec.labels) as writers, \
+            DelayedProgress("text", n, "documents", enabled=progress) as bar:
         for index, wanted in blocks(n, BLOCK_DOCS):
             batch = (first if index == 0 else generator.block(index)).head(wanted)
             writers.add_batch(batch)
             entity_counts.update(batch.entity_counts())
             for key, counts in batch.label_counts().items():
                 label_counts[key].update(counts)
+            bar.advance(wanted)
     atomic_write_json(out / SIDECAR, _sidecar(spec, seed, n, formats, entity_counts, label_counts))
     return f"{out}: {n} documents, {sum(entity_counts.values())} entities, formats: {', '.join(formats)}"
 
