@@ -45,11 +45,21 @@ def test_linear_relation_dependency_and_missing_rate(loans) -> None:
     slope, intercept = np.polyfit(income[ok], amount[ok], 1)
     assert slope == pytest.approx(0.35, abs=0.02) and intercept == pytest.approx(2000, abs=800)
     assert np.std(amount[ok] - (0.35 * income[ok] + 2000)) == pytest.approx(4000, rel=0.1)
-    employment = values["employment"]
-    medians = {e: np.median(income[employment == e]) for e in ("employed", "unemployed", "retired")}
-    assert medians["employed"] == pytest.approx(math.exp(10.9), rel=0.1)
-    assert medians["unemployed"] == pytest.approx(math.exp(9.3), rel=0.1)
-    assert medians["retired"] == pytest.approx(math.exp(10.3), rel=0.1)
+    # income is lognormal with each employment group's own parameters, and coupled to age by the copula
+    # (r 0.3); employment depends on age (retirees are old), so a group's median income is exp(mean) only
+    # after taking out what age adds: the residual below is standard normal up to the copula's share
+    employment, age = values["employment"], values["age"].astype(float)
+    cases = {"employed": (10.9, 0.45), "self_employed": (11.0, 0.7), "unemployed": (9.3, 0.4),
+             "student": (9.6, 0.5), "retired": (10.3, 0.35)}
+    assert set(np.unique(employment)) == set(cases)
+    for group, (mean, sigma) in cases.items():
+        rows = employment == group
+        residual = (np.log(income[rows]) - mean) / sigma - 0.3 * (age[rows] - 42) / 12
+        assert abs(np.median(residual)) < 5 / math.sqrt(rows.sum()), group  # about 4 standard errors
+        q1, q3 = np.percentile(residual, [25, 75])
+        assert (q3 - q1) / 1.349 == pytest.approx(math.sqrt(1 - 0.3 ** 2), rel=0.1), group
+    retired_ratio = np.median(income[employment == "retired"]) / math.exp(10.3)
+    assert retired_ratio > 1.1  # older than the average applicant, so higher in their group's distribution
     assert within(missing["email"].sum(), income.size, 0.03) and within(missing["credit_score"].sum(), income.size, 0.02)
     assert "income" not in missing and "default" not in missing
 

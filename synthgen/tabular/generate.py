@@ -156,7 +156,11 @@ class Generator:
         hit = self.rng(index, f"outliers:{name}", root).random(n) < column.outliers.rate
         out = values.astype(np.float64)
         out[hit] = out[hit] * column.outliers.factor
-        return draw.finish_numeric(column, out) if values.dtype.kind == "i" else out
+        if values.dtype.kind == "i":
+            return draw.finish_numeric(column, out)
+        if column.decimals is not None:  # 20.49 * 20 is 409.79999999999995: round outliers as the column says
+            out[hit] = np.round(out[hit], column.decimals)
+        return out
 
     def _formula(self, name: str, column: FormulaColumn, env: dict[str, np.ndarray], index: int, root: int,
                  n: int) -> np.ndarray:
