@@ -1,7 +1,7 @@
 """Slot values for a block of documents, and the transforms that hide the templates.
 
 Values are drawn for every document of a block at once (numpy draws, Faker data
-composed as for tables); transforms change case, abbreviate leading words to
+composed as for tables); transforms change case, abbreviate leading given names to
 initials or add typos at a per-character rate. Offsets are taken after the
 transforms, so they never disagree with the text.
 """
@@ -104,15 +104,65 @@ def transform(slot: Slot, values: list[str], rng: np.random.Generator) -> list[s
     return values
 
 
+# Words kept in full around a name's given names; compared case-insensitively and without dots.
+_TITLES = frozenset("mr mrs ms miss mx dr prof sir dame lord lady rev herr frau mme mlle monsieur madame".split())
+_SUFFIXES = frozenset("jr sr ii iii iv v vi vii viii md dds dmd phd dvm esq cpa mba msc bsc llm".split())
+_PARTICLES = frozenset("von van der den de la le du da dos das di del della zu vom zum ter ten af al bin ibn".split())
+
+
 def abbreviate(value: str) -> str:
-    """'Mary Ann Smith' -> 'M. A. Smith': every word but the last becomes its initial."""
+    """A name with its leading given names reduced to initials: 'Mary Ann Smith' -> 'M. A. Smith'.
+
+    Titles ('Dr.', 'Herr'), the surname with its particles ('van der Berg', 'Le Gall') and
+    suffixes ('Jr.', 'MD', 'B.Sc.') stay in full: 'Dr. Thomas Reed MD' -> 'Dr. T. Reed MD',
+    'Hans-Peter von Arnim' -> 'H.-P. von Arnim', 'Reed, Thomas' -> 'Reed, T.'. Words that
+    are not names (digits, words already ending in '.') are kept as they are.
+    """
     if "\n" in value:
         return value
     words = value.split(" ")
-    if len(words) < 2:
+    if len(words) >= 2 and len(words[0]) > 1 and words[0].endswith(","):  # 'Surname, Given Names'
+        end = _suffix_start(words, 1)
+        return " ".join(words[:1] + [_initial(w) for w in words[1:end]] + words[end:])
+    end = _suffix_start(words, 0)
+    if end < 2:
         return value
-    short = [w[0] + "." if w[:1].isalpha() and len(w) > 1 else w for w in words[:-1]]
-    return " ".join(short + words[-1:])
+    start = 0
+    while start < end - 1 and (words[start].endswith(".") or _bare(words[start]) in _TITLES):
+        start += 1
+    first = end - 1  # the surname's first word
+    lowered = value.islower()
+    if first - 1 > start and _is_particle(words[first], lowered):  # 'Dussen van': the particle trails
+        first -= 1
+    while first - 1 > start and _is_particle(words[first - 1], lowered):
+        first -= 1
+    if first <= start:
+        return value
+    return " ".join(words[:start] + [_initial(w) for w in words[start:first]] + words[first:])
+
+
+def _bare(word: str) -> str:
+    return word.replace(".", "").casefold()
+
+
+def _suffix_start(words: list[str], floor: int) -> int:
+    """Index of the first trailing suffix word ('Jr.', 'III', 'MD', 'B.Sc.'), never below floor + 1."""
+    end = len(words)
+    while end > floor + 1 and ("." in words[end - 1] or _bare(words[end - 1]) in _SUFFIXES):
+        end -= 1
+    return end
+
+
+def _is_particle(word: str, lowered: bool) -> bool:
+    """'van', 'de', 'Le' (a known particle), or any lowercase word in a name that is not all lowercase."""
+    return word.casefold() in _PARTICLES or (word.islower() and not lowered)
+
+
+def _initial(word: str) -> str:
+    """'Mary' -> 'M.', 'Hans-Peter' -> 'H.-P.'; words not starting with a letter, or ending in '.', stay."""
+    if word.endswith(".") or not word[:1].isalpha():
+        return word
+    return "-".join(part[0] + "." if part[:1].isalpha() else part for part in word.split("-"))
 
 
 def add_typos(value: str, count: int, rng: np.random.Generator) -> str:
