@@ -139,5 +139,5 @@ def test_poisson_quantile_is_scipy_stats_poisson_ppf() -> None:
     rng = np.random.default_rng(0)
     u = np.concatenate([rng.random(20000), [1e-12, 1e-9, 1e-6, 0.5, 1 - 1e-6, 1 - 1e-9, 1 - 1e-12],
                         np.linspace(1e-12, 1 - 1e-12, 2001)])
-    for lam in [0.01, 0.1, 0.5, 1.0, 2.5, 3.0, 7.3, 10.0, 42.0, 100.0, 999.5, 5000.0]:
+    for lam in [1e-6, 0.01, 0.1, 0.5, 1.0, 2.5, 3.0, 7.3, 10.0, 42.0, 100.0, 999.5, 5000.0, 20000.0]:
         assert np.array_equal(poisson_quantile(u, lam), poisson.ppf(u, lam)), lam

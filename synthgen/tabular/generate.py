@@ -284,7 +284,8 @@ def _case_keys(parent: np.ndarray) -> np.ndarray:
     """Parent values as the strings case keys are compared with (booleans as true/false)."""
     if parent.dtype == bool:
         return np.where(parent, "true", "false").astype(object)
-    return np.array([case_key(v) for v in parent.tolist()], dtype=object)
+    distinct, where = np.unique(parent, return_inverse=True)  # a block has few distinct parent values
+    return np.array([case_key(v) for v in distinct.tolist()], dtype=object)[where.reshape(-1)]
 
 
 def generate(spec: TableSpec, seed: int, n: int) -> Block:
