@@ -152,6 +152,8 @@ class FakerValues:
         if token == "iban" and _iban_is_faker_own(owner):
             return Computed(lambda rng, n: ibans(owner.country_code, owner.bban_format, rng, n))
         shape = read_shape(owner, token) if owner is not None else None
+        if shape is not None and shape.kind == "alias":
+            return self.recipe(shape.attr) if callable(getattr(self.generator, shape.attr, None)) else Pool(token)
         data = getattr(owner, shape.attr, None) if shape is not None else None
         if shape is None or not _is_sequence(data):
             return Pool(token)
@@ -178,7 +180,7 @@ class FakerValues:
         """`n` values of provider `token`."""
         recipe = self.recipe(token) if depth <= MAX_DEPTH else Pool(token)  # deeper than Faker's data goes
         if isinstance(recipe, Pool):
-            recipe = self.pool(token)
+            recipe = self.pool(recipe.token)
         if isinstance(recipe, Computed):
             return recipe.make(rng, n)
         if isinstance(recipe, Words):
