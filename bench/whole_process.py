@@ -96,7 +96,7 @@ with open(out, "w", newline="") as handle:
 '''
 
 FAKER_TEXT = r'''
-import sys, tempfile
+import sys
 sys.path.insert(0, sys.argv[2])
 import text_table_speed
 text_table_speed.faker_text(int(sys.argv[1]))

@@ -15,7 +15,7 @@ import shutil
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from synthgen.errors import UserError
 from synthgen.labels.model import CameraLabel, FrameLabels, InstanceLabel
@@ -169,22 +169,25 @@ def write_staged(path: Path, data: str | bytes) -> None:
     into place whole on success and removed on failure, so a plain write is as safe as a temporary name per
     file and costs one file operation less per frame."""
     data = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        path.write_bytes(data)
-    except FileNotFoundError:  # its folder is not made yet: made here, once, rather than checked every frame
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    _making_folder(path, lambda: path.write_bytes(data))
 
 
 def copy_image(labels: LabelSet, frame: FrameLabels, target: Path) -> None:
     """Copy the frame's image to `target`. A copy, not a link: tools run later on an export may rewrite its
     images in place (Ultralytics re-saves damaged JPEGs), which must not reach the user's originals."""
     source = labels.image_path(frame)
+    _making_folder(target, lambda: _copy_bytes(source, target))
+
+
+def _making_folder(target: Path, write: Callable[[], object]) -> None:
+    """Run `write`; if `target`'s folder is not made yet, make it and run `write` again. The folder is made
+    once, when the first file goes in, rather than checked for every frame (a missing source is raised by
+    the second try all the same)."""
     try:
-        _copy_bytes(source, target)
-    except FileNotFoundError:  # the target's folder is not made yet (or the source is gone: raised again)
+        write()
+    except FileNotFoundError:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _copy_bytes(source, target)
+        write()
 
 
 def _copy_bytes(source: Path, target: Path) -> None:

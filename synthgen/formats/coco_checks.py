@@ -106,17 +106,10 @@ def _mask(segmentation: Any, height: int, width: int, file: Path, record: str,
     polygons are checked, and rasterised unless `rasterise` is off (the conversion's target holds no
     masks: they are counted as lost and never drawn)."""
     try:
-        if not rasterise:
-            if isinstance(segmentation, dict):
-                rle_counts(segmentation, height, width)
-            elif isinstance(segmentation, list):
-                for i, p in enumerate(segmentation):
-                    check_polygon(p, f"segmentation[{i}]")
-            else:
-                raise ValueError("segmentation must be an RLE object or a list of polygons")
-            return None, 0
         if isinstance(segmentation, dict):
             counts = rle_counts(segmentation, height, width)
+            if not rasterise:
+                return None, 0
             if isinstance(segmentation["counts"], str):
                 rle = {"size": [height, width], "counts": segmentation["counts"]}
             else:
@@ -128,14 +121,12 @@ def _mask(segmentation: Any, height: int, width: int, file: Path, record: str,
             return rle, int(counts[1::2].sum())
         if isinstance(segmentation, list):
             polygons = [check_polygon(p, f"segmentation[{i}]") for i, p in enumerate(segmentation)]
-            if not polygons:
+            if not polygons or not rasterise:
                 return None, 0
             return polygons_to_rle(polygons, height, width)
     except (RleError, ValueError) as exc:
         raise fail(file, record, str(exc)) from None
     raise fail(file, record, "segmentation must be an RLE object or a list of polygons")
-
-
 
 
 def check_bbox(bbox: Any, file: Path, record: Any) -> tuple[float, float, float, float]:

@@ -139,7 +139,11 @@ def _extent_by_runs(counts: list[int], height: int) -> tuple[int, int, np.ndarra
     flat, offset = np.zeros((x1 - x0) * height, dtype=bool), x0 * height
     for start, end in runs:
         flat[start - offset:end - offset] = True
-    window = flat.reshape(x1 - x0, height).T
+    return _cropped(x0, flat.reshape(x1 - x0, height).T)
+
+
+def _cropped(x0: int, window: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """(x0, y0, window) with the window cut to the rows that hold mask pixels."""
     rows = np.flatnonzero(window.any(axis=1))
     return x0, int(rows[0]), window[rows[0]:rows[-1] + 1]
 
@@ -156,9 +160,7 @@ def mask_extent(rle: Any, height: int, width: int) -> tuple[int, int, np.ndarray
         return None
     first, last = int(ends[ones[0]] - counts[ones[0]]), int(ends[ones[-1]] - 1)
     x0, x1 = first // height, last // height + 1
-    window = decode_window(counts, height, x0, x1)
-    rows = np.flatnonzero(window.any(axis=1))
-    return x0, int(rows[0]), window[rows[0]:rows[-1] + 1]
+    return _cropped(x0, decode_window(counts, height, x0, x1))
 
 
 def decode_rle(rle: Any, height: int, width: int) -> np.ndarray:
@@ -265,14 +267,20 @@ def mask_to_polygon(mask: np.ndarray) -> Polygon | None:
     return [float(c) for point in points for c in point]
 
 
+def _merged_rle(polygons: list[Polygon], height: int, width: int) -> dict[str, Any]:
+    """pycocotools' RLE of validated polygons (pixel centres inside, even-odd per polygon, union across)."""
+    from pycocotools import mask as cocomask
+
+    return cocomask.merge(cocomask.frPyObjects([list(map(float, p)) for p in polygons], height, width))
+
+
 def polygons_to_mask(polygons: list[Polygon], height: int, width: int) -> np.ndarray:
     """Rasterise validated polygons (pixel centres inside, even-odd per polygon, union across polygons)."""
     from pycocotools import mask as cocomask
 
     if not polygons:
         return np.zeros((height, width), dtype=bool)
-    rles = cocomask.frPyObjects([list(map(float, p)) for p in polygons], height, width)
-    return cocomask.decode(cocomask.merge(rles)).astype(bool)
+    return cocomask.decode(_merged_rle(polygons, height, width)).astype(bool)
 
 
 def polygons_to_rle(polygons: list[Polygon], height: int, width: int) -> tuple[dict[str, Any], int]:
@@ -280,7 +288,7 @@ def polygons_to_rle(polygons: list[Polygon], height: int, width: int) -> tuple[d
     full-frame mask is made, so reading polygons costs their size, not the image's."""
     from pycocotools import mask as cocomask
 
-    rle = cocomask.merge(cocomask.frPyObjects([list(map(float, p)) for p in polygons], height, width))
+    rle = _merged_rle(polygons, height, width)
     return {"size": [height, width], "counts": rle["counts"].decode("ascii")}, int(cocomask.area(rle))
 
 

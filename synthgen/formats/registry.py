@@ -68,8 +68,7 @@ def read_any(name: str, path: Path, images: Path | None = None, masks: bool = Tr
     tells a reader that can skip making masks (they are checked and counted as lost) that nothing needs them."""
     import inspect
 
-    if images is not None and not Path(images).is_dir():
-        raise UserError("--images: no such directory", file=images)
+    _check_images(images)
     if name == "synthgen":
         if images is not None:
             raise UserError("--images does not apply to a rendered dataset: its images are in its folder")
@@ -80,10 +79,11 @@ def read_any(name: str, path: Path, images: Path | None = None, masks: bool = Tr
     if not Path(path).exists():
         raise UserError("no such file or directory", file=path)
     reader = get(name).load().read
-    if images is not None and "images" not in inspect.signature(reader).parameters:
+    parameters = inspect.signature(reader).parameters
+    if images is not None and "images" not in parameters:
         raise UserError(f"--images is not supported for {name} input yet", file=path)
     options = {"images": images} if images is not None else {}
-    if not masks and "masks" in inspect.signature(reader).parameters:
+    if not masks and "masks" in parameters:
         options["masks"] = False
     with one_line_errors(name, path), gc_paused():
         return reader(Path(path), **options)
@@ -94,8 +94,7 @@ def read_per_annotator(name: str, path: Path, images: Path | None = None) -> lis
     else [] (read the export whole with read_any)."""
     if name not in ("labelstudio", "labelstudio-annotations") or not Path(path).exists():
         return []
-    if images is not None and not Path(images).is_dir():
-        raise UserError("--images: no such directory", file=images)
+    _check_images(images)
     from synthgen.formats import labelstudio
 
     with one_line_errors(name, path):
@@ -103,6 +102,11 @@ def read_per_annotator(name: str, path: Path, images: Path | None = None) -> lis
         if len(who) < 2:
             return []
         return [(a, labelstudio.read_annotator(Path(path), a, images)) for a in who]
+
+
+def _check_images(images: Path | None) -> None:
+    if images is not None and not Path(images).is_dir():
+        raise UserError("--images: no such directory", file=images)
 
 
 @contextmanager

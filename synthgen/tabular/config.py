@@ -426,17 +426,10 @@ def _check_cases(spec: TableSpec) -> None:
 
 
 def _check_faker(spec: TableSpec) -> None:
-    from synthgen.tabular.fakevalues import faker_generator, providers
+    from synthgen.tabular.fakevalues import check_providers
 
-    wanted = {name: c.provider for name, c in spec.columns.items() if isinstance(c, FakerColumn)}
-    if not wanted:
-        return
-    known = providers(faker_generator(spec.locales[0]))
-    for name, provider in wanted.items():
-        if provider not in known:
-            raise spec.source.error(("columns", name, "provider"),
-                                    f"unknown Faker provider '{provider}' (or one that needs arguments)"
-                                    f"{suggest(provider, known)}")
+    check_providers(spec.source, {("columns", name, "provider"): c.provider for name, c in spec.columns.items()
+                                  if isinstance(c, FakerColumn)}, spec.locales[0])
 
 
 def _correlations(spec: TableSpec, correlations: list[Correlation]) -> None:

@@ -158,13 +158,17 @@ def compile_expr(text: str, known: Mapping[str, Any] | None = None) -> Expr:
     return Expr(text, frozenset(names), fn, tuple(nodes.items))
 
 
+def _none(faults: Faults) -> bool:
+    """Whether `faults` is the scalar 0 that says no row can have gone wrong."""
+    return np.ndim(faults) == 0 and not faults
+
+
 def _first(*faults: Faults) -> Faults:
     """Per row, the first non-zero fault number of the operands."""
     result: Faults = 0
     for fault in faults:
-        if np.ndim(fault) == 0 and not fault:
-            continue
-        result = fault if np.ndim(result) == 0 and not result else np.where(result != 0, result, fault)
+        if not _none(fault):
+            result = fault if _none(result) else np.where(result != 0, result, fault)
     return result
 
 
@@ -181,11 +185,10 @@ def _own(faults: Faults, wrong: Any, number: int) -> Faults:
     return _first(faults, np.where(wrong, number, 0))
 
 
-_PROBLEMS = {np.true_divide: "division by zero", np.floor_divide: "division by zero", np.mod: "division by zero",
-             np.add: "overflow (past int64 or the largest float)",
-             np.subtract: "overflow (past int64 or the largest float)",
-             np.multiply: "overflow (past int64 or the largest float)",
-             np.power: "overflow (past int64 or the largest float) or no real result"}
+_DIVISION, _OVERFLOW = "division by zero", "overflow (past int64 or the largest float)"
+_PROBLEMS = {np.true_divide: _DIVISION, np.floor_divide: _DIVISION, np.mod: _DIVISION,
+             np.add: _OVERFLOW, np.subtract: _OVERFLOW, np.multiply: _OVERFLOW,
+             np.power: f"{_OVERFLOW} or no real result"}
 
 
 def _arithmetic_faults(op: Any, left: Any, right: Any, result: Any) -> Any:
@@ -194,7 +197,7 @@ def _arithmetic_faults(op: Any, left: Any, right: Any, result: Any) -> Any:
     if result.dtype.kind not in "iuf" or left.dtype.kind not in "biuf" or right.dtype.kind not in "biuf":
         return False
     inputs_fine = _finite(left) & _finite(right)
-    if op in (np.true_divide, np.floor_divide, np.mod):
+    if _PROBLEMS[op] == _DIVISION:
         return inputs_fine & ((right == 0) | ~_finite(result))
     if result.dtype.kind == "f":
         return inputs_fine & ~_finite(result)
@@ -252,8 +255,7 @@ def _compile(node: ast.AST, names: set[str], known: Mapping[str, Any] | None, no
 
         def choose(env: Env) -> tuple[Any, Faults]:
             (t, t_faults), (a, a_faults), (b, b_faults) = test(env), body(env), orelse(env)
-            taken = np.where(t, a_faults, b_faults) if np.ndim(a_faults) or np.ndim(b_faults) or a_faults or b_faults \
-                else 0
+            taken = 0 if _none(a_faults) and _none(b_faults) else np.where(t, a_faults, b_faults)
             return np.where(t, a, b), _first(t_faults, taken)
         return choose
     if isinstance(node, ast.Call):
@@ -295,7 +297,7 @@ def _boolean(parts: list[Compiled], is_and: bool, env: Env) -> tuple[Any, Faults
     for part in parts[1:]:
         still_open = np.asarray(value if is_and else np.logical_not(value), dtype=bool)
         right, right_faults = part(env)
-        if np.ndim(right_faults) or right_faults:
+        if not _none(right_faults):
             faults = _first(faults, np.where(still_open, right_faults, 0))
         value = (np.logical_and if is_and else np.logical_or)(value, right)
     return value, faults

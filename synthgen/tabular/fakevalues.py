@@ -286,6 +286,18 @@ def providers(generator: Any) -> list[str]:
     return sorted(names)
 
 
+def check_providers(source: Any, wanted: dict[tuple, str], locale: str) -> None:
+    """Raise the config error of the first provider in `wanted` (key path -> provider name) that a config
+    may not name (see `providers`), with the closest names it may."""
+    from synthgen.tabular.common import suggest
+
+    known = providers(faker_generator(locale)) if wanted else []
+    for key, provider in wanted.items():
+        if provider not in known:
+            raise source.error(key, f"unknown Faker provider '{provider}' (or one that needs arguments)"
+                                    f"{suggest(provider, known)}")
+
+
 @lru_cache(maxsize=None)
 def faker_generator(locale: str) -> Any:
     """One Faker generator per locale and process; pools reseed it before every use."""

@@ -96,10 +96,11 @@ class Generator:
 
     def _needed(self, name: str) -> set[str]:
         """`name` and every column it depends on, directly or not."""
-        makers = {getattr(c, "noise_column", None): n for n, c in self.spec.columns.items()}  # a label's flip column
+        makers = {c.noise_column: n for n, c in self.spec.columns.items() if getattr(c, "noise_column", None)}
         needed, todo = set(), [name]
         while todo:
-            current = makers.get(current, current) if (current := todo.pop()) not in self.spec.columns else current
+            current = todo.pop()
+            current = makers.get(current, current)  # a label's flip column is made by the label
             if current not in needed:
                 needed.add(current)
                 todo.extend(dependencies(self.spec, current))

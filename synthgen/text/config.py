@@ -233,14 +233,8 @@ def _check_nesting(source: ConfigSource, slots: dict[str, Slot], slot_pieces: di
 
 
 def _check_faker(source: ConfigSource, slots: dict[str, Slot], locales: list[str]) -> None:
-    wanted = {name: slot.faker for name, slot in slots.items() if slot.faker}
-    if not wanted:
-        return
-    from synthgen.tabular.fakevalues import faker_generator, providers
+    from synthgen.tabular.fakevalues import check_providers
 
-    known = providers(faker_generator(locales[0]))
-    for name, provider in wanted.items():
-        if provider not in known:
-            raise source.error(("slots", name, "faker"), f"unknown Faker provider '{provider}' (or one that needs "
-                                                         f"arguments){suggest(provider, known)}")
+    check_providers(source, {("slots", name, "faker"): slot.faker for name, slot in slots.items() if slot.faker},
+                    locales[0])
 
