@@ -149,6 +149,12 @@ def blank_camera(width: int, height: int) -> CameraLabel:
     return CameraLabel(width, height)
 
 
+def image_name(image: Path, root: Path) -> str:
+    """How a frame names its image: relative to the LabelSet's root when it lies below it, else the resolved
+    absolute path (an image found under --images, outside the export)."""
+    return str(image.relative_to(root)) if image.is_relative_to(root) else str(image.resolve())
+
+
 def make_frame(index: int, image: str, width: int, height: int, instances: list[InstanceLabel],
                categories: list[Category], camera: CameraLabel | None = None, **extra: Any) -> FrameLabels:
     return FrameLabels(index, image, camera or blank_camera(width, height), tuple(instances),

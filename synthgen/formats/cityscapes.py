@@ -24,7 +24,8 @@ import numpy as np
 
 from synthgen.errors import UserError
 from synthgen.formats.base import (LABEL_PNG_LEVEL, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
-                                   frame_names, image_size, make_frame, read_json, read_png, visible, write_staged)
+                                   frame_names, image_name, image_size, make_frame, read_json, read_png, visible,
+                                   write_staged)
 from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox
 from synthgen.labels.model import InstanceLabel
 
@@ -208,6 +209,5 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
             instances.append(InstanceLabel(len(instances) + 1, names[cid], cid, mask_bbox(mask),
                                            visible_pixels=int(mask.sum()), mask_rle=encode_rle(mask),
                                            attributes={} if value >= 1000 else {"iscrowd": 1}))
-        name = str(image.relative_to(path)) if image.is_relative_to(path) else str(image.resolve())
-        frames.append(make_frame(index, name, width, height, instances, categories))
+        frames.append(make_frame(index, image_name(image, path), width, height, instances, categories))
     return LabelSet(categories, frames, path, str(path))

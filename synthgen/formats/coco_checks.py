@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from synthgen.formats import coco_bulk
-from synthgen.formats.base import (Category, LabelSet, fail, image_size, is_int, is_number, make_frame, read_json)
+from synthgen.formats.base import (Category, LabelSet, fail, image_name, image_size, is_int, is_number, make_frame,
+                                   read_json)
 from synthgen.formats.masks import RleError, check_polygon, polygons_to_rle, rle_counts
 from synthgen.labels.model import InstanceLabel
 
@@ -77,13 +78,6 @@ def _images(items: list, file: Path, locate: Callable[[str, str], Path]) -> dict
             raise fail(file, record, f"width x height {width}x{height} disagrees with the image ({actual[0]}x{actual[1]})")
         images[iid] = {**item, "path": path}
     return images
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:  # found under --images, outside the export
-        return str(path.resolve())
 
 
 def _keypoints(value: Any, category: Category, file: Path, record: str) -> tuple | None:
@@ -217,8 +211,8 @@ def read(file: Path, locate: Callable[[str, str], Path], root: Path, masks: bool
             bbox=tuple(map(float, ann["bbox"])),
             visible_pixels=pixels, mask_rle=mask_rle, keypoints=keypoints,
             attributes={"iscrowd": 1} if ann.get("iscrowd", 0) else {}))
-    frames = [make_frame(iid, _relative(image["path"], root), image["width"], image["height"], per_image[iid], categories,
-                         **({"source": "synthetic" if image["synthetic"] else "real"}
+    frames = [make_frame(iid, image_name(image["path"], root), image["width"], image["height"], per_image[iid],
+                         categories, **({"source": "synthetic" if image["synthetic"] else "real"}
                             if isinstance(image.get("synthetic"), bool) else {}))
               for iid, image in images.items()]
     return LabelSet(categories, frames, root, str(file), unread)

@@ -28,7 +28,7 @@ from typing import Iterator
 import numpy as np
 
 from synthgen.formats.base import (Category, ImageLocator, LabelSet, Losses, copy_image, fail, frame_names, image_size,
-                                   is_number, make_frame, read_xml, visible, write_staged)
+                                   image_name, is_number, make_frame, read_xml, visible, write_staged)
 from synthgen.formats.masks import check_polygon, decode_rle, encode_rle, mask_bbox, polygons_to_mask
 from synthgen.labels.model import FrameLabels, InstanceLabel
 
@@ -372,13 +372,6 @@ def _instances(objects: list[dict], reading: _Reading) -> list[InstanceLabel]:
 
 # ----- images
 
-def _relative(path: Path, base: Path) -> str:
-    try:
-        return str(path.relative_to(base))
-    except ValueError:
-        return str(path.resolve())
-
-
 def _find(name: str, bases: list[Path], reading: _Reading, record: str, suffixes: tuple[str, ...] = ()) -> Path:
     """The image `name` refers to; a name without a suffix (CVAT's video frames) is tried with `suffixes`."""
     for candidate in [name, *(name + s for s in suffixes)]:
@@ -405,7 +398,7 @@ def _image_frames(root: ET.Element, reading: _Reading, categories: list[Category
         if image_size(location, reading.file, record) != (width, height):
             raise fail(reading.file, record, f"width x height {width}x{height} disagrees with the image file")
         instances = _instances(_image_objects(image, width, height, reading, record), reading)
-        frames.append(make_frame(iid, _relative(location, base), width, height, instances, categories,
+        frames.append(make_frame(iid, image_name(location, base), width, height, instances, categories,
                                  **_subset_extra(subset)))
     return frames
 
@@ -571,7 +564,7 @@ def _track_frames(root: ET.Element, tasks: dict[str | None, _Task], reading: _Re
                 objects[frame].append(instance)
         for number, (path, width, height) in images.items():
             instances = sorted(objects[number], key=lambda i: i.instance_id)
-            frames.append(make_frame(number, _relative(path, base), width, height, instances, categories,
+            frames.append(make_frame(number, image_name(path, base), width, height, instances, categories,
                                      **_subset_extra(task.subset)))
     return frames
 

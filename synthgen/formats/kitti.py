@@ -21,7 +21,7 @@ import numpy as np
 
 from synthgen.errors import UserError
 from synthgen.formats.base import (Category, ImageLocator, LabelSet, Losses, copy_image, fail, frame_names, image_size,
-                                   make_frame, write_staged)
+                                   image_name, make_frame, write_staged)
 from synthgen.labels.model import Box3D, CameraLabel, InstanceLabel
 
 FULLY_VISIBLE_AT = 0.95
@@ -210,7 +210,6 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
                                    attributes={"kitti_occluded": occluded})
                      for k, (name, truncated, occluded, box, box3d) in enumerate(rows, start=1)]
         camera = CameraLabel(width, height, K)
-        name = str(image.relative_to(path)) if image.is_relative_to(path) else str(image.resolve())
-        frames.append(make_frame(index, name, width, height, instances, categories, camera,
+        frames.append(make_frame(index, image_name(image, path), width, height, instances, categories, camera,
                                  **({"kitti_calib": calib} if calib else {})))
     return LabelSet(categories, frames, path, str(path))
