@@ -1,8 +1,8 @@
 """COCO to YOLO and COCO to VOC (with masks): synthgen convert against datumaro, in the same run.
 
-    .venv/bin/python bench/convert_speed.py [--images 5000] [--objects 20]
+    .venv/bin/python bench/convert_speed.py [--images 5000] [--objects 20] [--size 1280x720]
 
-Writes a COCO instances file of N images (640x480, placeholder JPEGs hard-linked to
+Writes a COCO instances file of N images (640x480 unless --size, placeholder JPEGs hard-linked to
 one file) with polygon objects, then times, each in a fresh process, start-up
 included, alternating the two tools over --repeat runs:
   synthgen convert IN --from coco --to yolo | voc
@@ -30,7 +30,6 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-WIDTH, HEIGHT = 640, 480
 CATEGORIES = ["car", "person", "bicycle", "truck", "bus"]
 DATUMARO = ["datumaro==1.13.12", "label-studio-sdk==2.1.2"]  # the tests' side venv (tests/sidevenv.py)
 
@@ -54,9 +53,9 @@ def datumaro_python() -> Path:
     return python
 
 
-def polygon(rng: np.random.Generator) -> tuple[list[float], list[float], float]:
+def polygon(rng: np.random.Generator, width: int, height: int) -> tuple[list[float], list[float], float]:
     """A convex-ish polygon of 8-16 vertices around a random centre: (flat xy, bbox, area)."""
-    cx, cy = rng.uniform(40, WIDTH - 40), rng.uniform(40, HEIGHT - 40)
+    cx, cy = rng.uniform(40, width - 40), rng.uniform(40, height - 40)
     radius = rng.uniform(8, 38)
     angles = np.sort(rng.uniform(0, 2 * np.pi, rng.integers(8, 17)))
     r = radius * rng.uniform(0.7, 1.0, angles.size)
@@ -67,21 +66,21 @@ def polygon(rng: np.random.Generator) -> tuple[list[float], list[float], float]:
     return flat, [round(v, 2) for v in box], float(area)
 
 
-def build(root: Path, images: int, objects: int) -> Path:
+def build(root: Path, images: int, objects: int, width: int = 640, height: int = 480) -> Path:
     """COCO's official layout: annotations/instances_default.json, images/default/ (datumaro's layout too)."""
     folder = root / "images" / "default"
     folder.mkdir(parents=True)
     (root / "annotations").mkdir()
     blank = root / "blank.jpg"
-    Image.fromarray(np.full((HEIGHT, WIDTH, 3), 100, np.uint8)).save(blank)
+    Image.fromarray(np.full((height, width, 3), 100, np.uint8)).save(blank)
     rng = np.random.default_rng(0)
     records, annotations = [], []
     for index in range(images):
         name = f"{index:06d}.jpg"
         os.link(blank, folder / name)
-        records.append({"id": index + 1, "file_name": name, "width": WIDTH, "height": HEIGHT})
+        records.append({"id": index + 1, "file_name": name, "width": width, "height": height})
         for _ in range(objects):
-            flat, box, area = polygon(rng)
+            flat, box, area = polygon(rng, width, height)
             annotations.append({"id": len(annotations) + 1, "image_id": index + 1,
                                 "category_id": int(rng.integers(len(CATEGORIES))) + 1, "segmentation": [flat],
                                 "bbox": box, "area": area, "iscrowd": 0})
@@ -116,15 +115,17 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=5000)
     parser.add_argument("--objects", type=int, default=20)
     parser.add_argument("--targets", nargs="+", default=["yolo", "voc"], choices=["yolo", "voc"])
+    parser.add_argument("--size", default="640x480", help="image size WIDTHxHEIGHT (users run 640x480 and 1280x720)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each tool, alternating; the medians are compared (file-system timings here "
                              "vary by up to 2x from run to run)")
     args = parser.parse_args()
+    width, height = (int(v) for v in args.size.lower().split("x"))
     python = datumaro_python()
     synthgen = str(REPO / ".venv" / "bin" / "synthgen")
     with tempfile.TemporaryDirectory() as tmp:
-        source = build(Path(tmp) / "coco", args.images, args.objects)
-        print(f"{args.images} images x {args.objects} polygon objects, {WIDTH}x{HEIGHT}, median of {args.repeat} runs")
+        source = build(Path(tmp) / "coco", args.images, args.objects, width, height)
+        print(f"{args.images} images x {args.objects} polygon objects, {width}x{height}, median of {args.repeat} runs")
         for target in args.targets:
             ours, theirs = [], []
             for run in range(args.repeat):

@@ -124,3 +124,16 @@ def test_faults_follow_values_through_later_operations_but_not_untaken_branches(
     assert compile_expr("(1 / x if x > 0 else 0) * 2").evaluate(env, 3).tolist() == [0.0, 2.0, 1.0]
     missing = {"x": np.array([np.nan, 1.0])}  # a value already missing is not a new fault
     assert np.isnan(compile_expr("x / 2").evaluate(missing, 2)[0])
+
+
+def test_the_documented_on_error_example_runs_as_documented(tmp_path) -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "tables.md").read_text()
+    example = text.split("A complete config using it")[1].split("```yaml\n")[1].split("```")[0]
+    (tmp_path / "t.yaml").write_text(example)
+    out = tmp_path / "out"
+    assert main(["table", str(tmp_path / "t.yaml"), "--out", str(out), "-n", "1000", "--no-progress"]) == 0
+    with open(out / "data.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    idle = [r for r in rows if r["visits"] == "0"]
+    assert idle and all(r["spend_per_visit"] == "" and float(r["per_visit_or_0"]) == 0 for r in idle)
+    assert _stats(out, "spend_per_visit")["missing"] == len(idle)
