@@ -17,6 +17,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from synthgen.io.atomic import atomic_open
+from synthgen.tabular.csvcells import block_csv
 from synthgen.tabular.generate import Block
 
 FORMATS = ("csv", "parquet", "jsonl")
@@ -41,18 +42,34 @@ def python_column(values: np.ndarray, missing: np.ndarray | None) -> list[Any]:
 
 
 def write_csv(path: Path, names: list[str], parts: Iterable[Block]) -> None:
-    with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(names)
+    """CSV as csv.writer writes it (see csvcells), made a column at a time."""
+    with atomic_open(path, "wb") as handle:
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\n").writerow(names)
+        handle.write(header.getvalue().encode("utf-8"))
         for block in parts:
-            columns = []
-            for name in names:
-                values = block.values[name]
-                column = python_column(values, block.missing.get(name))
-                if values.dtype.kind == "b":
-                    column = ["" if v is None else ("true" if v else "false") for v in column]
-                columns.append(column)
-            writer.writerows(zip(*columns))
+            columns = [block.values[name] for name in names]
+            text = block_csv(columns, [block.missing.get(name) for name in names])
+            handle.write(text if text is not None else _csv_module_rows(columns, [block.missing.get(n) for n in names]))
+
+
+def _csv_module_rows(columns: list[np.ndarray], missing: list[np.ndarray | None]) -> bytes:
+    """Rows by csv.writer, for a block with a NUL byte in its text. Written row by row with "\r\n" ends
+    (so a carriage return in a field is quoted, as block_csv quotes it), each end then made "\n"."""
+    cells = []
+    for values, gone in zip(columns, missing):
+        column = python_column(values, gone)
+        if values.dtype.kind == "b":
+            column = ["" if v is None else ("true" if v else "false") for v in column]
+        cells.append(column)
+    out, row_text = [], io.StringIO()
+    writer = csv.writer(row_text, lineterminator="\r\n")
+    for row in zip(*cells):
+        row_text.seek(0)
+        row_text.truncate()
+        writer.writerow(row)
+        out.append(row_text.getvalue()[:-2] + "\n")
+    return "".join(out).encode("utf-8")
 
 
 def write_jsonl(path: Path, names: list[str], parts: Iterable[Block]) -> None:
