@@ -141,3 +141,17 @@ def test_poisson_quantile_is_scipy_stats_poisson_ppf() -> None:
                         np.linspace(1e-12, 1 - 1e-12, 2001)])
     for lam in [1e-6, 0.01, 0.1, 0.5, 1.0, 2.5, 3.0, 7.3, 10.0, 42.0, 100.0, 999.5, 5000.0, 20000.0]:
         assert np.array_equal(poisson_quantile(u, lam), poisson.ppf(u, lam)), lam
+
+
+@pytest.mark.parametrize("prefix", ["", "TX", "é{x}", "😀-"])
+def test_ids_are_the_prefix_and_the_padded_number_as_str_format_writes_them(prefix: str) -> None:
+    from synthgen.tabular.columns import ids
+    from synthgen.tabular.config import IdColumn
+
+    for width in (0, 1, 3, 10):
+        for start in (0, 7, 985, -20):
+            if not prefix and not width:
+                continue  # plain numbers, an integer column
+            spec = IdColumn(type="id", prefix=prefix, width=width, start=start)
+            pattern = prefix.replace("{", "{{").replace("}", "}}") + f"{{:0{width}d}}"
+            assert ids(spec, 990, 40).tolist() == [pattern.format(v) for v in range(990 + start, 1030 + start)]

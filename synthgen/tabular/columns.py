@@ -110,8 +110,22 @@ def ids(spec: IdColumn, first_row: int, n: int) -> np.ndarray:
     numbers = np.arange(first_row, first_row + n, dtype=np.int64) + spec.start
     if not spec.prefix and not spec.width:
         return numbers
-    pattern = f"{spec.prefix.replace('{', '{{').replace('}', '}}')}{{:0{spec.width}d}}"
     out = np.empty(n, dtype=object)
+    digits = max(spec.width, len(str(int(numbers.max()))) if n else 1)
+    if n and numbers.min() >= 0:  # the text made as code points and turned into strings in one step
+        grid = np.empty((n, len(spec.prefix) + digits), dtype=np.uint32)
+        grid[:, :len(spec.prefix)] = np.frombuffer(spec.prefix.encode("utf-32-le"), dtype=np.uint32)
+        rest = numbers.copy()
+        for position in range(grid.shape[1] - 1, len(spec.prefix) - 1, -1):
+            grid[:, position] = 48 + rest % 10
+            rest //= 10
+        text = grid.view(f"<U{grid.shape[1]}").ravel().tolist()
+        if digits > spec.width:  # numbers are not padded past the width: drop the extra leading zeros
+            cut = len(spec.prefix)
+            text = [t[:cut] + (t[cut:].lstrip("0").rjust(spec.width, "0") or "0") for t in text]
+        out[:] = text
+        return out
+    pattern = f"{spec.prefix.replace('{', '{{').replace('}', '}}')}{{:0{spec.width}d}}"
     out[:] = [pattern.format(v) for v in numbers.tolist()]
     return out
 

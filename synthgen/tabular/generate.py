@@ -143,11 +143,10 @@ class Generator:
         values = make(column, all_rows)
         cases = self.spec.case_specs.get(name)
         if cases:
-            parent = env[column.by]
-            keys = _case_keys(parent)
+            codes, keys = _case_codes(env[column.by])
             for value, case in cases.items():
-                rows = np.flatnonzero(keys == value)
-                if rows.size:
+                rows = np.flatnonzero(codes == keys.index(value)) if value in keys else ()
+                if len(rows):
                     values[rows] = make(case, rows)
         return values
 
@@ -281,12 +280,22 @@ class Generator:
             yield block if wanted == BLOCK_ROWS else block.head(wanted)
 
 
-def _case_keys(parent: np.ndarray) -> np.ndarray:
-    """Parent values as the strings case keys are compared with (booleans as true/false)."""
+def _case_codes(parent: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Each row's parent value as a number, and the case key (how `cases` names it: booleans as
+    true/false, others as text) of each number."""
     if parent.dtype == bool:
-        return np.where(parent, "true", "false").astype(object)
+        return parent.astype(np.intp), ["false", "true"]
+    items = parent.tolist() if parent.dtype.kind == "O" else None
+    if items is not None and len(set(map(type, items))) == 1:
+        # text categories: comparing with each of the few distinct values is far faster than sorting Python
+        # objects (with one type only, so that 1 and True are not taken for one value)
+        distinct = list(set(items))
+        codes = np.zeros(parent.size, dtype=np.intp)
+        for number, value in enumerate(distinct[1:], start=1):
+            codes[parent == value] = number
+        return codes, [case_key(v) for v in distinct]
     distinct, where = np.unique(parent, return_inverse=True)  # a block has few distinct parent values
-    return np.array([case_key(v) for v in distinct.tolist()], dtype=object)[where.reshape(-1)]
+    return where.reshape(-1), [case_key(v) for v in distinct.tolist()]
 
 
 def generate(spec: TableSpec, seed: int, n: int) -> Block:
