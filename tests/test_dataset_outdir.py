@@ -99,9 +99,10 @@ def _on_a_terminal(*args: object) -> str:
 
 
 def test_a_long_run_shows_a_progress_bar_on_a_terminal_and_a_short_one_does_not(tmp_path) -> None:
-    long_run = _on_a_terminal("table", TABLE, "--out", tmp_path / "long", "-n", 600000)
+    slow = ("-n", 200000, "--format", "jsonl", "--jobs", 1)  # about 4 s: JSON Lines is written row by row
+    long_run = _on_a_terminal("table", TABLE, "--out", tmp_path / "long", *slow)
     assert "table" in long_run and "rows" in long_run and "ETA" in long_run, long_run[-500:]
     short_run = _on_a_terminal("table", TABLE, "--out", tmp_path / "short", "-n", 50)
     assert "ETA" not in short_run and "50 rows" in short_run
-    quiet = _on_a_terminal("table", TABLE, "--out", tmp_path / "quiet", "-n", 600000, "--no-progress")
+    quiet = _on_a_terminal("table", TABLE, "--out", tmp_path / "quiet", *slow, "--no-progress")
     assert "ETA" not in quiet

@@ -13,7 +13,7 @@ from typing import Callable
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser, config_help: str, count_dest: str, items: str) -> None:
-    """CONFIG, --out, -n (stored as `count_dest`), --seed, --overwrite and --no-progress."""
+    """CONFIG, --out, -n (stored as `count_dest`), --seed, --overwrite, --no-progress and --jobs."""
     parser.add_argument("config", help=config_help)
     parser.add_argument("--out", required=True, help="output directory (refused if not empty, unless --overwrite)")
     parser.add_argument("-n", f"--{count_dest}", type=int, required=True, help=f"number of {items}")
@@ -21,9 +21,13 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, config_help: str, cou
     parser.add_argument("--overwrite", action="store_true", help="replace what synthgen wrote in --out before")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar (it shows on a terminal once a run has taken 2 s)")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="processes to generate with (default: one per core this machine gives synthgen, "
+                             "up to 8); the output is the same for any N")
 
 
-def checked_output(count: int, seed: int, out: str, overwrite: bool) -> tuple[Path, Callable[[list[str]], None]]:
+def checked_output(count: int, seed: int, out: str, overwrite: bool,
+                   jobs: int | None = None) -> tuple[Path, Callable[[list[str]], None]]:
     """Reject a bad -n or --seed; return the output directory and the function that prepares it
     (called only once the config has been checked, so a bad config writes nothing)."""
     from synthgen.errors import UserError
@@ -33,5 +37,7 @@ def checked_output(count: int, seed: int, out: str, overwrite: bool) -> tuple[Pa
         raise UserError(f"-n must be at least 1, got {count}")
     if not 0 <= seed < 2**63:
         raise UserError(f"--seed must be between 0 and 2**63-1, got {seed}")
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {jobs}")
     path = Path(out)
     return path, lambda managed: prepare_output_dir(path, output_mode(overwrite, False), managed, resumable=False)

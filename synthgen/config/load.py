@@ -6,12 +6,14 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from synthgen.config.scene_config import MESH_SUFFIXES, SceneConfig, resolve_mesh_paths
 from synthgen.config.source import ConfigSource, apply_overrides, load_yaml
+
+if TYPE_CHECKING:
+    from synthgen.config.scene_config import SceneConfig
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -55,7 +57,7 @@ def config_digest(source: ConfigSource) -> str:
 
 @dataclass(frozen=True)
 class LoadedScene:
-    config: SceneConfig
+    config: "SceneConfig"
     source: ConfigSource
     mesh_paths: dict[int, Path]
     digest: str
@@ -63,6 +65,8 @@ class LoadedScene:
 
 def load_scene_config(path: str | Path, overrides: list[str] | None = None) -> LoadedScene:
     """Load and fully validate a scene config, including that every mesh file exists."""
+    from synthgen.config.scene_config import MESH_SUFFIXES, SceneConfig, resolve_mesh_paths  # not for tables or text
+
     source = load_yaml(path)
     apply_overrides(source, overrides or [])
     config = validate(source, SceneConfig)

@@ -13,13 +13,13 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri, pdtr
 
 from synthgen.tabular.config import (
     BooleanColumn, CategoryColumn, DateColumn, ExponentialColumn, FakerColumn, IdColumn, IntegerColumn,
     LognormalColumn, NormalColumn, PoissonColumn, UniformColumn, _as_datetime64,
 )
 from synthgen.tabular.fakevalues import FakerValues
+from synthgen.tabular.normal import normal_quantile, poisson_cdf
 
 _EPS = 1e-12
 
@@ -28,9 +28,9 @@ def numeric_from_uniform(spec: Any, u: np.ndarray) -> np.ndarray:
     """The inverse CDF of a numeric column's distribution, then clipping and rounding."""
     u = np.clip(u, _EPS, 1.0 - _EPS)
     if isinstance(spec, NormalColumn):
-        x = spec.mean + spec.std * ndtri(u)
+        x = spec.mean + spec.std * normal_quantile(u)
     elif isinstance(spec, LognormalColumn):
-        x = np.exp(spec.mean + spec.sigma * ndtri(u))
+        x = np.exp(spec.mean + spec.sigma * normal_quantile(u))
     elif isinstance(spec, UniformColumn):
         x = spec.low + u * (spec.high - spec.low)
     elif isinstance(spec, IntegerColumn):
@@ -45,17 +45,17 @@ def numeric_from_uniform(spec: Any, u: np.ndarray) -> np.ndarray:
 
 
 def poisson_quantile(u: np.ndarray, lam: float) -> np.ndarray:
-    """scipy.stats.poisson.ppf(u, lam) for 0 < u < 1: the smallest k whose CDF (scipy.special.pdtr, what
-    scipy.stats uses) reaches u, looked up in the CDF tabulated once per rate. Importing scipy.stats takes
-    about a second and its ppf inverts the CDF numerically for every value, several times slower than the
-    lookup. tests/test_table_labels.py sweeps it against scipy.stats.poisson.ppf."""
+    """scipy.stats.poisson.ppf(u, lam) for 0 < u < 1: the smallest k whose CDF reaches u, looked up in the
+    CDF tabulated once per rate. Importing scipy.stats takes about a second and its ppf inverts the CDF
+    numerically for every value, several times slower than the lookup. tests/test_table_labels.py sweeps it
+    against scipy.stats.poisson.ppf."""
     return np.searchsorted(_poisson_cdf(float(lam)), u, side="left").astype(np.float64)
 
 
 @lru_cache(maxsize=64)
 def _poisson_cdf(lam: float) -> np.ndarray:
-    """pdtr(k, lam) for k = 0, 1, ... well past where it reaches 1 - 1e-12 (lam + 40 sd + 40)."""
-    return pdtr(np.arange(int(lam + 40 * math.sqrt(lam) + 40)), lam)
+    """The CDF at k = 0, 1, ... well past where it reaches 1 - 1e-12 (lam + 40 sd + 40)."""
+    return poisson_cdf(int(lam + 40 * math.sqrt(lam) + 40), lam)
 
 
 def finish_numeric(spec: Any, x: np.ndarray) -> np.ndarray:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import numpy as np
-from scipy.special import ndtr
 
 from synthgen.errors import UserError
 from synthgen.tabular import columns as draw
@@ -28,6 +27,7 @@ from synthgen.tabular.config import (
 )
 from synthgen.tabular.expr import ExprFault
 from synthgen.tabular.fakevalues import FakerValues
+from synthgen.tabular.normal import normal_cdf
 
 BLOCK_ROWS = 10_000  # rows per block; -n in multiples of it wastes no generated rows
 CALIBRATION_BLOCKS = 4  # rows used to place score-label thresholds: 4 x 10,000
@@ -111,7 +111,7 @@ class Generator:
         for group, (names, chol) in enumerate(self.spec.correlation_groups):
             z = self.rng(index, f"copula:{group}", root).standard_normal((n, len(names))) @ chol.T
             for position, name in enumerate(names):
-                uniforms[name] = ndtr(z[:, position])
+                uniforms[name] = normal_cdf(z[:, position])
         return uniforms
 
     def _column(self, name: str, column: Any, env: dict[str, np.ndarray], index: int, root: int, n: int,

@@ -18,17 +18,18 @@ import numpy as np
 from synthgen import __version__
 from synthgen.errors import UserError
 from synthgen.io.atomic import atomic_write_json
+from synthgen.io.forked import ForkedBlocks, process_count
 from synthgen.io.progress import DelayedProgress
-from synthgen.tabular.config import LabelColumn, TableSpec, load_table_config
+from synthgen.tabular.config import IdColumn, LabelColumn, TableSpec, load_table_config
 from synthgen.tabular.generate import BLOCK_ROWS, CALIBRATION_BLOCKS, Block, Generator
 from synthgen.tabular.stats import ColumnStats
-from synthgen.tabular.writers import FILE_NAMES, WRITERS
+from synthgen.tabular.writers import ENCODERS, FILE_NAMES, write_chunks, write_parquet
 
 SIDECAR = "schema.json"
 
 
 def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
-                prepare: Callable[[list[str]], None], progress: bool = True) -> str:
+                prepare: Callable[[list[str]], None], progress: bool = True, jobs: int | None = None) -> str:
     spec = load_table_config(config)
     if fmt == "parquet":
         try:
@@ -43,22 +44,62 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
     prepare([*FILE_NAMES.values(), SIDECAR])  # --overwrite: a CSV run does not leave an earlier Parquet file
 
     names = spec.output_columns()
-    stats = {name: ColumnStats() for name in names}
-    label_counts: dict[str, Counter] = {name: Counter() for name, c in spec.columns.items() if isinstance(c, LabelColumn)}
+    tallies = Tallies(spec, names)
+    encoder = ENCODERS.get(fmt)
+    count = -(-n // BLOCK_ROWS)
+    unique = any(getattr(c, "unique", False) for c in spec.columns.values())  # seen values carry over blocks
+    processes = 1 if encoder is None or unique else process_count(jobs, count)
 
-    def observed() -> Iterator[Block]:
-        for block in generator.rows(n, first):
-            for name in names:
-                stats[name].add(block.values[name], block.missing.get(name))
-            for name in label_counts:
-                label_counts[name].update(block.values[name].tolist())
-            yield block
-            bar.advance(len(block.values[names[0]]) if names else 0)
+    def make(index: int) -> Any:
+        """Block `index`, cut to -n, tallied; as file bytes where the format allows."""
+        block = first if index == 0 else generator.block(index)
+        assert isinstance(block, Block)
+        wanted = min(BLOCK_ROWS, n - index * BLOCK_ROWS)
+        block = block if wanted == BLOCK_ROWS else block.head(wanted)
+        tallies.add(block)
+        return (encoder[1](names, block), wanted) if encoder is not None else block
 
+    forked = ForkedBlocks(count, make, lambda: tallies, processes)
     with DelayedProgress("table", n, "rows", enabled=progress) as bar:
-        WRITERS[fmt](out / FILE_NAMES[fmt], names, observed())
-    atomic_write_json(out / SIDECAR, sidecar(spec, seed, n, fmt, generator, stats, label_counts))
+        if encoder is not None:
+            def chunks() -> Iterator[bytes]:
+                yield encoder[0](names)
+                for data, rows in forked.results():
+                    yield data
+                    bar.advance(rows)
+            write_chunks(out / FILE_NAMES[fmt], chunks())
+        else:
+            def blocks() -> Iterator[Block]:
+                for block in forked.results():
+                    yield block
+                    bar.advance(len(block.values[names[0]]) if names else 0)
+            write_parquet(out / FILE_NAMES[fmt], names, blocks())
+    for other in forked.tallies:
+        tallies.merge(other)
+    atomic_write_json(out / SIDECAR, sidecar(spec, seed, n, fmt, generator, tallies.stats, tallies.label_counts))
     return f"{out / FILE_NAMES[fmt]}: {n} rows, {len(names)} columns; schema in {out / SIDECAR}"
+
+
+class Tallies:
+    """Column statistics and label counts of the blocks one process made."""
+
+    def __init__(self, spec: TableSpec, names: list[str]) -> None:
+        self.names = names
+        self.stats = {name: ColumnStats(all_distinct=isinstance(spec.columns.get(name), IdColumn)) for name in names}
+        self.label_counts: dict[str, Counter] = {
+            name: Counter() for name, c in spec.columns.items() if isinstance(c, LabelColumn)}
+
+    def add(self, block: Block) -> None:
+        for name in self.names:
+            self.stats[name].add(block.values[name], block.missing.get(name))
+        for name, counts in self.label_counts.items():
+            counts.update(block.values[name].tolist())
+
+    def merge(self, other: "Tallies") -> None:
+        for name, stats in self.stats.items():
+            stats.merge(other.stats[name])
+        for name, counts in self.label_counts.items():
+            counts.update(other.label_counts[name])
 
 
 def sidecar(spec: TableSpec, seed: int, n: int, fmt: str, generator: Generator,

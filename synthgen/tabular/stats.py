@@ -16,13 +16,15 @@ MAX_LISTED = 50  # categorical columns with more distinct values report only a c
 class ColumnStats:
     rows: int = 0
     missing: int = 0
-    total: float = 0.0
-    squares: float = 0.0
+    totals: list = field(default_factory=list)  # exact sums per block; summed at the end, in any order
+    squares: list = field(default_factory=list)
     low: Any = None
     high: Any = None
     counts: Counter = field(default_factory=Counter)
     distinct: set = field(default_factory=set)
     kind: str = ""
+    all_distinct: bool = False  # values differ by construction (ids): counted, not collected
+    distinct_count: int = 0  # of those
 
     def add(self, values: np.ndarray, missing: np.ndarray | None) -> None:
         self.rows += values.size
@@ -35,22 +37,52 @@ class ColumnStats:
         if present.size == 0:
             return
         if kind in "iuf":
-            finite = present[np.isfinite(present)] if kind == "f" else present
-            if finite.size:
-                # exactly rounded sums: numpy's vectorised sum can differ in the last bit from run to
-                # run (it depends on memory alignment), which would break byte-identical sidecars
-                as_float = finite.astype(np.float64, copy=False)
-                self.total = math.fsum((self.total, math.fsum(as_float.tolist())))
-                self.squares = math.fsum((self.squares, math.fsum(np.square(as_float).tolist())))
-                self._range(finite.min().item(), finite.max().item())
+            self._sums(present)
+            self._range(present.min().item(), present.max().item())
         elif kind == "M":
             self._range(str(present.min()), str(present.max()))
         elif kind == "b":
             self.counts.update({"true": int(present.sum()), "false": int(present.size - present.sum())})
+        elif self.all_distinct:
+            self.distinct_count += present.size
+            if len(self.counts) <= MAX_LISTED:  # all distinct: the first MAX_LISTED + 1 decide the listing
+                self.counts.update(present[:MAX_LISTED + 1].tolist())
         else:
+            items = present.tolist()
             if len(self.counts) <= MAX_LISTED:
-                self.counts.update(present.tolist())
-            self.distinct.update(present.tolist())
+                self.counts.update(items)
+            self.distinct.update(items)
+
+    def _sums(self, present: np.ndarray) -> None:
+        """Exact sums of the values and their squares: numpy's vectorised float sum can differ in the last
+        bit from run to run (it depends on memory alignment), which would break byte-identical sidecars.
+        Integers small enough are summed exactly by numpy; floats by math.fsum."""
+        if present.dtype.kind in "iu":
+            largest = max(abs(int(present.min())), abs(int(present.max())))
+            if largest * largest * present.size < 2**62:
+                wide = present.astype(np.int64)
+                self.totals.append(int(wide.sum()))
+                self.squares.append(int((wide * wide).sum()))
+                return
+            items = [float(v) for v in present.tolist()]
+            self.totals.append(math.fsum(items))
+            self.squares.append(math.fsum(v * v for v in items))
+            return
+        self.totals.append(math.fsum(present.tolist()))
+        self.squares.append(math.fsum(np.square(present).tolist()))
+
+    def merge(self, other: "ColumnStats") -> None:
+        """Add the statistics of other rows (another process's blocks)."""
+        self.rows += other.rows
+        self.missing += other.missing
+        self.totals += other.totals
+        self.squares += other.squares
+        self.kind = self.kind or other.kind
+        if other.low is not None:
+            self._range(other.low, other.high)
+        self.counts.update(other.counts)
+        self.distinct |= other.distinct
+        self.distinct_count += other.distinct_count
 
     def _range(self, low: Any, high: Any) -> None:
         self.low = low if self.low is None else min(self.low, low)
@@ -60,15 +92,20 @@ class ColumnStats:
         out: dict[str, Any] = {"type": self.kind, "rows": self.rows, "missing": self.missing}
         present = self.rows - self.missing
         if self.kind in ("integer", "number") and present:
-            mean = self.total / present
-            out.update(mean=mean, std=math.sqrt(max(self.squares / present - mean * mean, 0.0)),
+            mean = _exact_sum(self.totals) / present
+            out.update(mean=mean, std=math.sqrt(max(_exact_sum(self.squares) / present - mean * mean, 0.0)),
                        min=self.low, max=self.high)
         elif self.kind == "datetime":
             out.update(min=self.low, max=self.high)
         elif self.kind == "boolean":
             out["counts"] = dict(self.counts)
         elif self.kind == "string":
-            out["distinct"] = len(self.distinct)
+            out["distinct"] = self.distinct_count if self.all_distinct else len(self.distinct)
             if len(self.counts) <= MAX_LISTED:
                 out["counts"] = {str(k): v for k, v in sorted(self.counts.items(), key=lambda kv: (-kv[1], str(kv[0])))}
         return out
+
+
+def _exact_sum(parts: list) -> float:
+    """The sum of per-block parts, the same whatever their order: integers exactly, floats by fsum."""
+    return math.fsum(parts) if any(isinstance(p, float) for p in parts) else float(sum(parts))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 from pathlib import Path
@@ -41,16 +42,18 @@ def python_column(values: np.ndarray, missing: np.ndarray | None) -> list[Any]:
 
 
 
-def write_csv(path: Path, names: list[str], parts: Iterable[Block]) -> None:
-    """CSV as csv.writer writes it (see csvcells), made a column at a time."""
-    with atomic_open(path, "wb") as handle:
-        header = io.StringIO()
-        csv.writer(header, lineterminator="\n").writerow(names)
-        handle.write(header.getvalue().encode("utf-8"))
-        for block in parts:
-            columns = [block.values[name] for name in names]
-            text = block_csv(columns, [block.missing.get(name) for name in names])
-            handle.write(text if text is not None else _csv_module_rows(columns, [block.missing.get(n) for n in names]))
+def csv_header(names: list[str]) -> bytes:
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(names)
+    return header.getvalue().encode("utf-8")
+
+
+def csv_block(names: list[str], block: Block) -> bytes:
+    """A block's CSV rows as csv.writer writes them (see csvcells), made a column at a time."""
+    columns = [block.values[name] for name in names]
+    missing = [block.missing.get(name) for name in names]
+    text = block_csv(columns, missing)
+    return text if text is not None else _csv_module_rows(columns, missing)
 
 
 def _csv_module_rows(columns: list[np.ndarray], missing: list[np.ndarray | None]) -> bytes:
@@ -72,16 +75,28 @@ def _csv_module_rows(columns: list[np.ndarray], missing: list[np.ndarray | None]
     return "".join(out).encode("utf-8")
 
 
-def write_jsonl(path: Path, names: list[str], parts: Iterable[Block]) -> None:
-    with atomic_open(path, "w", encoding="utf-8", newline="\n") as handle:
-        dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-        for block in parts:
-            columns = [python_column(block.values[name], block.missing.get(name)) for name in names]
-            buffer = io.StringIO()
-            for row in zip(*columns):
-                buffer.write(dumps(dict(zip(names, row))))
-                buffer.write("\n")
-            handle.write(buffer.getvalue())
+def jsonl_block(names: list[str], block: Block) -> bytes:
+    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+    columns = [python_column(block.values[name], block.missing.get(name)) for name in names]
+    buffer = io.StringIO()
+    for row in zip(*columns):
+        buffer.write(dumps(dict(zip(names, row))))
+        buffer.write("\n")
+    return buffer.getvalue().encode("utf-8")
+
+
+# formats written as bytes a block at a time (which any process can make): (header, block)
+ENCODERS = {"csv": (csv_header, csv_block), "jsonl": (lambda names: b"", jsonl_block)}
+
+
+def write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
+    with atomic_open(path, "wb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+
+
+def write_csv(path: Path, names: list[str], parts: Iterable[Block]) -> None:
+    write_chunks(path, itertools.chain([csv_header(names)], (csv_block(names, block) for block in parts)))
 
 
 def _arrow_array(values: np.ndarray, missing: np.ndarray | None) -> Any:
@@ -120,4 +135,3 @@ def write_parquet(path: Path, names: list[str], parts: Iterable[Block]) -> None:
                 writer.close()
 
 
-WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}

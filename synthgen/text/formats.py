@@ -63,15 +63,16 @@ class Writers:
         self.tag_names = bio_label_names(entity_labels)
         self.tag_ids = {name: i for i, name in enumerate(self.tag_names)}
         self._stack = ExitStack()
-        self._files: dict[str, IO[str]] = {}
+        self._files: dict[str, IO[Any]] = {}
         self._first_task = True
         self._docbin: Any = None
         self._vocab: Any = None
 
     def __enter__(self) -> "Writers":
         stack = self._stack.__enter__()
-        for fmt, name in (("jsonl", "data.jsonl"), ("conll", "data.conll"), ("doccano", "doccano.jsonl"),
-                          ("labelstudio", "label_studio.json")):
+        if "jsonl" in self.formats:  # bytes: its lines may come encoded from other processes
+            self._files["jsonl"] = stack.enter_context(atomic_open(self.out / "data.jsonl", "wb"))
+        for fmt, name in (("conll", "data.conll"), ("doccano", "doccano.jsonl"), ("labelstudio", "label_studio.json")):
             if fmt in self.formats:
                 self._files[fmt] = stack.enter_context(atomic_open(self.out / name, "w", encoding="utf-8", newline="\n"))
         if "hf" in self.formats:
@@ -103,17 +104,20 @@ class Writers:
         finally:
             self._stack.__exit__(kind, error, trace)
 
-    def add_batch(self, batch: Batch) -> None:
-        """Every document of a batch: JSONL straight from its columns, the other formats per document."""
+    def add_batch(self, batch: Batch | None, jsonl: bytes | None = None) -> None:
+        """Every document of a batch: JSONL straight from its columns (or `jsonl`, its lines already
+        encoded), the other formats per document."""
         if "jsonl" in self.formats:
-            self._files["jsonl"].write(jsonl_lines(batch))
+            assert batch is not None or jsonl is not None
+            self._files["jsonl"].write(jsonl if jsonl is not None else jsonl_lines(batch).encode("utf-8"))
         if any(f != "jsonl" for f in self.formats):
+            assert batch is not None
             for doc in batch.documents():
                 self._add_others(doc)
 
     def add(self, doc: Document) -> None:
         if "jsonl" in self.formats:
-            self._files["jsonl"].write(_DUMPS(jsonl_record(doc)) + "\n")
+            self._files["jsonl"].write((_DUMPS(jsonl_record(doc)) + "\n").encode("utf-8"))
         self._add_others(doc)
 
     def _add_others(self, doc: Document) -> None:

@@ -6,23 +6,25 @@ import hashlib
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from synthgen import __version__
 from synthgen.errors import UserError
 from synthgen.io.atomic import atomic_write_json
+from synthgen.io.forked import ForkedBlocks, process_count
 from synthgen.io.progress import DelayedProgress
-from synthgen.tabular.common import blocks
 from synthgen.text.assemble import BLOCK_DOCS, TextGenerator
+from synthgen.text.batch import Batch
 from synthgen.text.config import TextSpec, load_text_config
 from synthgen.text.formats import FILES, OFFSET_UNITS, Writers, bio_label_names
+from synthgen.text.jsonl import jsonl_lines
 from synthgen.text.tokenize import TOKEN
 
 SIDECAR = "dataset.json"
 
 
 def write_text(config: str | Path, out: Path, n: int, seed: int, formats: list[str],
-               prepare: Callable[[list[str]], None], progress: bool = True) -> str:
+               prepare: Callable[[list[str]], None], progress: bool = True, jobs: int | None = None) -> str:
     spec = load_text_config(config)
     if "spacy" in formats:
         try:
@@ -32,19 +34,46 @@ def write_text(config: str | Path, out: Path, n: int, seed: int, formats: list[s
     generator = TextGenerator(spec, seed)
     first = generator.block(0)  # any failure of the config shows up here, before anything is written
     prepare([name for f in FILES for name in FILES[f]] + [SIDECAR])  # --overwrite: earlier runs' formats too
-    entity_counts: Counter = Counter()
-    label_counts: dict[str, Counter] = {k: Counter() for k in spec.labels}
+    counts = TextCounts(spec)
+    only_jsonl = formats == ["jsonl"]  # the other formats are written document by document, in this process
+    count = -(-n // BLOCK_DOCS)
+    processes = process_count(jobs, count) if only_jsonl else 1
+
+    def make(index: int) -> tuple[Any, int]:
+        """Block `index`, cut to -n and counted; as JSONL bytes when that is the only format."""
+        wanted = min(BLOCK_DOCS, n - index * BLOCK_DOCS)
+        batch = (first if index == 0 else generator.block(index)).head(wanted)
+        counts.add(batch)
+        return (jsonl_lines(batch).encode("utf-8") if only_jsonl else batch), wanted
+
+    forked = ForkedBlocks(count, make, lambda: counts, processes)
     with Writers(out, formats, spec.entity_labels, spec.labels) as writers, \
             DelayedProgress("text", n, "documents", enabled=progress) as bar:
-        for index, wanted in blocks(n, BLOCK_DOCS):
-            batch = (first if index == 0 else generator.block(index)).head(wanted)
-            writers.add_batch(batch)
-            entity_counts.update(batch.entity_counts())
-            for key, counts in batch.label_counts().items():
-                label_counts[key].update(counts)
+        for made, wanted in forked.results():
+            writers.add_batch(None, jsonl=made) if only_jsonl else writers.add_batch(made)
             bar.advance(wanted)
-    atomic_write_json(out / SIDECAR, _sidecar(spec, seed, n, formats, entity_counts, label_counts))
-    return f"{out}: {n} documents, {sum(entity_counts.values())} entities, formats: {', '.join(formats)}"
+    for other in forked.tallies:
+        counts.merge(other)
+    atomic_write_json(out / SIDECAR, _sidecar(spec, seed, n, formats, counts.entities, counts.labels))
+    return f"{out}: {n} documents, {sum(counts.entities.values())} entities, formats: {', '.join(formats)}"
+
+
+class TextCounts:
+    """Entity and document-label counts of the batches one process made."""
+
+    def __init__(self, spec: TextSpec) -> None:
+        self.entities: Counter = Counter()
+        self.labels: dict[str, Counter] = {k: Counter() for k in spec.labels}
+
+    def add(self, batch: Batch) -> None:
+        self.entities.update(batch.entity_counts())
+        for key, counts in batch.label_counts().items():
+            self.labels[key].update(counts)
+
+    def merge(self, other: "TextCounts") -> None:
+        self.entities.update(other.entities)
+        for key, counts in other.labels.items():
+            self.labels[key].update(counts)
 
 
 def _sidecar(spec: TextSpec, seed: int, n: int, formats: list[str], entities: Counter,

@@ -1,0 +1,124 @@
+"""Tables and text made by several processes are the files one process makes, byte for byte."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from synthgen.io.forked import ForkedBlocks
+from tests.conftest import REPO, one_line_error, run_cli
+
+TABLE = REPO / "configs" / "transactions.yaml"
+TEXT = REPO / "configs" / "ner_invoices.yaml"
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_table_is_the_same_for_any_number_of_processes(tmp_path, fmt) -> None:
+    made = {}
+    for jobs in (1, 3):
+        out = tmp_path / f"jobs{jobs}"
+        run_cli("table", TABLE, "--out", out, "-n", 34_567, "--format", fmt, "--jobs", jobs, check=True)
+        made[jobs] = files(out)
+    assert made[1] == made[3] and len(made[1]) == 2
+
+
+def test_text_is_the_same_for_any_number_of_processes(tmp_path) -> None:
+    made = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}"
+        run_cli("text", TEXT, "--out", out, "-n", 9_000, "--jobs", jobs, check=True)
+        made[jobs] = files(out)
+    assert made[1] == made[2] and set(made[1]) == {"data.jsonl", "dataset.json"}
+
+
+def test_an_error_in_another_process_s_block_is_the_one_line_one_process_gives(tmp_path) -> None:
+    config = tmp_path / "t.yaml"
+    config.write_text("columns:\n  x: {type: integer, low: 0, high: 60000}\n"
+                      "  y: {type: formula, expr: '1 / (x - 25350)'}\n")  # first 0 at row 25,002 (block 2)
+    errors = set()
+    for jobs in (1, 4):
+        out = tmp_path / f"out{jobs}"
+        errors.add(one_line_error(run_cli("table", config, "--out", out, "-n", 60_000, "--jobs", jobs)))
+        assert not out.exists()
+    assert len(errors) == 1 and "division by zero at row 25002" in errors.pop()
+
+
+def test_jobs_must_be_positive(tmp_path) -> None:
+    assert "--jobs must be at least 1" in one_line_error(
+        run_cli("table", TABLE, "--out", tmp_path / "o", "-n", 5, "--jobs", 0))
+
+
+def test_results_come_in_order_and_each_helper_tallies_only_its_blocks() -> None:
+    made: list[int] = []
+
+    def make(index: int) -> int:
+        made.append(index)
+        return index * index
+
+    forked = ForkedBlocks(10, make, lambda: sorted(made), processes=3)
+    assert list(forked.results()) == [i * i for i in range(10)]
+    assert sorted(made) == [0, 3, 6, 9]  # this process's share
+    assert forked.tallies == [[1, 4, 7], [2, 5, 8]]
+
+
+def test_a_helper_s_error_is_raised_at_its_block_and_helpers_are_stopped() -> None:
+    def make(index: int) -> int:
+        if index == 4:
+            raise ValueError("block 4")
+        return index
+
+    forked = ForkedBlocks(9, make, lambda: None, processes=3)
+    seen = []
+    with pytest.raises(ValueError, match="block 4"):
+        for value in forked.results():
+            seen.append(value)
+    assert seen == [0, 1, 2, 3]
+    assert not [c for c in _children(os.getpid()) if _alive(c)]
+
+
+def test_interrupting_a_run_stops_its_helpers(tmp_path) -> None:
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "synthgen.cli", "table", str(TABLE), "--out", str(out),
+                                "-n", "5000000", "--jobs", "3"], cwd=REPO, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(_children(process.pid)) < 2:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    helpers = _children(process.pid)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in err and err.count("\n") == 1, err
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in helpers):
+        assert time.monotonic() < deadline, "helper processes outlived the run"
+        time.sleep(0.05)
+    assert not out.exists()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
