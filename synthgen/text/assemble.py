@@ -67,11 +67,24 @@ class TextGenerator:
 
     def users(self, slot: str) -> np.ndarray:
         """Per template, whether it uses `slot`, directly or inside template slots."""
-        if slot not in self._users:
-            def uses(pieces: list[Piece]) -> bool:
-                return any(p.is_slot and (p.text == slot or uses(self.spec.slot_pieces.get(p.text, [])))
-                           for p in pieces)
-            self._users[slot] = np.array([uses(pieces) for pieces in self.spec.templates], dtype=bool)
+        if not self._users:
+            reached: dict[str, set[str]] = {}  # template slot -> every slot it uses, however deep
+
+            def slots_in(pieces: list[Piece]) -> set[str]:
+                found: set[str] = set()
+                for piece in pieces:
+                    if piece.is_slot and piece.text not in found:
+                        found.add(piece.text)
+                        if piece.text in self.spec.slot_pieces:
+                            if piece.text not in reached:
+                                reached[piece.text] = set()  # a slot that names itself stops here
+                                reached[piece.text] = slots_in(self.spec.slot_pieces[piece.text])
+                            found |= reached[piece.text]
+                return found
+
+            used = [slots_in(pieces) for pieces in self.spec.templates]
+            for name in self.spec.slots:
+                self._users[name] = np.array([name in u for u in used], dtype=bool)
         return self._users[slot]
 
     def documents(self, n: int) -> Iterator[Document]:
