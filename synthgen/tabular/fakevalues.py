@@ -14,16 +14,19 @@ locale and provider with Faker's own output.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from synthgen.io.cache import cache_base, read_json, write_json
 from synthgen.tabular.common import stream_key
 from synthgen.tabular.fakershape import read_shape
 from synthgen.tabular.weighted import InverseCdf
@@ -165,14 +168,23 @@ class FakerValues:
         return Words(np.array(values, dtype=object), p, shape.post, shape.case)
 
     def pool(self, token: str) -> Words:
-        """Real Faker calls, seeded from (seed, locale, provider) only; made once per provider."""
+        """Real Faker calls, seeded from (seed, locale, provider) only; made once per provider, and kept in
+        the cache folder between runs (a pool of 1,000 user names takes 35 ms to make, 0.3 ms to read)."""
         key = "\0pool:" + token
         if key not in self._recipes:
-            method = getattr(self.generator, token)
-            self.generator.seed_instance(int(np.random.SeedSequence(
+            state = int(np.random.SeedSequence(
                 self.seed, spawn_key=(stream_key("faker-pool"), stream_key(self.locale), stream_key(token))
-            ).generate_state(1)[0]))
-            values = [str(method()) for _ in range(self.pool_size)]
+            ).generate_state(1)[0])
+            folder = pool_folder()
+            stored = folder / f"{self.locale}-{token}-{state}-{self.pool_size}.json" if folder is not None else None
+            values = read_json(stored) if stored is not None else None
+            if not (isinstance(values, list) and len(values) == self.pool_size
+                    and all(isinstance(v, str) for v in values)):
+                method = getattr(self.generator, token)
+                self.generator.seed_instance(state)
+                values = [str(method()) for _ in range(self.pool_size)]
+                if stored is not None:
+                    write_json(stored, values)
             self._recipes[key] = Words(np.array(values, dtype=object), None)
         return self._recipes[key]  # type: ignore[return-value]
 
@@ -291,6 +303,18 @@ def check_providers(source: Any, wanted: dict[tuple, str], locale: str) -> None:
         if provider not in known:
             raise source.error(key, f"unknown Faker provider '{provider}' (or one that needs arguments)"
                                     f"{suggest(provider, known)}")
+
+
+@lru_cache(maxsize=1)
+def pool_folder() -> Path | None:
+    """The cache folder of Faker pools: named by Faker's version and this file (which seeds the pools)."""
+    base = cache_base()
+    if base is None:
+        return None
+    from faker import VERSION
+
+    digest = hashlib.sha256(VERSION.encode() + Path(__file__).read_bytes()).hexdigest()[:16]
+    return base / f"faker-pools-{digest}"
 
 
 @lru_cache(maxsize=None)

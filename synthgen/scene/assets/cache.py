@@ -13,14 +13,14 @@ off. A file that cannot be read or written is ignored: the mesh is built.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from synthgen.io.cache import cache_base, write_whole
 from synthgen.scene.meshes import FaceSurfaces, Mesh
 
 HERE = Path(__file__).resolve().parent
@@ -28,10 +28,9 @@ HERE = Path(__file__).resolve().parent
 
 @lru_cache(maxsize=1)
 def cache_folder() -> Path | None:
-    setting = os.environ.get("SYNTHGEN_CACHE", "")
-    if setting.lower() == "off":
+    base = cache_base()
+    if base is None:
         return None
-    base = Path(setting) if setting else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "synthgen"
     digest = hashlib.sha256(np.__version__.encode())
     for source in sorted(HERE.glob("*.py")) + [HERE.parent / "meshes.py"]:
         digest.update(source.name.encode() + source.read_bytes())
@@ -55,18 +54,9 @@ def _save(path: Path, mesh: Mesh) -> None:
         arrays.update(color=s.color, roughness=s.roughness, metallic=s.metallic, own=s.own, emission=s.emission)
     if mesh.keypoints is not None:
         arrays["keypoints"] = mesh.keypoints
-    temporary = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-            temporary = Path(handle.name)
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)  # whole or not at all, whoever else writes the same file
-    except OSError:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_whole(path, buffer.getvalue())
 
 
 def cached(kind: str, variant: int, build: Callable[[], Mesh]) -> Mesh:
