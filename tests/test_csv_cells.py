@@ -179,3 +179,10 @@ def test_whole_file_reads_back_with_csv_reader(tmp_path) -> None:
     for row, text, number, gone in zip(rows[1:], texts, numbers, block.missing["number"]):
         assert row[0] == text
         assert row[1] == ("" if gone else repr(float(number)))
+
+
+def test_the_header_is_quoted_as_the_rows_are(tmp_path) -> None:
+    names = ["plain", "with,comma", "with\rreturn", 'with"quote', "é"]
+    block = Block({name: np.array([1, 2]) for name in names})
+    write_csv(tmp_path / "f.csv", names, [block])
+    assert (tmp_path / "f.csv").read_bytes().decode() == reference_rows([names, [1] * 5, [2] * 5])

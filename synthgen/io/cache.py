@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 
-@lru_cache(maxsize=1)
 def cache_base() -> Path | None:
+    """The folder every cache lives in, or None when caching is off (read from the environment each time)."""
     setting = os.environ.get("SYNTHGEN_CACHE", "")
     if setting.lower() == "off":
         return None

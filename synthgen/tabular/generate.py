@@ -55,6 +55,7 @@ class Generator:
     _sources: dict[int, list[FakerValues]] = field(default_factory=dict)
     _seen: dict[str, set] = field(default_factory=dict)
     limit: int = 0  # rows wanted; uniqueness is enforced on these only, in row order
+    _case_memo: dict[int, tuple] = field(default_factory=dict)  # the last parent's case codes, kept with it
 
     def sources(self, pool: int) -> list[FakerValues]:
         if pool not in self._sources:
@@ -143,7 +144,10 @@ class Generator:
         values = make(column, all_rows)
         cases = self.spec.case_specs.get(name)
         if cases:
-            codes, keys = _case_codes(env[column.by])
+            parent = env[column.by]
+            if id(parent) not in self._case_memo:  # several columns may condition on one parent
+                self._case_memo = {id(parent): (parent, _case_codes(parent))}
+            codes, keys = self._case_memo[id(parent)][1]
             for value, case in cases.items():
                 rows = np.flatnonzero(codes == keys.index(value)) if value in keys else ()
                 if len(rows):

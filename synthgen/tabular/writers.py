@@ -40,12 +40,9 @@ def python_column(values: np.ndarray, missing: np.ndarray | None) -> list[Any]:
     return out
 
 
-
-
 def csv_header(names: list[str]) -> bytes:
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow(names)
-    return header.getvalue().encode("utf-8")
+    """The header row, quoted as the rows are."""
+    return _csv_module_rows([np.array([name], dtype=object) for name in names], [None] * len(names))
 
 
 def csv_block(names: list[str], block: Block) -> bytes:
