@@ -122,3 +122,19 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+@pytest.mark.parametrize("values", [["a\0b", "c", "a\0b"], [1, "x", 2.5], ["only"], [f"v{i}" for i in range(300)]])
+def test_column_statistics_survive_the_trip_between_processes(values) -> None:
+    import pickle
+
+    import numpy as np
+
+    from synthgen.tabular.stats import ColumnStats
+
+    stats = ColumnStats()
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    stats.add(array, None)
+    back = pickle.loads(pickle.dumps(stats))
+    assert back.distinct == set(values) and back.summary() == stats.summary()
