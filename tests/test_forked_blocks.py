@@ -138,3 +138,23 @@ def test_column_statistics_survive_the_trip_between_processes(values) -> None:
     stats.add(array, None)
     back = pickle.loads(pickle.dumps(stats))
     assert back.distinct == set(values) and back.summary() == stats.summary()
+
+
+def test_each_process_writes_its_blocks_in_place(tmp_path) -> None:
+    path = tmp_path / "f"
+    with open(path, "wb") as handle:
+        handle.write(b"head|")
+        handle.flush()
+        forked = ForkedBlocks(11, lambda i: (f"<{i}:{'x' * (i * 37 % 11)}>".encode(), i), lambda: "done", 3,
+                              handle.fileno(), 5)
+        assert list(forked.results()) == list(range(11))
+    assert forked.tallies == ["done", "done"]
+    assert path.read_bytes() == b"head|" + b"".join(f"<{i}:{'x' * (i * 37 % 11)}>".encode() for i in range(11))
+
+
+def test_a_block_that_cannot_be_written_fails_the_run(tmp_path) -> None:
+    read_only = os.open(tmp_path, os.O_RDONLY)  # pwrite on a directory fails in every process
+    forked = ForkedBlocks(4, lambda i: (b"data", i), lambda: None, 2, read_only, 0)
+    with pytest.raises(OSError):
+        list(forked.results())
+    os.close(read_only)

@@ -2,9 +2,11 @@
 
 Block i depends only on (config, seed, i), so any process can make it. The
 caller's process makes blocks 0, k, 2k, ...; k - 1 forked helpers make the
-others (helper j: j, j + k, ...), each sending every finished block through a
-pipe. A helper that runs ahead waits in `send` until the caller has taken its
-block, so at most one block per helper is in flight. Each helper keeps its own
+others (helper j: j, j + k, ...). A helper either sends each finished block
+through a pipe, or, when the blocks are file bytes, tells the caller its size,
+is told where it goes, and writes it into the output file itself (os.pwrite):
+the bytes never cross between processes. A helper that runs ahead waits until
+the caller has reached its block, so at most one block per helper is in flight. Each helper keeps its own
 tallies (column statistics, label counts) and sends them once, at the end, for
 the caller to merge; tallies are sums, so the result does not depend on which
 process made which block, and the output is the same for any number of
@@ -44,10 +46,17 @@ def process_count(jobs: int | None, blocks: int) -> int:
 
 class ForkedBlocks:
     """`results()` yields make(0), make(1), ..., make(count - 1) in order, made by `processes` processes;
-    afterwards `tallies` holds each helper's `tally()`, taken after its last block."""
+    afterwards `tallies` holds each helper's `tally()`, taken after its last block.
 
-    def __init__(self, count: int, make: Callable[[int], Any], tally: Callable[[], Any], processes: int) -> None:
+    Given a file descriptor `fd`, make(i) returns (data, info) instead, and every process writes the data
+    of its own blocks into `fd` at their place (os.pwrite from `start` on, in block order) while
+    `results()` yields the infos: block bytes never travel between processes, and the caller does not
+    write them all. A helper learns where its block goes when the caller reaches that block."""
+
+    def __init__(self, count: int, make: Callable[[int], Any], tally: Callable[[], Any], processes: int,
+                 fd: int | None = None, start: int = 0) -> None:
         self.count, self.make, self.tally, self.processes = count, make, tally, processes
+        self.fd, self.start = fd, start
         self.tallies: list[Any] = []
 
     def results(self) -> Iterator[Any]:
@@ -55,16 +64,28 @@ class ForkedBlocks:
         helpers, pipes = [], []
         try:
             for first in range(1, self.processes):
-                receiver, sender = context.Pipe(duplex=False)
-                helper = context.Process(target=self._helper, args=(first, sender), daemon=True)
+                mine, theirs = context.Pipe()
+                helper = context.Process(target=self._helper, args=(first, theirs), daemon=True)
                 helper.start()
-                sender.close()
+                theirs.close()
                 helpers.append(helper)
-                pipes.append(receiver)
+                pipes.append(mine)
+            offset = self.start
             for index in range(self.count):
                 owner = index % self.processes
-                yield self.make(index) if owner == 0 else self._receive(pipes[owner - 1])
-            self.tallies = [self._receive(pipe) for pipe in pipes]
+                if self.fd is None:
+                    yield self.make(index) if owner == 0 else self._receive(pipes[owner - 1])
+                    continue
+                if owner == 0:
+                    data, info = self.make(index)
+                    _write_at(self.fd, data, offset)
+                    size = len(data)
+                else:
+                    size, info = self._receive(pipes[owner - 1])
+                    pipes[owner - 1].send(offset)
+                offset += size
+                yield info
+            self.tallies = [self._receive(pipe) for pipe in pipes]  # sent after each helper's last write
         finally:
             for pipe in pipes:
                 pipe.close()
@@ -73,22 +94,28 @@ class ForkedBlocks:
                     helper.terminate()
                 helper.join()
 
-    def _helper(self, first: int, sender: Any) -> None:
+    def _helper(self, first: int, pipe: Any) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
             for index in range(first, self.count, self.processes):
-                sender.send((True, self.make(index)))
-            sender.send((True, self.tally()))
-        except BrokenPipeError:  # the caller stopped early
+                made = self.make(index)
+                if self.fd is None:
+                    pipe.send((True, made))
+                    continue
+                data, info = made
+                pipe.send((True, (len(data), info)))
+                _write_at(self.fd, data, pipe.recv())
+            pipe.send((True, self.tally()))
+        except (BrokenPipeError, EOFError):  # the caller stopped early
             pass
         except BaseException as error:  # noqa: BLE001 - raised again in the caller, in block order
             try:
-                sender.send((False, error))
+                pipe.send((False, error))
             except BaseException:  # noqa: BLE001
                 pass
         finally:
-            sender.close()
+            pipe.close()
 
     @staticmethod
     def _receive(pipe: Any) -> Any:
@@ -99,3 +126,10 @@ class ForkedBlocks:
         if not fine:
             raise payload
         return payload
+
+
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written

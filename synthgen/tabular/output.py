@@ -17,13 +17,13 @@ import numpy as np
 
 from synthgen import __version__
 from synthgen.errors import UserError
-from synthgen.io.atomic import atomic_write_json
+from synthgen.io.atomic import atomic_open, atomic_write_json
 from synthgen.io.forked import ForkedBlocks, process_count
 from synthgen.io.progress import DelayedProgress
 from synthgen.tabular.config import IdColumn, LabelColumn, TableSpec, load_table_config
 from synthgen.tabular.generate import BLOCK_ROWS, CALIBRATION_BLOCKS, Block, Generator
 from synthgen.tabular.stats import ColumnStats
-from synthgen.tabular.writers import ENCODERS, FILE_NAMES, write_chunks, write_parquet
+from synthgen.tabular.writers import ENCODERS, FILE_NAMES, write_parquet
 
 SIDECAR = "schema.json"
 
@@ -51,7 +51,7 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
     processes = 1 if encoder is None or unique else process_count(jobs, count)
 
     def make(index: int) -> Any:
-        """Block `index`, cut to -n, tallied; as file bytes where the format allows."""
+        """Block `index`, cut to -n, tallied; as file bytes (and its row count) where the format allows."""
         block = first if index == 0 else generator.block(index)
         assert isinstance(block, Block)
         wanted = min(BLOCK_ROWS, n - index * BLOCK_ROWS)
@@ -59,16 +59,18 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
         tallies.add(block)
         return (encoder[1](names, block), wanted) if encoder is not None else block
 
-    forked = ForkedBlocks(count, make, lambda: tallies, processes)
     with DelayedProgress("table", n, "rows", enabled=progress) as bar:
         if encoder is not None:
-            def chunks() -> Iterator[bytes]:
-                yield encoder[0](names)
-                for data, rows in forked.results():
-                    yield data
+            with atomic_open(out / FILE_NAMES[fmt], "wb") as handle:
+                header = encoder[0](names)
+                handle.write(header)
+                handle.flush()
+                forked = ForkedBlocks(count, make, lambda: tallies, processes, handle.fileno(), len(header))
+                for rows in forked.results():  # each process writes its own blocks in place
                     bar.advance(rows)
-            write_chunks(out / FILE_NAMES[fmt], chunks())
         else:
+            forked = ForkedBlocks(count, make, lambda: tallies, 1)
+
             def blocks() -> Iterator[Block]:
                 for block in forked.results():
                     yield block

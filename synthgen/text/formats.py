@@ -104,16 +104,20 @@ class Writers:
         finally:
             self._stack.__exit__(kind, error, trace)
 
-    def add_batch(self, batch: Batch | None, jsonl: bytes | None = None) -> None:
-        """Every document of a batch: JSONL straight from its columns (or `jsonl`, its lines already
-        encoded), the other formats per document."""
+    def add_batch(self, batch: Batch) -> None:
+        """Every document of a batch: JSONL straight from its columns, the other formats per document."""
         if "jsonl" in self.formats:
-            assert batch is not None or jsonl is not None
-            self._files["jsonl"].write(jsonl if jsonl is not None else jsonl_lines(batch).encode("utf-8"))
+            self._files["jsonl"].write(jsonl_lines(batch).encode("utf-8"))
         if any(f != "jsonl" for f in self.formats):
-            assert batch is not None
             for doc in batch.documents():
                 self._add_others(doc)
+
+    def jsonl_place(self) -> tuple[int, int]:
+        """The JSONL file's descriptor and where the next line goes, for writers in other processes
+        (os.pwrite; nothing more is written through this object's JSONL file afterwards)."""
+        handle = self._files["jsonl"]
+        handle.flush()
+        return handle.fileno(), handle.tell()
 
     def add(self, doc: Document) -> None:
         if "jsonl" in self.formats:

@@ -46,12 +46,17 @@ def write_text(config: str | Path, out: Path, n: int, seed: int, formats: list[s
         counts.add(batch)
         return (jsonl_lines(batch).encode("utf-8") if only_jsonl else batch), wanted
 
-    forked = ForkedBlocks(count, make, lambda: counts, processes)
     with Writers(out, formats, spec.entity_labels, spec.labels) as writers, \
             DelayedProgress("text", n, "documents", enabled=progress) as bar:
-        for made, wanted in forked.results():
-            writers.add_batch(None, jsonl=made) if only_jsonl else writers.add_batch(made)
-            bar.advance(wanted)
+        if only_jsonl:  # each process writes its own blocks' lines in place
+            forked = ForkedBlocks(count, make, lambda: counts, processes, *writers.jsonl_place())
+            for wanted in forked.results():
+                bar.advance(wanted)
+        else:
+            forked = ForkedBlocks(count, make, lambda: counts, 1)
+            for batch, wanted in forked.results():
+                writers.add_batch(batch)
+                bar.advance(wanted)
     for other in forked.tallies:
         counts.merge(other)
     atomic_write_json(out / SIDECAR, _sidecar(spec, seed, n, formats, counts.entities, counts.labels))
