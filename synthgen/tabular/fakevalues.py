@@ -382,30 +382,32 @@ _NUMERIFY = {"#": (0, 10, False), "%": (1, 10, False), "$": (2, 10, False), "!":
 
 def placeholders(texts: list[str], rng: np.random.Generator, numbers: bool, letters: bool) -> list[str]:
     """Faker's numerify (`numbers`), lexify with its default letters a-z and A-Z (`letters`), or both
-    (bothify), over a list of texts, each placeholder drawn as Faker draws it. A text's placeholders are
-    independent characters, so each distinct text is filled for all the rows that have it at once."""
-    out: list[str] = list(texts)
-    by_text: dict[str, list[int]] = {}
-    for row, text in enumerate(texts):
-        by_text.setdefault(text, []).append(row)
-    for text, rows in by_text.items():
-        plan = [(k, c) for k, c in enumerate(text) if (numbers and c in _NUMERIFY) or (letters and c == "?")]
-        if not plan:
+    (bothify), over a list of texts, each placeholder drawn as Faker draws it. Placeholders are
+    independent characters, so every placeholder of one kind in the whole list is drawn at once, in a
+    code-point grid of the texts (zero-padded; a '!' or '@' left empty is a zero taken out afterwards)."""
+    if not texts:
+        return []
+    width = max(map(len, texts)) or 1
+    grid = np.array(texts, dtype=f"<U{width}").view(np.uint32).reshape(len(texts), width)
+    made = grid.copy()
+    emptied = None
+    for char, (low, high, optional) in _NUMERIFY.items() if numbers else ():
+        where = grid == ord(char)
+        count = int(np.count_nonzero(where))
+        if not count:
             continue
-        grid = np.empty((len(rows), len(text)), dtype=np.uint32)
-        grid[:] = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        maybe_empty = False
-        for k, char in plan:
-            if char == "?":
-                grid[:, k] = _LETTERS[rng.integers(0, _LETTERS.size, size=len(rows))]
-                continue
-            low, high, optional = _NUMERIFY[char]
-            digits = _DIGITS[rng.integers(low, high, size=len(rows))]
-            if optional:  # Faker: randint(0, 1) says whether there is a digit at all
-                digits = np.where(rng.integers(0, 2, size=len(rows)).astype(bool), digits, 0)
-                maybe_empty = True
-            grid[:, k] = digits
-        made = grid.view(f"<U{len(text)}").ravel().tolist()
-        for row, value in zip(rows, made):
-            out[row] = value.replace("\0", "") if maybe_empty else value
+        digits = _DIGITS[rng.integers(low, high, size=count)]
+        if optional:  # Faker: randint(0, 1) says whether there is a digit at all
+            digits = np.where(rng.integers(0, 2, size=count).astype(bool), digits, 0)
+            emptied = where if emptied is None else emptied | where
+        made[where] = digits
+    if letters:
+        where = grid == ord("?")
+        count = int(np.count_nonzero(where))
+        if count:
+            made[where] = _LETTERS[rng.integers(0, _LETTERS.size, size=count)]
+    out = made.view(f"<U{width}").ravel().tolist()  # trailing zeros are dropped by numpy
+    if emptied is not None:
+        for row in np.flatnonzero(emptied.any(axis=1)).tolist():
+            out[row] = out[row].replace("\0", "")
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
@@ -37,8 +38,9 @@ def fill(template: int, layout: Layout, rows: np.ndarray, values: dict[str, np.n
     """Texts and entity offsets of the documents `rows`, all of which use `layout`."""
     m = rows.size
     columns = {name: values[name][rows].tolist() for name in set(layout.slot_atoms)}
-    fields = [columns[name] for name in layout.slot_atoms]
-    texts = list(map(layout.pattern.format, *fields)) if fields else [layout.pattern.format()] * m
+    # "".join over the atoms (slot values, literal text repeated): several times faster than str.format
+    pieces = [columns[atom] if is_slot else repeat(atom, m) for atom, is_slot in zip(layout.atoms, layout.is_slot)]
+    texts = list(map("".join, zip(*pieces))) if pieces else [""] * m
     if not layout.spans:
         empty = np.zeros((m, 0), dtype=np.int64)
         return Group(template, layout, rows, texts, empty, empty, [])

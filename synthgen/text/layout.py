@@ -2,8 +2,8 @@
 
 Template slots are inlined: a layout is a sequence of atoms (literal text or a
 plain slot) and its entities are atom ranges. The text of every document of a
-template is then one `str.format` call over its slot values, and each entity's
-offsets are cumulative sums of atom lengths, counted on the final string.
+template is then one join of its atoms (slot values and literal text), and each
+entity's offsets are cumulative sums of atom lengths, counted on the final string.
 """
 
 from __future__ import annotations
@@ -29,11 +29,10 @@ class Layout:
     atoms: tuple[str, ...]  # literal text, or a slot name where is_slot
     is_slot: tuple[bool, ...]
     spans: tuple[SpanDef, ...]  # pre-order: an entity before the ones inside it, then left to right
-    pattern: str  # str.format pattern with one "{}" per slot atom
 
     @property
     def slot_atoms(self) -> list[str]:
-        """Slot names in the order the pattern's fields take them (a slot may repeat)."""
+        """Slot names in the order the atoms have them (a slot may repeat)."""
         return [a for a, s in zip(self.atoms, self.is_slot) if s]
 
 
@@ -61,5 +60,4 @@ def compile_layout(spec: TextSpec, pieces: list[Piece]) -> Layout:
                 spans.insert(at, SpanDef(slot.entity, piece.text, depth, first, len(atoms)))
 
     walk(pieces, 0)
-    pattern = "".join("{}" if s else a.replace("{", "{{").replace("}", "}}") for a, s in zip(atoms, is_slot))
-    return Layout(tuple(atoms), tuple(is_slot), tuple(spans), pattern)
+    return Layout(tuple(atoms), tuple(is_slot), tuple(spans))
