@@ -295,17 +295,18 @@ class TableSpec:
 
 def parse_locales(source: ConfigSource, raw: str | list[str] | dict[str, float], key: KeyPath) -> tuple[list[str], np.ndarray]:
     """Locales as names and normalised weights; unknown locales are config errors."""
-    from faker.config import AVAILABLE_LOCALES
+    from synthgen.tabular.fakerfacts import available_locales
 
+    known = available_locales()
     if isinstance(raw, str):
         raw = [raw]
     pairs = list(raw.items()) if isinstance(raw, dict) else [(name, 1.0) for name in raw]
     if not pairs:
         raise source.error(key, "expected at least one locale")
     for name, weight in pairs:
-        if name not in AVAILABLE_LOCALES:
+        if name not in known:
             raise source.error(key + ((name,) if isinstance(raw, dict) else ()),
-                               f"unknown Faker locale '{name}'{suggest(name, AVAILABLE_LOCALES)}")
+                               f"unknown Faker locale '{name}'{suggest(name, known)}")
         if weight < 0:
             raise source.error(key + (name,), "locale weights must be non-negative")
     weights = np.array([w for _, w in pairs], dtype=np.float64)

@@ -22,12 +22,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from synthgen.io.cache import cache_base, read_json, write_json
 from synthgen.tabular.common import stream_key
+from synthgen.tabular.fakerfacts import (
+    faker_version, store_providers, store_recipes, stored_providers, stored_recipes,
+)
 from synthgen.tabular.fakershape import read_shape
 from synthgen.tabular.weighted import InverseCdf
 
@@ -68,13 +71,14 @@ class Pool:
 
 
 @dataclass(frozen=True)
-class Computed:
-    """A provider synthgen computes itself from the locale's data (e.g. IBANs with check digits)."""
+class Ibans:
+    """IBANs synthgen computes itself from the locale's BBAN format, with check digits (`ibans` below)."""
 
-    make: Callable[[np.random.Generator, int], list[str]]
+    country: str
+    bban_format: str
 
 
-Recipe = Formats | Words | Pool | Computed
+Recipe = Formats | Words | Pool | Ibans
 
 
 def _weights(items: Any) -> tuple[list[str], np.ndarray | None]:
@@ -110,13 +114,22 @@ class FakerValues:
         self.locale = locale
         self.seed = seed
         self.pool_size = pool_size
-        self.generator = faker_generator(locale)
-        self._recipes: dict[str, Recipe] = {}
+        self._recipes: dict[str, Recipe] = stored_recipes(locale)  # what earlier runs read from Faker
+        self._stored = set(self._recipes)
         self._resolving: set[str] = set()
         self._tables: dict[int, tuple[np.ndarray, InverseCdf]] = {}  # keyed by id of the weights, kept alive
 
-    def has(self, provider: str) -> bool:
-        return provider in _RECIPES or callable(getattr(self.generator, provider, None))
+    @property
+    def generator(self) -> Any:
+        """The locale's Faker generator, made only when a recipe or pool is not in the cache."""
+        return faker_generator(self.locale)
+
+    def store(self) -> None:
+        """Keep the recipes this object resolved from Faker for the next run (fakerfacts.py)."""
+        recipes = {k: v for k, v in self._recipes.items() if not k.startswith("\0")}
+        if set(recipes) - self._stored:
+            store_recipes(self.locale, recipes)
+            self._stored = set(recipes)
 
     def recipe(self, token: str) -> Recipe:
         if token not in self._recipes:
@@ -153,7 +166,7 @@ class FakerValues:
             return _formats([_RECIPES[token]])
         owner = getattr(getattr(self.generator, token), "__self__", None)
         if token == "iban" and _iban_is_faker_own(owner):
-            return Computed(lambda rng, n: ibans(owner.country_code, owner.bban_format, rng, n))
+            return Ibans(owner.country_code, owner.bban_format)
         shape = read_shape(owner, token) if owner is not None else None
         if shape is not None and shape.kind == "alias":
             return self.recipe(shape.attr) if callable(getattr(self.generator, shape.attr, None)) else Pool(token)
@@ -193,8 +206,8 @@ class FakerValues:
         recipe = self.recipe(token) if depth <= MAX_DEPTH else Pool(token)  # deeper than Faker's data goes
         if isinstance(recipe, Pool):
             recipe = self.pool(recipe.token)
-        if isinstance(recipe, Computed):
-            return recipe.make(rng, n)
+        if isinstance(recipe, Ibans):
+            return ibans(recipe.country, recipe.bban_format, rng, n)
         if isinstance(recipe, Words):
             values = recipe.values[self._choose(rng, len(recipe.values), n, recipe.p)].tolist()
             if recipe.post is not None:
@@ -298,7 +311,12 @@ def check_providers(source: Any, wanted: dict[tuple, str], locale: str) -> None:
     may not name (see `providers`), with the closest names it may."""
     from synthgen.tabular.common import suggest
 
-    known = providers(faker_generator(locale)) if wanted else []
+    if not wanted:
+        return
+    known = stored_providers(locale)
+    if known is None or any(provider not in known for provider in wanted.values()):
+        known = providers(faker_generator(locale))  # asked of Faker itself before a name is refused
+        store_providers(locale, known)
     for key, provider in wanted.items():
         if provider not in known:
             raise source.error(key, f"unknown Faker provider '{provider}' (or one that needs arguments)"
@@ -311,9 +329,7 @@ def pool_folder() -> Path | None:
     base = cache_base()
     if base is None:
         return None
-    from faker import VERSION
-
-    digest = hashlib.sha256(VERSION.encode() + Path(__file__).read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(faker_version().encode() + Path(__file__).read_bytes()).hexdigest()[:16]
     return base / f"faker-pools-{digest}"
 
 

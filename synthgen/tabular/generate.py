@@ -62,6 +62,12 @@ class Generator:
             self._sources[pool] = [FakerValues(loc, self.seed, pool) for loc in self.spec.locales]
         return self._sources[pool]
 
+    def store_faker_facts(self) -> None:
+        """Keep what was read from Faker so far for later runs (fakerfacts.py)."""
+        for sources in self._sources.values():
+            for source in sources:
+                source.store()
+
     def rng(self, block: int, stream: str, root: int = MAIN) -> np.random.Generator:
         return block_rng(self.seed, block, stream, root)
 

@@ -41,6 +41,7 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
     generator.limit = n
     first = generator.block(0)
     assert isinstance(first, Block)
+    generator.store_faker_facts()
     prepare([*FILE_NAMES.values(), SIDECAR])  # --overwrite: a CSV run does not leave an earlier Parquet file
 
     names = spec.output_columns()
@@ -106,7 +107,7 @@ class Tallies:
 
 def sidecar(spec: TableSpec, seed: int, n: int, fmt: str, generator: Generator,
             stats: dict[str, ColumnStats], label_counts: dict[str, Counter]) -> dict[str, Any]:
-    import faker
+    from synthgen.tabular.fakerfacts import faker_version
 
     raw = spec.source.data
     columns = []
@@ -141,7 +142,7 @@ def sidecar(spec: TableSpec, seed: int, n: int, fmt: str, generator: Generator,
     digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
     return {
         "generator": f"synthgen {__version__}",
-        "faker_version": faker.VERSION,
+        "faker_version": faker_version(),
         "config": str(spec.path),
         "config_sha256": digest,
         "seed": seed,

@@ -38,6 +38,11 @@ class TextGenerator:
             self._sources = [FakerValues(loc, self.seed) for loc in self.spec.locales]
         return self._sources
 
+    def store_faker_facts(self) -> None:
+        """Keep what was read from Faker so far for later runs (fakerfacts.py)."""
+        for source in self._sources:
+            source.store()
+
     def layouts(self) -> list[Layout]:
         if not self._layouts:
             self._layouts = [compile_layout(self.spec, pieces) for pieces in self.spec.templates]

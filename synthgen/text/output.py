@@ -33,6 +33,7 @@ def write_text(config: str | Path, out: Path, n: int, seed: int, formats: list[s
             raise UserError("--format spacy needs spaCy: pip install 'synthgen[spacy]'") from None
     generator = TextGenerator(spec, seed)
     first = generator.block(0)  # any failure of the config shows up here, before anything is written
+    generator.store_faker_facts()
     prepare([name for f in FILES for name in FILES[f]] + [SIDECAR])  # --overwrite: earlier runs' formats too
     counts = TextCounts(spec)
     only_jsonl = formats == ["jsonl"]  # the other formats are written document by document, in this process
@@ -83,11 +84,11 @@ class TextCounts:
 
 def _sidecar(spec: TextSpec, seed: int, n: int, formats: list[str], entities: Counter,
              labels: dict[str, Counter]) -> dict:
-    import faker
+    from synthgen.tabular.fakerfacts import faker_version
 
     return {
         "generator": f"synthgen {__version__}",
-        "faker_version": faker.VERSION,
+        "faker_version": faker_version(),
         "config": str(spec.path),
         "config_sha256": hashlib.sha256(json.dumps(spec.source.data, sort_keys=True, default=str).encode()).hexdigest(),
         "seed": seed,
