@@ -186,3 +186,17 @@ def test_the_header_is_quoted_as_the_rows_are(tmp_path) -> None:
     block = Block({name: np.array([1, 2]) for name in names})
     write_csv(tmp_path / "f.csv", names, [block])
     assert (tmp_path / "f.csv").read_bytes().decode() == reference_rows([names, [1] * 5, [2] * 5])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_narrow_floats_are_written_as_python_writes_them(dtype) -> None:
+    values = np.array([0.1, 0.5, -2.25, 1e4, np.nan], dtype=dtype)
+    check([values], [None])
+
+
+def test_not_a_time_is_an_empty_cell_whichever_way_the_block_is_written(tmp_path) -> None:
+    times = np.array(["2024-01-02T03:04:05", "NaT"], dtype="datetime64[s]")
+    block = Block({"t": times, "x": np.array(["a", "b\0"], dtype=object)})  # the NUL sends it to csv.writer
+    write_csv(tmp_path / "f.csv", ["t", "x"], [block, Block({"t": times, "x": np.array(["a", "b"], dtype=object)})])
+    rows = (tmp_path / "f.csv").read_text().splitlines()
+    assert rows[2].startswith(",") and rows[4].startswith(",") and "NaT" not in "".join(rows)

@@ -54,7 +54,7 @@ def test_an_error_in_another_process_s_block_is_the_one_line_one_process_gives(t
 
 
 def test_jobs_must_be_positive(tmp_path) -> None:
-    assert "--jobs must be at least 1" in one_line_error(
+    assert "--jobs must be between 1 and 64, got 0" in one_line_error(
         run_cli("table", TABLE, "--out", tmp_path / "o", "-n", 5, "--jobs", 0))
 
 
@@ -158,3 +158,64 @@ def test_a_block_that_cannot_be_written_fails_the_run(tmp_path) -> None:
     with pytest.raises(OSError):
         list(forked.results())
     os.close(read_only)
+
+
+def test_helpers_die_with_a_caller_killed_outright(tmp_path) -> None:
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "synthgen.cli", "table", str(TABLE), "--out", str(out),
+                                "-n", "5000000", "--jobs", "3"], cwd=REPO, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(_children(process.pid)) < 2:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    helpers = _children(process.pid)
+    process.kill()  # SIGKILL to the caller alone: no handler, no cleanup runs
+    process.communicate(timeout=60)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in helpers):
+        assert time.monotonic() < deadline, "helper processes outlived a killed caller"
+        time.sleep(0.05)
+
+
+class _Stubborn(Exception):
+    """An error pickle cannot rebuild: its __init__ takes other arguments than its args."""
+
+    def __init__(self, where: int, why: str) -> None:
+        super().__init__(f"{why} at {where}")
+
+
+def test_an_error_that_cannot_travel_arrives_as_a_helper_error_with_its_traceback() -> None:
+    from synthgen.io.forked import HelperError
+
+    def make(index: int) -> int:
+        if index == 1:
+            raise _Stubborn(index, "went wrong")
+        return index
+
+    with pytest.raises(HelperError, match="_Stubborn in a helper process: went wrong at 1") as caught:
+        list(ForkedBlocks(3, make, lambda: None, 2).results())
+    assert "Traceback" in str(caught.value) and "in make" in str(caught.value)
+
+
+def test_jobs_has_an_upper_bound(tmp_path) -> None:
+    assert "--jobs must be between 1 and 64, got 65" in one_line_error(
+        run_cli("table", TABLE, "--out", tmp_path / "o", "-n", 5, "--jobs", 65))
+
+
+def test_statistics_do_not_depend_on_how_blocks_are_shared_out() -> None:
+    import numpy as np
+
+    from synthgen.tabular.stats import ColumnStats
+
+    blocks = [np.array([1.0]), np.array([-0.0]), np.array([0.0]), np.array([2.5, -0.0])]
+    one = ColumnStats()
+    for block in blocks:
+        one.add(block, None)
+    for split in ([0, 2], [1, 3], [0, 1, 3]):
+        mine, theirs = ColumnStats(), ColumnStats()
+        for number, block in enumerate(blocks):
+            (mine if number in split else theirs).add(block, None)
+        mine.merge(theirs)
+        assert mine.summary() == one.summary()
+    assert one.summary()["min"] == 0.0 and str(one.summary()["min"]) == "0.0"

@@ -11,6 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Callable
 
+MAX_JOBS = 64  # processes; each helper keeps a pipe to the caller
+
 
 def add_dataset_arguments(parser: argparse.ArgumentParser, config_help: str, count_dest: str, items: str) -> None:
     """CONFIG, --out, -n (stored as `count_dest`), --seed, --overwrite, --no-progress and --jobs."""
@@ -37,7 +39,7 @@ def checked_output(count: int, seed: int, out: str, overwrite: bool,
         raise UserError(f"-n must be at least 1, got {count}")
     if not 0 <= seed < 2**63:
         raise UserError(f"--seed must be between 0 and 2**63-1, got {seed}")
-    if jobs is not None and jobs < 1:
-        raise UserError(f"--jobs must be at least 1, got {jobs}")
+    if jobs is not None and not 1 <= jobs <= MAX_JOBS:
+        raise UserError(f"--jobs must be between 1 and {MAX_JOBS}, got {jobs}")
     path = Path(out)
     return path, lambda managed: prepare_output_dir(path, output_mode(overwrite, False), managed, resumable=False)

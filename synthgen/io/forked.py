@@ -14,14 +14,19 @@ processes (tests/test_forked_blocks.py).
 
 Errors keep their order: a helper's failure is raised when the caller reaches
 that block, as it would have been without helpers. Helpers ignore Ctrl-C (the
-caller handles it) and die quietly when the caller stops them.
+caller handles it), die quietly when the caller stops them, and die with the
+caller if it is killed outright (PR_SET_PDEATHSIG, and no copy of the caller's
+pipe ends, so their next read or write fails).
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import pickle
 import signal
+import traceback
 from typing import Any, Callable, Iterator
 
 MAX_PROCESSES = 8
@@ -65,8 +70,14 @@ class ForkedBlocks:
         try:
             for first in range(1, self.processes):
                 mine, theirs = context.Pipe()
-                helper = context.Process(target=self._helper, args=(first, theirs), daemon=True)
-                helper.start()
+                # a helper must not run the caller's Ctrl-C and SIGTERM handlers before it has set its own
+                held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+                try:
+                    helper = context.Process(target=self._helper, args=(first, theirs, [*pipes, mine], held, os.getpid()),
+                                             daemon=True)
+                    helper.start()
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
                 theirs.close()
                 helpers.append(helper)
                 pipes.append(mine)
@@ -94,9 +105,13 @@ class ForkedBlocks:
                     helper.terminate()
                 helper.join()
 
-    def _helper(self, first: int, pipe: Any) -> None:
+    def _helper(self, first: int, pipe: Any, callers_ends: list[Any], held: set, caller: int) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        _die_with(caller)
+        for end in callers_ends:  # so that the caller's death closes this helper's pipe
+            end.close()
         try:
             for index in range(first, self.count, self.processes):
                 made = self.make(index)
@@ -111,7 +126,7 @@ class ForkedBlocks:
             pass
         except BaseException as error:  # noqa: BLE001 - raised again in the caller, in block order
             try:
-                pipe.send((False, error))
+                pipe.send((False, _portable(error)))
             except BaseException:  # noqa: BLE001
                 pass
         finally:
@@ -133,3 +148,28 @@ def _write_at(fd: int, data: bytes, offset: int) -> None:
     while view:
         written = os.pwrite(fd, view, offset)
         view, offset = view[written:], offset + written
+
+
+class HelperError(RuntimeError):
+    """An error of a helper process that could not travel as itself; it carries the helper's traceback."""
+
+
+def _portable(error: BaseException) -> BaseException:
+    """`error` if it survives pickling (a UserError does), else a HelperError with its traceback."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:  # noqa: BLE001 - any failure to pickle or to rebuild
+        text = "".join(traceback.format_exception(error)).rstrip()
+        return HelperError(f"{type(error).__name__} in a helper process: {error}\n{text}")
+
+
+def _die_with(caller: int) -> None:
+    """Ask Linux to kill this helper when the process that forked it dies, even by SIGKILL."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() != caller:  # the caller died before the request was made
+        os._exit(1)

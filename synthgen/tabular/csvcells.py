@@ -63,7 +63,8 @@ def column_cells(values: np.ndarray, missing: np.ndarray | None = None) -> np.nd
         cells = _bool_cells(values)
     elif kind in "iu":
         cells = _int_cells(values)
-    elif kind == "f":
+    elif kind == "f":  # float16 and float32 as the float64 Python makes of them (repr of float(x))
+        values = values.astype(np.float64, copy=False)
         gone |= ~np.isfinite(values)
         cells = _float_cells(np.where(gone, 0.0, values))
     elif kind == "M":

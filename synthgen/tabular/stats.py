@@ -33,13 +33,15 @@ class ColumnStats:
         kind = values.dtype.kind
         if kind == "f":  # NaN and infinity are written as empty cells: missing, whatever made them
             present = present[np.isfinite(present)]
+        elif kind == "M":  # so is not-a-time
+            present = present[~np.isnat(present)]
         self.missing += values.size - present.size
         self.kind = {"b": "boolean", "i": "integer", "u": "integer", "f": "number", "M": "datetime"}.get(kind, "string")
         if present.size == 0:
             return
         if kind in "iuf":
             self._sums(present)
-            self._range(present.min().item(), present.max().item())
+            self._range(present.min().item() + 0, present.max().item() + 0)  # + 0: -0.0 is 0.0 in any order
         elif kind == "M":
             self._range(str(present.min()), str(present.max()))
         elif kind == "b":

@@ -26,10 +26,10 @@ FILE_NAMES = {"csv": "data.csv", "parquet": "data.parquet", "jsonl": "data.jsonl
 
 
 def python_column(values: np.ndarray, missing: np.ndarray | None) -> list[Any]:
-    """A column as plain Python values: ISO dates, None for missing and for NaN or infinity."""
+    """A column as plain Python values: ISO dates, None for missing and for NaN, infinity or not-a-time."""
     kind = values.dtype.kind
     if kind == "M":
-        out = np.datetime_as_string(values).tolist()
+        out = [None if text == "NaT" else text for text in np.datetime_as_string(values).tolist()]
     else:
         out = values.tolist()
         if kind == "f":
