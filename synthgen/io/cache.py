@@ -22,7 +22,12 @@ def cache_base() -> Path | None:
     setting = os.environ.get("SYNTHGEN_CACHE", "")
     if setting.lower() == "off":
         return None
-    return Path(setting) if setting else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "synthgen"
+    if setting:
+        return Path(setting)
+    try:
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "synthgen"
+    except RuntimeError:  # no home directory to be found (no HOME, no password entry): no cache
+        return None
 
 
 def write_whole(path: Path, data: bytes) -> None:
