@@ -11,6 +11,7 @@ from typing import Callable, Iterable
 
 from synthgen import __version__
 from synthgen.config.load import LoadedScene, load_scene_config
+from synthgen.config.run_checks import check_count_and_seed
 from synthgen.dataset import LOG, MANAGED, MANIFEST, Layout, write_frame_json, write_labels, write_pixels
 from synthgen.errors import UserError
 from synthgen.formats.coco import write_coco
@@ -91,16 +92,14 @@ def _check_resume(layout: Layout, manifest: dict) -> None:
 
 
 def render_dataset(request: RenderRequest) -> RenderSummary:
-    if request.frames < 0 or request.start < 0:
-        raise UserError("-n and --start must be non-negative")
+    check_count_and_seed(request.frames, request.seed)
+    if request.start < 0:
+        raise UserError(f"--start must be at least 0, got {request.start}")
     loaded = load_scene_config(request.config, request.overrides)
     check_meshes(loaded)
     seed = loaded.config.render.seed if request.seed is None else request.seed
-    if not 0 <= seed < 2**32:
-        raise UserError(f"--seed must be in [0, 2**32), got {seed}")
-    first = None  # built before anything is written: fixed poses that overlap, regions a layout lacks fail here
-    if request.frames or loaded.config.rig is not None:
-        first = build_scene(loaded.config, seed, request.start, loaded.mesh_paths)
+    # built before anything is written: fixed poses that overlap, regions a layout lacks fail here
+    first = build_scene(loaded.config, seed, request.start, loaded.mesh_paths)
     manifest = _manifest(loaded, seed, request.labels_only)
     layouts = camera_layouts(loaded, request.out)
     if request.mode is OutputMode.RESUME:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MINIMAL, run_cli
+from tests.conftest import MINIMAL, REPO, run_cli
 
 GOOD = MINIMAL.read_text()
 
@@ -89,6 +89,19 @@ def test_validate_accepts_bundled_scenes():
 def test_set_overrides_any_key(tmp_path):
     result = run_cli("validate", MINIMAL, "--set", "camera.resolution=[64,48]", "--set", "objects.0.count=3")
     assert result.returncode == 0, result.stderr
+    from synthgen.config.load import load_scene_config
+
+    overrides = ["camera.resolution=[64,48]", "objects.0.count=3", "render.quality=high", "camera.fov=35.5",
+                 "objects.2.material.color=[0.1, 0.2, 0.3]", "render.seed=11", "lights.0.energy=0"]
+    plain, changed = load_scene_config(MINIMAL), load_scene_config(MINIMAL, overrides)
+    data = changed.source.data
+    assert data["camera"]["resolution"] == [64, 48] and data["objects"][0]["count"] == 3
+    assert data["render"]["quality"] == "high" and data["camera"]["fov"] == 35.5 and data["render"]["seed"] == 11
+    assert data["objects"][2]["material"]["color"] == [0.1, 0.2, 0.3] and data["lights"][0]["energy"] == 0
+    assert tuple(changed.config.camera.resolution) == (64, 48) != tuple(plain.config.camera.resolution)
+    assert changed.digest != plain.digest  # resumes and shards see the overridden config
+    untouched = {k: v for k, v in plain.source.data.items() if k not in ("camera", "objects", "render", "lights")}
+    assert all(data[k] == v for k, v in untouched.items())
 
 
 def test_libyaml_and_pure_python_yaml_give_the_same_data_and_lines() -> None:
@@ -112,3 +125,45 @@ def test_libyaml_and_pure_python_yaml_give_the_same_data_and_lines() -> None:
             source._record_lines(fast_node, (), fast_lines, path)
             source._record_lines(slow_node, (), slow_lines, path)
         assert fast_lines == slow_lines, path
+
+
+@pytest.mark.parametrize("command", ["render", "text", "table"])
+@pytest.mark.parametrize("flags,message", [
+    (["-n", "0"], "-n must be at least 1, got 0"),
+    (["-n", "-3"], "-n must be at least 1, got -3"),
+    (["-n", "1", "--seed", "-1"], "--seed must be between 0 and 2**63-1, got -1"),
+    (["-n", "1", "--seed", str(2**63)], f"--seed must be between 0 and 2**63-1, got {2**63}"),
+])
+def test_every_dataset_command_checks_n_and_seed_alike(tmp_path, command, flags, message) -> None:
+    config = {"render": MINIMAL, "text": REPO / "configs" / "intent.yaml", "table": REPO / "configs" / "loans.yaml"}
+    result = run_cli(command, config[command], "--out", tmp_path / "out", *flags)
+    assert result.returncode == 2 and result.stderr.strip().endswith(message), result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_seed_past_two_to_the_32_renders_its_scene() -> None:
+    from synthgen.config.load import load_scene_config
+    from synthgen.scene.build import build_scene
+
+    loaded = load_scene_config(MINIMAL, [f"render.seed={2**40}"])
+    assert loaded.config.render.seed == 2**40
+    import pickle
+
+    def scene(seed: int) -> bytes:
+        return pickle.dumps(build_scene(loaded.config, seed, 0, loaded.mesh_paths))
+
+    assert scene(2**40) == scene(2**40) != scene(2**40 + 1) != scene(2**63 - 1)
+
+
+@pytest.mark.parametrize("command", ["validate", "render"])
+@pytest.mark.parametrize("overrides,where", [
+    (["camera.position=[0,0,0.2]"], "camera.look_at"),
+    (["lights.0.position=[1,1,1]", "lights.0.look_at=[1,1,1]", "lights.0.rotation=null"], "lights.0.look_at"),
+])
+def test_a_position_on_its_own_look_at_target_is_one_line(tmp_path, command, overrides, where) -> None:
+    flags = [flag for override in overrides for flag in ("--set", override)]
+    extra = ["--out", tmp_path / "out", "-n", 1] if command == "render" else []
+    result = run_cli(command, MINIMAL, *extra, *flags)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert f"frame 0: {where}: the position" in result.stderr and "is the look_at target itself" in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -35,10 +35,9 @@ def checked_output(count: int, seed: int, out: str, overwrite: bool,
     from synthgen.errors import UserError
     from synthgen.io.outdir import output_mode, prepare_output_dir
 
-    if count < 1:
-        raise UserError(f"-n must be at least 1, got {count}")
-    if not 0 <= seed < 2**63:
-        raise UserError(f"--seed must be between 0 and 2**63-1, got {seed}")
+    from synthgen.config.run_checks import check_count_and_seed
+
+    check_count_and_seed(count, seed)
     if jobs is not None and not 1 <= jobs <= MAX_JOBS:
         raise UserError(f"--jobs must be between 1 and {MAX_JOBS}, got {jobs}")
     path = Path(out)

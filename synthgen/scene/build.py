@@ -50,7 +50,16 @@ def _focal_px(fov, focal_length, sensor_width: float, width: int, rng: np.random
     return focal_mm * width / sensor_width
 
 
-def _camera(config: SceneConfig, rng: np.random.Generator) -> CameraSpec:
+def _look_at(position: np.ndarray, target: np.ndarray, where: str) -> np.ndarray:
+    """look_at_opencv, with a sampled position on its own target reported as a config error."""
+    if np.linalg.norm(np.asarray(target, dtype=np.float64) - np.asarray(position, dtype=np.float64)) < 1e-12:
+        place = ", ".join(f"{v:g}" for v in np.asarray(position, dtype=np.float64))
+        raise UserError(f"{where}: the position [{place}] is the look_at target itself, so there is no direction "
+                        "to look in")
+    return look_at_opencv(position, target)
+
+
+def _camera(config: SceneConfig, rng: np.random.Generator, frame_index: int) -> CameraSpec:
     cam = config.camera
     width, height = cam.resolution
     position = cam.position.sample(rng)
@@ -59,7 +68,7 @@ def _camera(config: SceneConfig, rng: np.random.Generator) -> CameraSpec:
         rotation = euler_xyz_degrees(cam.rotation.sample(rng)) @ CV_TO_BLENDER
     else:
         target = cam.look_at.sample(rng) if cam.look_at is not None else np.zeros(3)
-        rotation = look_at_opencv(position, target)
+        rotation = _look_at(position, target, f"frame {frame_index}: camera.look_at")
     return CameraSpec(width, height, intrinsics(width, height, focal_px), rigid(rotation, position),
                       cam.clip_start, cam.clip_end, cam.sensor_width)
 
@@ -101,9 +110,9 @@ def _material(material: Material, rng: np.random.Generator) -> MaterialSpec:
                         _scalar(material.roughness, rng), _scalar(material.metallic, rng))
 
 
-def _lights(config: SceneConfig, rng: np.random.Generator) -> tuple[LightSpec, ...]:
+def _lights(config: SceneConfig, rng: np.random.Generator, frame_index: int) -> tuple[LightSpec, ...]:
     lights = []
-    for light in config.lights:
+    for number, light in enumerate(config.lights):
         energy = _scalar(light.energy, rng)
         color = np.clip(light.color.sample(rng), 0.0, 1.0)
         position = light.position.sample(rng)
@@ -111,7 +120,7 @@ def _lights(config: SceneConfig, rng: np.random.Generator) -> tuple[LightSpec, .
             rotation = euler_xyz_degrees(light.rotation.sample(rng))
         else:
             target = light.look_at.sample(rng) if light.look_at is not None else np.zeros(3)
-            rotation = look_at_opencv(position, target) @ CV_TO_BLENDER  # shine along local -Z
+            rotation = _look_at(position, target, f"frame {frame_index}: lights.{number}.look_at") @ CV_TO_BLENDER
         lights.append(LightSpec(light.type, energy, color, rigid(rotation, position), _scalar(light.size, rng)))
     return tuple(lights)
 
@@ -218,9 +227,9 @@ def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: di
         ego_to_world, rig_cameras = _rig(config, rng)
         camera = rig_cameras[0][1]
     else:
-        camera = _camera(config, rng)
+        camera = _camera(config, rng, frame_index)
     world = _world(config, rng)
-    lights = _lights(config, rng)
+    lights = _lights(config, rng, frame_index)
     weather = None
     if config.environment is not None:
         weather = sample_weather(config.environment, rng)
