@@ -71,3 +71,14 @@ def test_labelstudio_sdk_validates_our_predictions_and_decodes_our_brushes(minim
     expected = {f"{frame.frame_index}-{i.instance_id}-mask": _digest(mask_of(i, frame))
                 for _, frame, instances in _expected(minimal_dataset) for i in instances}
     assert ls["masks"] == expected
+
+
+def test_a_side_venv_that_cannot_be_installed_fails_instead_of_skipping(request, monkeypatch) -> None:
+    """CI must not go green by skipping the third-party readers."""
+    monkeypatch.delenv("SYNTHGEN_TEST_OFFLINE", raising=False)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # no package index: the install fails fast, offline or not
+    with pytest.raises(pytest.fail.Exception, match="could not install"):
+        side_python(request.config.cache, ["synthgen-no-such-package==0.0.0"])
+    monkeypatch.setenv("SYNTHGEN_TEST_OFFLINE", "1")
+    with pytest.raises(pytest.skip.Exception, match="could not install"):
+        side_python(request.config.cache, ["synthgen-no-such-package==0.0.0"])
