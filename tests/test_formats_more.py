@@ -181,3 +181,27 @@ def test_labelstudio_annotations_variant_round_trips(minimal_dataset, tmp_path):
     back = labelstudio.read(tmp_path)
     assert_same_boxes(labels, back, tolerance=1e-3)
     assert_same_masks(labels, back)
+
+
+@pytest.mark.parametrize("shape", ["one pixel", "two pixels in a row", "a diagonal pair", "a one-pixel-wide line"])
+def test_cityscapesscripts_draws_parts_of_one_or_two_pixels(tmp_path, shape):
+    """A part too small to be a polygon (cv2 gives it one or two vertices) is still a polygon
+    cityscapesscripts can draw, onto exactly its pixels."""
+    import json
+
+    from cityscapesscripts.helpers.annotation import Annotation
+    from cityscapesscripts.preparation.json2labelImg import createLabelImage
+
+    mask = np.zeros((12, 16), dtype=bool)
+    pixels = {"one pixel": [(5, 7)], "two pixels in a row": [(5, 7), (5, 8)], "a diagonal pair": [(5, 7), (6, 8)],
+              "a one-pixel-wide line": [(2, x) for x in range(3, 12)]}[shape]
+    for y, x in pixels:
+        mask[y, x] = True
+    labels_image = np.where(mask, 26, 0).astype(np.uint8)  # 26: car
+    document = {"imgHeight": 12, "imgWidth": 16, "objects": cityscapes.polygons_for(labels_image, [("car", mask)])}
+    path = tmp_path / "x_gtFine_polygons.json"
+    path.write_text(json.dumps(document))
+    annotation = Annotation()
+    annotation.fromJsonFile(str(path))
+    drawn = np.array(createLabelImage(annotation, "ids"))
+    assert np.array_equal(drawn == 26, mask)
