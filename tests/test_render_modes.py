@@ -38,6 +38,22 @@ def test_labels_only_writes_the_same_label_files_byte_for_byte(tmp_path):
     assert result.returncode == 2 and "--labels-only" in result.stderr
 
 
+def test_labels_do_not_depend_on_samples_or_the_denoiser(tmp_path):
+    """docs/config.md: samples and denoise change the image only."""
+    runs = {"draft": [], "8 samples, no denoiser": ["--set", "render.samples=8", "--set", "render.denoise=false"],
+            "high": ["--set", "render.quality=high"]}
+    made = {}
+    for name, flags in runs.items():
+        out = tmp_path / name.replace(" ", "-").replace(",", "")
+        run_cli("render", SCENE, "--out", out, "-n", 2, "--no-progress", *SMALL, *flags, check=True)
+        made[name] = out
+    first, *others = made.values()
+    for other in others:
+        for sub in LABEL_FILES:
+            assert files(first, sub) == files(other, sub), (other.name, sub)
+        assert files(first, "images") != files(other, "images")  # the images did change
+
+
 @pytest.mark.parametrize("quality", ["draft", "standard", "high"])
 def test_each_quality_preset_renders_with_its_settings(quality):
     import bpy  # noqa: F401
