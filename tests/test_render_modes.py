@@ -109,3 +109,20 @@ def test_render_path_leaves_heavy_modules_unimported(tmp_path):
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1].replace("'", '"')) == []
+
+
+def test_a_start_shard_renders_the_same_frames_as_a_full_run(tmp_path):
+    """Images, every label file, and the shard's COCO entries equal those frames of the full run."""
+    full, shard = tmp_path / "full", tmp_path / "shard"
+    run_cli("render", SCENE, "--out", full, "-n", 3, "--no-progress", *SMALL, check=True)
+    run_cli("render", SCENE, "--out", shard, "--start", 1, "-n", 2, "--no-progress", *SMALL, check=True)
+    for sub in ("images", *LABEL_FILES[:-1]):
+        whole, part = files(full, sub), files(shard, sub)
+        assert sorted(part) == [n for n in sorted(whole) if not n.startswith("000000")], sub
+        assert all(part[name] == whole[name] for name in part), sub
+    everything = json.loads((full / "annotations" / "instances.json").read_text())
+    shard_coco = json.loads((shard / "annotations" / "instances.json").read_text())
+    assert [image["id"] for image in shard_coco["images"]] == [1, 2]
+    assert shard_coco["images"] == [i for i in everything["images"] if i["id"] in (1, 2)]
+    assert shard_coco["annotations"] == [a for a in everything["annotations"] if a["image_id"] in (1, 2)]
+    assert shard_coco["categories"] == everything["categories"]
