@@ -54,5 +54,12 @@ def test_labelled_ground_sky_and_point_light_render(featured):
     assert (mask == 0).sum() > 0  # the sky above the floor's far edge is background
     for instance in frame["instances"]:
         assert instance["visible_pixels"] > 0, instance["category"]
-    image = read_png(out / "images" / "000000.png")
-    assert image.mean() > 10  # the sky and the point light light the scene
+    image = read_png(out / "images" / "000000.png").astype(np.float64)
+    assert image.mean() > 10
+    # the sky shows where nothing is, and the point light lights the floor: each, switched off, darkens its part
+    for off, where, margin in (("world.sky.strength=0", mask == 0, 20.0), ("lights.0.energy=0", mask == 4, 5.0)):
+        dark = featured / off.split("=")[0]
+        run_cli("render", featured / "scene.yaml", "--out", dark, "-n", 1, "--set", off, check=True)
+        darker = read_png(dark / "images" / "000000.png").astype(np.float64)
+        assert np.array_equal(read_png(dark / "masks" / "instance" / "000000.png"), mask)  # labels do not change
+        assert image[where].mean() > darker[where].mean() + margin, (off, image[where].mean(), darker[where].mean())
