@@ -104,6 +104,33 @@ def test_visibility_is_visible_over_unoccluded_pixels(minimal_dataset):
     assert checked >= 5
 
 
+def test_visibility_of_half_hidden_objects(tmp_path):
+    """Large objects, some hidden behind others by known shares: visibility is the share of the object's
+    own silhouette that shows (to within its boundary pixels), and nothing half hidden comes out whole."""
+    scene = tmp_path / "hidden.yaml"
+    scene.write_text(
+        "camera: {resolution: [160, 120], fov: 50, position: [0, -5, 0.6], look_at: [0, 0, 0.6]}\n"
+        "objects:\n"
+        "  - {category: back, shape: cube, scale: 1.4, position: [0, 1.5, 0]}\n"
+        "  - {category: front, shape: cube, scale: 0.7, position: [0.45, -0.8, 0]}\n"
+        "  - {category: ball, shape: sphere, scale: 0.9, position: [-0.9, 0.0, 0]}\n"
+        "  - {category: pole, shape: cylinder, scale: [0.3, 0.3, 1.6], position: [-0.8, -1.5, 0]}\n")
+    out = tmp_path / "out"
+    run_cli("render", scene, "--out", out, "-n", 1, "--save-geometry", "--set", "render.samples=1", check=True)
+    frame = load_frame(out, 0)
+    meshes = geometry(out, 0)
+    everything, _ = cast(meshes, *camera(frame))
+    shares = []
+    for instance in frame["instances"]:
+        alone, _ = cast({instance["id"]: meshes[instance["id"]]}, *camera(frame))
+        own = alone == instance["id"]
+        expected = (everything == instance["id"]).sum() / own.sum()
+        edges = boundary(own.astype(int)).sum() + boundary((everything == instance["id"]).astype(int)).sum()
+        assert instance["visibility"] == pytest.approx(expected, abs=0.5 * edges / own.sum() + 1e-6), instance
+        shares.append(expected)
+    assert sum(0.2 < share < 0.8 for share in shares) >= 2 and max(shares) > 0.95  # hidden ones and whole ones
+
+
 def test_box3d_is_the_tight_oriented_box_of_the_geometry(minimal_dataset):
     frame = load_frame(minimal_dataset, 0)
     world_to_cam = np.array(frame["world_to_cam"])
