@@ -20,6 +20,7 @@ from synthgen.tabular.config import (
 )
 from synthgen.tabular.fakevalues import FakerValues
 from synthgen.tabular.normal import normal_quantile, poisson_cdf
+from synthgen.tabular.weighted import InverseCdf
 
 _EPS = 1e-12
 
@@ -75,10 +76,7 @@ def is_int(spec: Any) -> bool:
 
 
 def category(spec: CategoryColumn, rng: np.random.Generator, n: int) -> np.ndarray:
-    values = natural_array(spec.categories())
-    cdf = np.cumsum(spec.probabilities())
-    cdf[-1] = 1.0
-    return values[np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(values) - 1)]
+    return natural_array(spec.categories())[InverseCdf(spec.probabilities()).draw(rng, n)]
 
 
 def natural_array(items: list[Any]) -> np.ndarray:

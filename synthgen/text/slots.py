@@ -15,6 +15,7 @@ from itertools import repeat
 import numpy as np
 
 from synthgen.tabular.fakevalues import FakerValues, bothify
+from synthgen.tabular.weighted import InverseCdf
 from synthgen.text.config import Slot
 
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
@@ -35,9 +36,7 @@ def plain_values(slot: Slot, sources: list[FakerValues], locale_index: np.ndarra
         items = list(slot.values)
         if isinstance(slot.values, dict):
             p = np.array(list(slot.values.values()), dtype=np.float64)
-            cdf = np.cumsum(p / p.sum())
-            cdf[-1] = 1.0
-            picks = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(items) - 1)
+            picks = InverseCdf(p / p.sum()).draw(rng, n)
         else:
             picks = rng.integers(0, len(items), size=n)
         values = [items[i] for i in picks.tolist()]
