@@ -48,7 +48,7 @@ START, END = dt.date(2020, 1, 1), dt.date(2024, 12, 31)
 
 def fresh_faker() -> None:
     """Forget synthgen's per-process Faker generators, so that a run pays for creating them."""
-    from synthgen.tabular.fakevalues import faker_generator
+    from synthgen.fake.values import faker_generator
 
     faker_generator.cache_clear()
 

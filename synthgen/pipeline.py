@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 
 from synthgen import __version__
 from synthgen.config.load import LoadedScene, load_scene_config
-from synthgen.config.run_checks import check_count_and_seed
+from synthgen.config.checks import check_count_and_seed
 from synthgen.dataset import LOG, MANAGED, MANIFEST, Layout, write_frame_json, write_labels, write_pixels
 from synthgen.errors import UserError
 from synthgen.formats.coco import write_coco

@@ -1,6 +1,6 @@
 """Every Faker locale x every provider a config may name, against Faker's own output.
 
-synthgen composes a provider's values itself only where fakershape.py recognises the
+synthgen composes a provider's values itself only where synthgen/fake/shapes.py recognises the
 method's shape; everything else is real Faker calls (a pool). For every composed pair
 this sweep draws 200 values from synthgen and 2 x 200 from Faker, and requires:
 no leftover format syntax ("{{", "}}") or placeholder characters (# % $ ! @ ? ^) that
@@ -21,7 +21,7 @@ import pytest
 from faker import Faker
 from faker.config import AVAILABLE_LOCALES
 
-from synthgen.tabular.fakevalues import FakerValues, Pool, faker_generator, placeholders, providers
+from synthgen.fake.values import FakerValues, Pool, faker_generator, placeholders, providers
 
 N = 200
 SHAPE = str.maketrans({**{c: "9" for c in string.digits}, **{c: "A" for c in string.ascii_uppercase},

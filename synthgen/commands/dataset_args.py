@@ -35,7 +35,7 @@ def checked_output(count: int, seed: int, out: str, overwrite: bool,
     from synthgen.errors import UserError
     from synthgen.io.outdir import output_mode, prepare_output_dir
 
-    from synthgen.config.run_checks import check_count_and_seed
+    from synthgen.config.checks import check_count_and_seed
 
     check_count_and_seed(count, seed)
     if jobs is not None and not 1 <= jobs <= MAX_JOBS:

@@ -287,7 +287,7 @@ class Render(Strict):
     samples: int | None = Field(default=None, ge=1, le=1 << 20)  # overrides the preset's
     denoise: bool | None = None  # overrides the preset's
     max_bounces: int = Field(default=4, ge=0, le=1024)
-    seed: int = Field(default=0, ge=0, le=2**63 - 1)  # as --seed (config/run_checks.py)
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)  # as --seed (config/checks.py)
     threads: int = Field(default=0, ge=0, le=1024)
 
 

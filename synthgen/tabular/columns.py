@@ -18,9 +18,9 @@ from synthgen.tabular.config import (
     BooleanColumn, CategoryColumn, DateColumn, ExponentialColumn, FakerColumn, IdColumn, IntegerColumn,
     LognormalColumn, NormalColumn, PoissonColumn, UniformColumn, _as_datetime64,
 )
-from synthgen.tabular.fakevalues import FakerValues
+from synthgen.fake.values import FakerValues
 from synthgen.tabular.normal import normal_quantile, poisson_cdf
-from synthgen.tabular.weighted import InverseCdf
+from synthgen.fake.weighted import InverseCdf
 
 _EPS = 1e-12
 

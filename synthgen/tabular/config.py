@@ -17,7 +17,8 @@ from pydantic import Field, field_validator, model_validator
 
 from synthgen.config.source import ConfigSource, KeyPath, load_yaml
 from synthgen.config.strict import Strict
-from synthgen.tabular.common import Ordered, suggest, validate_at
+from synthgen.config.checks import Ordered, suggest, validate_at
+from synthgen.fake.locales import parse_locales
 from synthgen.tabular.expr import Expr, ExprError, compile_expr
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -293,28 +294,6 @@ class TableSpec:
         return names
 
 
-def parse_locales(source: ConfigSource, raw: str | list[str] | dict[str, float], key: KeyPath) -> tuple[list[str], np.ndarray]:
-    """Locales as names and normalised weights; unknown locales are config errors."""
-    from synthgen.tabular.fakerfacts import available_locales
-
-    known = available_locales()
-    if isinstance(raw, str):
-        raw = [raw]
-    pairs = list(raw.items()) if isinstance(raw, dict) else [(name, 1.0) for name in raw]
-    if not pairs:
-        raise source.error(key, "expected at least one locale")
-    for name, weight in pairs:
-        if name not in known:
-            raise source.error(key + ((name,) if isinstance(raw, dict) else ()),
-                               f"unknown Faker locale '{name}'{suggest(name, known)}")
-        if weight < 0:
-            raise source.error(key + (name,), "locale weights must be non-negative")
-    weights = np.array([w for _, w in pairs], dtype=np.float64)
-    if weights.sum() <= 0:
-        raise source.error(key, "locale weights must not all be zero")
-    return [name for name, _ in pairs], weights / weights.sum()
-
-
 def load_table_config(path: str | Path) -> TableSpec:
     """Load and fully check a table config."""
     source = load_yaml(path)
@@ -427,7 +406,7 @@ def _check_cases(spec: TableSpec) -> None:
 
 
 def _check_faker(spec: TableSpec) -> None:
-    from synthgen.tabular.fakevalues import check_providers
+    from synthgen.fake.values import check_providers
 
     check_providers(spec.source, {("columns", name, "provider"): c.provider for name, c in spec.columns.items()
                                   if isinstance(c, FakerColumn)}, spec.locales[0])

@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from synthgen.tabular.common import suggest
+from synthgen.config.checks import suggest
 
 Env = Mapping[str, Any]
 Compiled = Callable[[Env], Any]

@@ -20,13 +20,13 @@ import numpy as np
 
 from synthgen.errors import UserError
 from synthgen.tabular import columns as draw
-from synthgen.tabular.common import block_rng, blocks, choose_weighted
+from synthgen.fake.blocks import block_rng, blocks, choose_weighted
 from synthgen.tabular.config import (
     NUMERIC, BooleanColumn, CategoryColumn, DateColumn, FakerColumn, FormulaColumn, IdColumn, LabelColumn,
     TableSpec, case_key, dependencies,
 )
 from synthgen.tabular.expr import ExprFault
-from synthgen.tabular.fakevalues import FakerValues
+from synthgen.fake.values import FakerValues
 from synthgen.tabular.normal import normal_cdf
 
 BLOCK_ROWS = 10_000  # rows per block; -n in multiples of it wastes no generated rows
@@ -63,7 +63,7 @@ class Generator:
         return self._sources[pool]
 
     def store_faker_facts(self) -> None:
-        """Keep what was read from Faker so far for later runs (fakerfacts.py)."""
+        """Keep what was read from Faker so far for later runs (synthgen/fake/facts.py)."""
         for sources in self._sources.values():
             for source in sources:
                 source.store()

@@ -107,7 +107,7 @@ class Tallies:
 
 def sidecar(spec: TableSpec, seed: int, n: int, fmt: str, generator: Generator,
             stats: dict[str, ColumnStats], label_counts: dict[str, Counter]) -> dict[str, Any]:
-    from synthgen.tabular.fakerfacts import faker_version
+    from synthgen.fake.facts import faker_version
 
     raw = spec.source.data
     columns = []

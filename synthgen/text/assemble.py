@@ -14,8 +14,8 @@ from typing import Iterator
 
 import numpy as np
 
-from synthgen.tabular.common import block_rng, blocks, choose_weighted
-from synthgen.tabular.fakevalues import FakerValues
+from synthgen.fake.blocks import block_rng, blocks, choose_weighted
+from synthgen.fake.values import FakerValues
 from synthgen.text.batch import Batch, fill
 from synthgen.text.config import Piece, TextSpec
 from synthgen.text.document import Document
@@ -39,7 +39,7 @@ class TextGenerator:
         return self._sources
 
     def store_faker_facts(self) -> None:
-        """Keep what was read from Faker so far for later runs (fakerfacts.py)."""
+        """Keep what was read from Faker so far for later runs (synthgen/fake/facts.py)."""
         for source in self._sources:
             source.store()
 

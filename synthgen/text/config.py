@@ -17,8 +17,8 @@ from pydantic import Field, model_validator
 
 from synthgen.config.source import ConfigSource, load_yaml
 from synthgen.config.strict import Strict
-from synthgen.tabular.common import Ordered, suggest, validate_at
-from synthgen.tabular.config import parse_locales
+from synthgen.config.checks import Ordered, suggest, validate_at
+from synthgen.fake.locales import parse_locales
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 KINDS = ("faker", "values", "number", "date", "pattern", "template")
@@ -233,7 +233,7 @@ def _check_nesting(source: ConfigSource, slots: dict[str, Slot], slot_pieces: di
 
 
 def _check_faker(source: ConfigSource, slots: dict[str, Slot], locales: list[str]) -> None:
-    from synthgen.tabular.fakevalues import check_providers
+    from synthgen.fake.values import check_providers
 
     check_providers(source, {("slots", name, "faker"): slot.faker for name, slot in slots.items() if slot.faker},
                     locales[0])

@@ -84,7 +84,7 @@ class TextCounts:
 
 def _sidecar(spec: TextSpec, seed: int, n: int, formats: list[str], entities: Counter,
              labels: dict[str, Counter]) -> dict:
-    from synthgen.tabular.fakerfacts import faker_version
+    from synthgen.fake.facts import faker_version
 
     return {
         "generator": f"synthgen {__version__}",

@@ -14,8 +14,8 @@ from itertools import repeat
 
 import numpy as np
 
-from synthgen.tabular.fakevalues import FakerValues, bothify
-from synthgen.tabular.weighted import InverseCdf
+from synthgen.fake.values import FakerValues, bothify
+from synthgen.fake.weighted import InverseCdf
 from synthgen.text.config import Slot
 
 _LOWER = "abcdefghijklmnopqrstuvwxyz"

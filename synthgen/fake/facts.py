@@ -5,11 +5,11 @@ generator imports all its providers: about 0.1 s of every table and text run's
 0.5 s start-up. What synthgen takes from them is fixed for a given Faker and a
 given synthgen: Faker's locale names, the providers a config may name in each
 locale, and each provider's recipe (its word lists, weights and formats, as
-fakevalues.py reads them). These are kept in the cache folder
+values.py reads them). These are kept in the cache folder
 (synthgen/io/cache.py), in a folder named by a digest of Faker's `__init__.py`
 (which holds its version) and of the synthgen files that read Faker; a file that
 cannot be read is made again from Faker. Pools of real Faker calls are cached
-separately (fakevalues.FakerValues.pool).
+separately (values.FakerValues.pool).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 from synthgen.io.cache import cache_base, read_json, write_json, write_whole
 
 HERE = Path(__file__).resolve().parent
-_READERS = ("fakevalues.py", "fakershape.py", "fakerfacts.py")  # the code whose output is kept here
+_READERS = ("values.py", "shapes.py", "facts.py")  # the code whose output is kept here
 
 
 @lru_cache(maxsize=1)

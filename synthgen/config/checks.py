@@ -1,52 +1,27 @@
-"""Helpers shared by the text and table generators: per-block seeding and config checks.
-
-Row i must depend only on (config, seed, i) so that a larger `-n` keeps earlier
-rows unchanged. Both generators therefore work in fixed-size blocks whose random
-streams are derived from the seed, the block index and a stable stream name.
-"""
+"""Checks and validation helpers every config loader uses: parts of a config validated with their own
+key paths and lines, ranges that must not be upside down, "did you mean" suggestions, and the -n and
+--seed checks every dataset command makes, worded the same way."""
 
 from __future__ import annotations
 
 import difflib
-import zlib
 from typing import Any, ClassVar, Iterable, TypeVar
 
-import numpy as np
 from pydantic import BaseModel, model_validator
 
 from synthgen.config.source import ConfigSource, KeyPath
 from synthgen.config.strict import Strict
 from synthgen.errors import UserError
-from synthgen.tabular.weighted import InverseCdf
 
 Model = TypeVar("Model", bound=BaseModel)
+MAX_SEED = 2**63 - 1  # seeds go to numpy's SeedSequence, which takes any non-negative integer
 
 
-def stream_key(name: str) -> int:
-    """A stable 32-bit number for a stream name (Python's hash() is salted per process)."""
-    return zlib.crc32(name.encode("utf-8"))
-
-
-def block_rng(seed: int, block: int, stream: str, *extra: int) -> np.random.Generator:
-    """The random generator of one named stream in one block; independent of every other stream."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block, stream_key(stream), *extra)))
-
-
-def blocks(n: int, size: int) -> Iterable[tuple[int, int]]:
-    """(block index, rows wanted from that block); every block is generated at full size."""
-    for index in range((n + size - 1) // size):
-        yield index, min(size, n - index * size)
-
-
-def choose_weighted(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
-    """n indices drawn with probabilities p (summing to 1), by inverse CDF on uniforms.
-
-    A single choice draws nothing, so adding a second locale or template is what
-    starts consuming the stream.
-    """
-    if p.size == 1:
-        return np.zeros(n, dtype=np.int64)
-    return InverseCdf(p).draw(rng, n)
+def check_count_and_seed(count: int, seed: int | None) -> None:
+    if count < 1:
+        raise UserError(f"-n must be at least 1, got {count}")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UserError(f"--seed must be between 0 and 2**63-1, got {seed}")
 
 
 class Ordered(Strict):

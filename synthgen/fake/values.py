@@ -4,7 +4,7 @@ Calling Faker once per value costs tens of microseconds, most of it in its
 frequency weighting. Most providers are one line over the locale's data (a
 weighted word list, format strings such as "{{building_number}} {{street_name}}"
 expanded by `parse`, or `numerify`/`bothify` of a chosen element); synthgen reads
-which of those shapes a provider's method has for the locale (fakershape.py) and
+which of those shapes a provider's method has for the locale (synthgen/fake/shapes.py) and
 draws whole blocks of such values with numpy: same formats, same weights, same
 value sets. Every other provider (locale-specific code, decorators, anything not
 recognised) is drawn from a pool of real Faker calls seeded from the seed (never
@@ -26,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from synthgen.io.cache import cache_base, read_json, write_json
-from synthgen.tabular.common import stream_key
-from synthgen.tabular.fakerfacts import (
+from synthgen.fake.blocks import stream_key
+from synthgen.fake.facts import (
     faker_version, store_providers, store_recipes, stored_providers, stored_recipes,
 )
-from synthgen.tabular.fakershape import read_shape
-from synthgen.tabular.weighted import InverseCdf
+from synthgen.fake.shapes import read_shape
+from synthgen.fake.weighted import InverseCdf
+from synthgen.io.cache import cache_base, read_json, write_json
 
 # Providers whose default call synthgen composes from others: Faker's email() with its defaults
 # (safe=True, no domain) is f"{user_name()}@{safe_domain_name()}".
@@ -55,7 +55,7 @@ class Formats:
 
 @dataclass(frozen=True)
 class Words:
-    """A weighted word list, and what the provider does to the chosen word (fakershape.Shape)."""
+    """A weighted word list, and what the provider does to the chosen word (shapes.Shape)."""
 
     values: np.ndarray  # object array of str
     p: np.ndarray | None
@@ -125,7 +125,7 @@ class FakerValues:
         return faker_generator(self.locale)
 
     def store(self) -> None:
-        """Keep the recipes this object resolved from Faker for the next run (fakerfacts.py)."""
+        """Keep the recipes this object resolved from Faker for the next run (synthgen/fake/facts.py)."""
         recipes = {k: v for k, v in self._recipes.items() if not k.startswith("\0")}
         if set(recipes) - self._stored:
             store_recipes(self.locale, recipes)
@@ -309,7 +309,7 @@ def providers(generator: Any) -> list[str]:
 def check_providers(source: Any, wanted: dict[tuple, str], locale: str) -> None:
     """Raise the config error of the first provider in `wanted` (key path -> provider name) that a config
     may not name (see `providers`), with the closest names it may."""
-    from synthgen.tabular.common import suggest
+    from synthgen.config.checks import suggest
 
     if not wanted:
         return
