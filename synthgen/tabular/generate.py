@@ -72,12 +72,29 @@ class Generator:
         return block_rng(self.seed, block, stream, root)
 
     # -- one block ---------------------------------------------------------------------------
-    def block(self, index: int, root: int = MAIN, stop_at: str | None = None) -> Block | np.ndarray:
+    def block(self, index: int) -> Block:
+        """Block `index` of the output: every column, labels with their noise, then missing values."""
+        env, _ = self._columns(index, MAIN)
+        spec, missing = self.spec, {}
+        for name, column in spec.columns.items():
+            rate = getattr(column, "missing", 0.0)
+            if rate > 0 and not isinstance(column, LabelColumn):
+                missing[name] = self.rng(index, f"missing:{name}").random(BLOCK_ROWS) < rate
+        return Block({name: env[name] for name in spec.output_columns()}, missing)
+
+    def calibration_scores(self, index: int, label: str) -> np.ndarray:
+        """The score of `label` on calibration block `index`; only the columns the score reads are made."""
+        _, score = self._columns(index, CALIBRATION, stop_at=label)
+        assert score is not None
+        return score
+
+    def _columns(self, index: int, root: int, stop_at: str | None = None) -> tuple[dict[str, np.ndarray],
+                                                                                   np.ndarray | None]:
+        """The columns of a block in dependency order, or, with `stop_at`, up to that label's score."""
         spec, n = self.spec, BLOCK_ROWS
         env: dict[str, np.ndarray] = {}
         locale_index = choose_weighted(self.rng(index, "locale", root), spec.locale_weights, n)
         uniforms = self._copula(index, root, n)
-        flips: dict[str, np.ndarray] = {}
         needed = self._needed(stop_at) if stop_at is not None else None
         for name in spec.order:
             if needed is not None and name not in needed:
@@ -85,21 +102,15 @@ class Generator:
             column = spec.columns[name]
             if isinstance(column, LabelColumn):
                 if stop_at == name:
-                    return self._expr(("columns", name, "score"), env, n, index, root).astype(np.float64)
-                env[name], flips[name] = self._label(name, column, env, index, root, n)
+                    return env, self._expr(("columns", name, "score"), env, n, index, root).astype(np.float64)
+                env[name], flips = self._label(name, column, env, index, root, n)
                 if column.noise_column:
-                    env[column.noise_column] = flips[name]
+                    env[column.noise_column] = flips
             else:
                 env[name] = self._column(name, column, env, index, root, n, locale_index, uniforms)
                 if getattr(column, "unique", False) and root == MAIN:
                     self._make_unique(name, column, env, index, locale_index)
-        missing = {}
-        for name, column in spec.columns.items():
-            rate = getattr(column, "missing", 0.0)
-            if rate > 0 and not isinstance(column, LabelColumn):
-                missing[name] = self.rng(index, f"missing:{name}", root).random(n) < rate
-        values = {name: env[name] for name in spec.output_columns()}
-        return Block(values, missing)
+        return env, None
 
     def _needed(self, name: str) -> set[str]:
         """`name` and every column it depends on, directly or not."""
@@ -275,7 +286,7 @@ class Generator:
         for name in self.spec.order:
             column = self.spec.columns[name]
             if isinstance(column, LabelColumn) and column.score is not None:
-                scores = np.concatenate([self.block(b, CALIBRATION, stop_at=name)
+                scores = np.concatenate([self.calibration_scores(b, name)
                                          for b in range(CALIBRATION_BLOCKS)])
                 cumulative = np.cumsum(column.shares())[:-1]
                 scores = scores[np.isfinite(scores)]  # missing inputs (on_error: null) have no score to place
@@ -286,7 +297,6 @@ class Generator:
         self.limit = n
         for index, wanted in blocks(n, BLOCK_ROWS):
             block = first if index == 0 and first is not None else self.block(index)
-            assert isinstance(block, Block)
             yield block if wanted == BLOCK_ROWS else block.head(wanted)
 
 

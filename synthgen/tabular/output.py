@@ -40,7 +40,6 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
     generator.calibrate()
     generator.limit = n
     first = generator.block(0)
-    assert isinstance(first, Block)
     generator.store_faker_facts()
     prepare([*FILE_NAMES.values(), SIDECAR])  # --overwrite: a CSV run does not leave an earlier Parquet file
 
@@ -54,7 +53,6 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
     def make(index: int) -> Any:
         """Block `index`, cut to -n, tallied; as file bytes (and its row count) where the format allows."""
         block = first if index == 0 else generator.block(index)
-        assert isinstance(block, Block)
         wanted = min(BLOCK_ROWS, n - index * BLOCK_ROWS)
         block = block if wanted == BLOCK_ROWS else block.head(wanted)
         tallies.add(block)
