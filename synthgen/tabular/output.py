@@ -17,6 +17,7 @@ import numpy as np
 
 from synthgen import __version__
 from synthgen.errors import UserError
+from synthgen.fake.blocks import blocks
 from synthgen.io.atomic import atomic_open, atomic_write_json
 from synthgen.io.forked import ForkedBlocks, process_count
 from synthgen.io.progress import DelayedProgress
@@ -46,17 +47,18 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
     names = spec.output_columns()
     tallies = Tallies(spec, names)
     encoder = ENCODERS.get(fmt)
-    count = -(-n // BLOCK_ROWS)
+    wanted = dict(blocks(n, BLOCK_ROWS))  # rows of each block that -n keeps
+    count = len(wanted)
     unique = any(getattr(c, "unique", False) for c in spec.columns.values())  # seen values carry over blocks
     processes = 1 if encoder is None or unique else process_count(jobs, count)
 
     def make(index: int) -> Any:
         """Block `index`, cut to -n, tallied; as file bytes (and its row count) where the format allows."""
         block = first if index == 0 else generator.block(index)
-        wanted = min(BLOCK_ROWS, n - index * BLOCK_ROWS)
-        block = block if wanted == BLOCK_ROWS else block.head(wanted)
+        rows = wanted[index]
+        block = block if rows == BLOCK_ROWS else block.head(rows)
         tallies.add(block)
-        return (encoder[1](names, block), wanted) if encoder is not None else block
+        return (encoder[1](names, block), rows) if encoder is not None else block
 
     with DelayedProgress("table", n, "rows", enabled=progress) as bar:
         if encoder is not None:
@@ -70,11 +72,11 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
         else:
             forked = ForkedBlocks(count, make, lambda: tallies, 1)
 
-            def blocks() -> Iterator[Block]:
+            def made() -> Iterator[Block]:
                 for block in forked.results():
                     yield block
                     bar.advance(len(block.values[names[0]]) if names else 0)
-            write_parquet(out / FILE_NAMES[fmt], names, blocks())
+            write_parquet(out / FILE_NAMES[fmt], names, made())
     for other in forked.tallies:
         tallies.merge(other)
     atomic_write_json(out / SIDECAR, sidecar(spec, seed, n, fmt, generator, tallies.stats, tallies.label_counts))

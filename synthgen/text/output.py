@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from synthgen import __version__
 from synthgen.errors import UserError
+from synthgen.fake.blocks import blocks
 from synthgen.io.atomic import atomic_write_json
 from synthgen.io.forked import ForkedBlocks, process_count
 from synthgen.io.progress import DelayedProgress
@@ -37,27 +38,27 @@ def write_text(config: str | Path, out: Path, n: int, seed: int, formats: list[s
     prepare([name for f in FILES for name in FILES[f]] + [SIDECAR])  # --overwrite: earlier runs' formats too
     counts = TextCounts(spec)
     only_jsonl = formats == ["jsonl"]  # the other formats are written document by document, in this process
-    count = -(-n // BLOCK_DOCS)
+    wanted = dict(blocks(n, BLOCK_DOCS))  # rows of each block that -n keeps
+    count = len(wanted)
     processes = process_count(jobs, count) if only_jsonl else 1
 
     def make(index: int) -> tuple[Any, int]:
         """Block `index`, cut to -n and counted; as JSONL bytes when that is the only format."""
-        wanted = min(BLOCK_DOCS, n - index * BLOCK_DOCS)
-        batch = (first if index == 0 else generator.block(index)).head(wanted)
+        batch = (first if index == 0 else generator.block(index)).head(wanted[index])
         counts.add(batch)
-        return (jsonl_lines(batch).encode("utf-8") if only_jsonl else batch), wanted
+        return (jsonl_lines(batch).encode("utf-8") if only_jsonl else batch), wanted[index]
 
     with Writers(out, formats, spec.entity_labels, spec.labels) as writers, \
             DelayedProgress("text", n, "documents", enabled=progress) as bar:
         if only_jsonl:  # each process writes its own blocks' lines in place
             forked = ForkedBlocks(count, make, lambda: counts, processes, *writers.jsonl_place())
-            for wanted in forked.results():
-                bar.advance(wanted)
+            for documents in forked.results():
+                bar.advance(documents)
         else:
             forked = ForkedBlocks(count, make, lambda: counts, 1)
-            for batch, wanted in forked.results():
+            for batch, documents in forked.results():
                 writers.add_batch(batch)
-                bar.advance(wanted)
+                bar.advance(documents)
     for other in forked.tallies:
         counts.merge(other)
     atomic_write_json(out / SIDECAR, _sidecar(spec, seed, n, formats, counts.entities, counts.labels))
