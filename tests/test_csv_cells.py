@@ -16,9 +16,14 @@ import pytest
 
 from synthgen.tabular.csvcells import MAX_DECIMALS, block_csv, column_cells
 from synthgen.tabular.generate import Block
-from synthgen.tabular.writers import python_column, write_csv
+from synthgen.tabular.writers import csv_block, csv_header, python_column
 
 ALPHABET = list('ab ,"\n\r\t;\'é中😀\\x') + ["", "ß"]
+
+
+def write_csv(path, names: list[str], blocks: list[Block]) -> None:
+    """The file `synthgen table --format csv` writes: the header, then each block's rows."""
+    path.write_bytes(csv_header(names) + b"".join(csv_block(names, block) for block in blocks))
 
 
 def reference_rows(rows: list[list]) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 import math
 from pathlib import Path
@@ -84,16 +83,6 @@ def jsonl_block(names: list[str], block: Block) -> bytes:
 
 # formats written as bytes a block at a time (which any process can make): (header, block)
 ENCODERS = {"csv": (csv_header, csv_block), "jsonl": (lambda names: b"", jsonl_block)}
-
-
-def write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
-    with atomic_open(path, "wb") as handle:
-        for chunk in chunks:
-            handle.write(chunk)
-
-
-def write_csv(path: Path, names: list[str], parts: Iterable[Block]) -> None:
-    write_chunks(path, itertools.chain([csv_header(names)], (csv_block(names, block) for block in parts)))
 
 
 def _arrow_array(values: np.ndarray, missing: np.ndarray | None) -> Any:
