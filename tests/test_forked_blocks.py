@@ -58,30 +58,38 @@ def test_jobs_must_be_positive(tmp_path) -> None:
         run_cli("table", TABLE, "--out", tmp_path / "o", "-n", 5, "--jobs", 0))
 
 
-def test_results_come_in_order_and_each_helper_tallies_only_its_blocks() -> None:
+def test_results_come_in_order_and_each_helper_tallies_only_its_blocks(tmp_path) -> None:
     made: list[int] = []
 
-    def make(index: int) -> int:
+    def make(index: int) -> tuple[bytes, int]:
         made.append(index)
-        return index * index
+        return b"x", index * index
 
-    forked = ForkedBlocks(10, make, lambda: sorted(made), processes=3)
-    assert list(forked.results()) == [i * i for i in range(10)]
+    with open(tmp_path / "f", "wb") as handle:
+        forked = ForkedBlocks(10, make, lambda: sorted(made), 3, handle.fileno())
+        assert list(forked.results()) == [i * i for i in range(10)]
     assert sorted(made) == [0, 3, 6, 9]  # this process's share
     assert forked.tallies == [[1, 4, 7], [2, 5, 8]]
 
 
-def test_a_helper_s_error_is_raised_at_its_block_and_helpers_are_stopped() -> None:
-    def make(index: int) -> int:
+def test_helpers_need_a_file_to_write_their_blocks_into() -> None:
+    with pytest.raises(ValueError, match="give its descriptor"):
+        ForkedBlocks(4, lambda i: (b"", i), lambda: None, 2)
+
+
+def test_a_helper_s_error_is_raised_at_its_block_and_helpers_are_stopped(tmp_path) -> None:
+    def make(index: int) -> tuple[bytes, int]:
         if index == 4:
             raise ValueError("block 4")
-        return index
+        return b"x", index
 
-    forked = ForkedBlocks(9, make, lambda: None, processes=3)
+    handle = open(tmp_path / "f", "wb")
+    forked = ForkedBlocks(9, make, lambda: None, 3, handle.fileno())
     seen = []
     with pytest.raises(ValueError, match="block 4"):
         for value in forked.results():
             seen.append(value)
+    handle.close()
     assert seen == [0, 1, 2, 3]
     assert not [c for c in _children(os.getpid()) if _alive(c)]
 
@@ -185,16 +193,17 @@ class _Stubborn(Exception):
         super().__init__(f"{why} at {where}")
 
 
-def test_an_error_that_cannot_travel_arrives_as_a_helper_error_with_its_traceback() -> None:
+def test_an_error_that_cannot_travel_arrives_as_a_helper_error_with_its_traceback(tmp_path) -> None:
     from synthgen.io.forked import HelperError
 
-    def make(index: int) -> int:
+    def make(index: int) -> tuple[bytes, int]:
         if index == 1:
             raise _Stubborn(index, "went wrong")
-        return index
+        return b"x", index
 
-    with pytest.raises(HelperError, match="_Stubborn in a helper process: went wrong at 1") as caught:
-        list(ForkedBlocks(3, make, lambda: None, 2).results())
+    with open(tmp_path / "f", "wb") as handle, \
+            pytest.raises(HelperError, match="_Stubborn in a helper process: went wrong at 1") as caught:
+        list(ForkedBlocks(3, make, lambda: None, 2, handle.fileno()).results())
     assert "Traceback" in str(caught.value) and "in make" in str(caught.value)
 
 

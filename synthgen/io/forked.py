@@ -2,12 +2,11 @@
 
 Block i depends only on (config, seed, i), so any process can make it. The
 caller's process makes blocks 0, k, 2k, ...; k - 1 forked helpers make the
-others (helper j: j, j + k, ...). A helper either sends each finished block
-through a pipe, or, when the blocks are file bytes, tells the caller its size,
-is told where it goes, and writes it into the output file itself (os.pwrite):
-the bytes never cross between processes. A helper that runs ahead waits until
-the caller has reached its block, so at most one block per helper is in flight. Each helper keeps its own
-tallies (column statistics, label counts) and sends them once, at the end, for
+others (helper j: j, j + k, ...). Blocks are file bytes: a helper tells the
+caller the size of its block, is told where it goes, and writes it into the
+output file itself (os.pwrite), so the bytes never cross between processes. A
+helper that runs ahead waits until the caller has reached its block, so at
+most one block per helper is in flight. Each helper keeps its own tallies (column statistics, label counts) and sends them once, at the end, for
 the caller to merge; tallies are sums, so the result does not depend on which
 process made which block, and the output is the same for any number of
 processes (tests/test_forked_blocks.py).
@@ -50,16 +49,18 @@ def process_count(jobs: int | None, blocks: int) -> int:
 
 
 class ForkedBlocks:
-    """`results()` yields make(0), make(1), ..., make(count - 1) in order, made by `processes` processes;
-    afterwards `tallies` holds each helper's `tally()`, taken after its last block.
+    """Blocks 0 .. count - 1 made by `processes` processes, in block order.
 
-    Given a file descriptor `fd`, make(i) returns (data, info) instead, and every process writes the data
-    of its own blocks into `fd` at their place (os.pwrite from `start` on, in block order) while
-    `results()` yields the infos: block bytes never travel between processes, and the caller does not
-    write them all. A helper learns where its block goes when the caller reaches that block."""
+    With a file descriptor `fd`, make(i) returns (data, info): every process writes the data of its own
+    blocks into `fd` at their place (os.pwrite from `start` on, in block order) while `results()` yields
+    the infos. A helper learns where its block goes when the caller reaches that block. Afterwards
+    `tallies` holds each helper's `tally()`, taken after its last block. Without `fd` there is one
+    process, and `results()` yields make(0), make(1), ... as they are made."""
 
     def __init__(self, count: int, make: Callable[[int], Any], tally: Callable[[], Any], processes: int,
                  fd: int | None = None, start: int = 0) -> None:
+        if processes > 1 and fd is None:
+            raise ValueError("helper processes write their blocks into a file: give its descriptor")
         self.count, self.make, self.tally, self.processes = count, make, tally, processes
         self.fd, self.start = fd, start
         self.tallies: list[Any] = []
@@ -84,8 +85,8 @@ class ForkedBlocks:
             offset = self.start
             for index in range(self.count):
                 owner = index % self.processes
-                if self.fd is None:
-                    yield self.make(index) if owner == 0 else self._receive(pipes[owner - 1])
+                if self.fd is None:  # one process: blocks as they are made
+                    yield self.make(index)
                     continue
                 if owner == 0:
                     data, info = self.make(index)
@@ -114,11 +115,7 @@ class ForkedBlocks:
             end.close()
         try:
             for index in range(first, self.count, self.processes):
-                made = self.make(index)
-                if self.fd is None:
-                    pipe.send((True, made))
-                    continue
-                data, info = made
+                data, info = self.make(index)
                 pipe.send((True, (len(data), info)))
                 _write_at(self.fd, data, pipe.recv())
             pipe.send((True, self.tally()))

@@ -1,4 +1,5 @@
-"""Write table blocks as CSV, JSON Lines or Parquet, streaming block by block.
+"""Table blocks as CSV or JSON Lines bytes (which every process writes in place, synthgen/io/forked.py),
+or streamed into a Parquet file.
 
 Missing values are an empty CSV field, JSON null and a Parquet null. Dates are
 ISO 8601 text in CSV and JSONL and date/timestamp types in Parquet. Files are
