@@ -21,7 +21,7 @@ def run_text(out: Path, cache: str, *more: str) -> bytes:
 
 
 def pool_files(cache: Path) -> list[Path]:
-    return sorted(cache.glob("faker-pools-*/*.json"))
+    return sorted(cache.glob("faker-facts-*/pool-*.json"))
 
 
 def test_a_warm_run_reads_the_pools_a_cold_run_made(tmp_path) -> None:
@@ -31,7 +31,7 @@ def test_a_warm_run_reads_the_pools_a_cold_run_made(tmp_path) -> None:
     assert pools and all(len(json.loads(p.read_text())) == 1000 for p in pools)
     assert run_text(tmp_path / "warm", str(cache)) == cold
     # what is read is what is used: a pool changed on disk changes the documents
-    user_names = next(p for p in pools if p.name.startswith("en_US-user_name-"))
+    user_names = next(p for p in pools if p.name.startswith("pool-en_US-user_name-"))
     user_names.write_text(json.dumps(["zz_cached_user"] * 1000))
     assert b"zz_cached_user@" in run_text(tmp_path / "changed", str(cache))
 

@@ -8,8 +8,8 @@ locale, and each provider's recipe (its word lists, weights and formats, as
 values.py reads them). These are kept in the cache folder
 (synthgen/io/cache.py), in a folder named by a digest of Faker's `__init__.py`
 (which holds its version) and of the synthgen files that read Faker; a file that
-cannot be read is made again from Faker. Pools of real Faker calls are cached
-separately (values.FakerValues.pool).
+cannot be read is made again from Faker. The pools of real Faker calls
+(values.FakerValues.pool) are kept in the same folder.
 """
 
 from __future__ import annotations
@@ -47,14 +47,18 @@ def faker_version() -> str:
     return found.group(1).decode()
 
 
-def facts_folder() -> Path | None:
-    base = cache_base()
-    if base is None:
-        return None
+@lru_cache(maxsize=1)
+def _digest() -> str:
     digest = hashlib.sha256(_faker_init())
     for name in _READERS:
         digest.update((HERE / name).read_bytes())
-    return base / f"faker-facts-{digest.hexdigest()[:16]}"
+    return digest.hexdigest()[:16]
+
+
+def facts_folder() -> Path | None:
+    """This Faker's and this synthgen's folder in the cache (the cache base is read afresh: tests move it)."""
+    base = cache_base()
+    return base / f"faker-facts-{_digest()}" if base is not None else None
 
 
 def available_locales() -> list[str]:

@@ -14,25 +14,23 @@ locale and provider with Faker's own output.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from synthgen.fake.blocks import stream_key
 from synthgen.fake.facts import (
-    faker_version, store_providers, store_recipes, stored_providers, stored_recipes,
+    facts_folder, store_providers, store_recipes, stored_providers, stored_recipes,
 )
 from synthgen.fake.shapes import read_shape
 from synthgen.fake.weighted import InverseCdf
-from synthgen.io.cache import cache_base, read_json, write_json
+from synthgen.io.cache import read_json, write_json
 
 # Providers whose default call synthgen composes from others: Faker's email() with its defaults
 # (safe=True, no domain) is f"{user_name()}@{safe_domain_name()}".
@@ -188,8 +186,8 @@ class FakerValues:
             state = int(np.random.SeedSequence(
                 self.seed, spawn_key=(stream_key("faker-pool"), stream_key(self.locale), stream_key(token))
             ).generate_state(1)[0])
-            folder = pool_folder()
-            stored = folder / f"{self.locale}-{token}-{state}-{self.pool_size}.json" if folder is not None else None
+            folder = facts_folder()
+            stored = folder / f"pool-{self.locale}-{token}-{state}-{self.pool_size}.json" if folder is not None else None
             values = read_json(stored) if stored is not None else None
             if not (isinstance(values, list) and len(values) == self.pool_size
                     and all(isinstance(v, str) for v in values)):
@@ -321,16 +319,6 @@ def check_providers(source: Any, wanted: dict[tuple, str], locale: str) -> None:
         if provider not in known:
             raise source.error(key, f"unknown Faker provider '{provider}' (or one that needs arguments)"
                                     f"{suggest(provider, known)}")
-
-
-@lru_cache(maxsize=1)
-def pool_folder() -> Path | None:
-    """The cache folder of Faker pools: named by Faker's version and this file (which seeds the pools)."""
-    base = cache_base()
-    if base is None:
-        return None
-    digest = hashlib.sha256(faker_version().encode() + Path(__file__).read_bytes()).hexdigest()[:16]
-    return base / f"faker-pools-{digest}"
 
 
 @lru_cache(maxsize=None)
