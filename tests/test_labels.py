@@ -40,6 +40,14 @@ def camera(frame: dict):
 
 
 @pytest.mark.parametrize("index", [0, 1, 2])
+def render_one(tmp_path: Path, scene_text: str) -> tuple[dict, dict[int, trimesh.Trimesh]]:
+    """Frame 0 of a scene config given as text, with its saved geometry (1 sample: labels only matter)."""
+    scene, out = tmp_path / "scene.yaml", tmp_path / "out"
+    scene.write_text(scene_text)
+    run_cli("render", scene, "--out", out, "-n", 1, "--save-geometry", "--set", "render.samples=1", check=True)
+    return load_frame(out, 0), geometry(out, 0)
+
+
 def test_instance_mask_and_depth_match_ray_casts(minimal_dataset, index):
     frame = load_frame(minimal_dataset, index)
     ids, depth = cast(geometry(minimal_dataset, index), *camera(frame))
@@ -107,18 +115,14 @@ def test_visibility_is_visible_over_unoccluded_pixels(minimal_dataset):
 def test_visibility_of_half_hidden_objects(tmp_path):
     """Large objects, some hidden behind others by known shares: visibility is the share of the object's
     own silhouette that shows (to within its boundary pixels), and nothing half hidden comes out whole."""
-    scene = tmp_path / "hidden.yaml"
-    scene.write_text(
+    frame, meshes = render_one(
+        tmp_path,
         "camera: {resolution: [160, 120], fov: 50, position: [0, -5, 0.6], look_at: [0, 0, 0.6]}\n"
         "objects:\n"
         "  - {category: back, shape: cube, scale: 1.4, position: [0, 1.5, 0]}\n"
         "  - {category: front, shape: cube, scale: 0.7, position: [0.45, -0.8, 0]}\n"
         "  - {category: ball, shape: sphere, scale: 0.9, position: [-0.9, 0.0, 0]}\n"
         "  - {category: pole, shape: cylinder, scale: [0.3, 0.3, 1.6], position: [-0.8, -1.5, 0]}\n")
-    out = tmp_path / "out"
-    run_cli("render", scene, "--out", out, "-n", 1, "--save-geometry", "--set", "render.samples=1", check=True)
-    frame = load_frame(out, 0)
-    meshes = geometry(out, 0)
     everything, _ = cast(meshes, *camera(frame))
     shares = []
     for instance in frame["instances"]:
@@ -145,17 +149,13 @@ def test_box3d_is_the_tight_oriented_box_of_the_geometry(minimal_dataset):
 
 
 def test_truncation_of_objects_cut_by_the_image_border(tmp_path):
-    scene = tmp_path / "edge.yaml"
-    scene.write_text(
+    frame, meshes = render_one(
+        tmp_path,
         "camera: {resolution: [64, 48], fov: 40, position: [0, -4, 0.5], look_at: [0, 0, 0.5]}\n"
         "objects:\n"
         "  - {category: box, shape: cube, scale: 1, position: [1.5, 0, 0], rotation: [0, 0, 20]}\n"
         "  - {category: box, shape: cube, scale: 0.6, position: [-0.3, 0, 0], rotation: [0, 0, 0]}\n")
-    out = tmp_path / "out"
-    run_cli("render", scene, "--out", out, "-n", 1, "--save-geometry", "--set", "render.samples=1", check=True)
-    frame = load_frame(out, 0)
     K, cam_to_world, width, height = camera(frame)
-    meshes = geometry(out, 0)
     truncated = 0
     for instance in frame["instances"]:
         ids, _ = cast({instance["id"]: meshes[instance["id"]]}, K, cam_to_world, 3 * width, 3 * height, -width, -height)
