@@ -39,7 +39,6 @@ def camera(frame: dict):
     return K, cam_to_world, frame["width"], frame["height"]
 
 
-@pytest.mark.parametrize("index", [0, 1, 2])
 def render_one(tmp_path: Path, scene_text: str) -> tuple[dict, dict[int, trimesh.Trimesh]]:
     """Frame 0 of a scene config given as text, with its saved geometry (1 sample: labels only matter)."""
     scene, out = tmp_path / "scene.yaml", tmp_path / "out"
@@ -48,6 +47,7 @@ def render_one(tmp_path: Path, scene_text: str) -> tuple[dict, dict[int, trimesh
     return load_frame(out, 0), geometry(out, 0)
 
 
+@pytest.mark.parametrize("index", [0, 1, 2])
 def test_instance_mask_and_depth_match_ray_casts(minimal_dataset, index):
     frame = load_frame(minimal_dataset, index)
     ids, depth = cast(geometry(minimal_dataset, index), *camera(frame))
