@@ -9,7 +9,8 @@ import pytest
 import trimesh
 
 from synthgen.scene.assets import ASSET_KINDS, AssetKind, asset_mesh, asset_rng
-from synthgen.scene.assets.people import COCO_KEYPOINTS, COCO_SKELETON, is_child, pedestrian_pose
+from synthgen.config.catalog import COCO_KEYPOINTS, COCO_SKELETON
+from synthgen.scene.assets.people import is_child, pedestrian_pose
 from synthgen.scene.assets.vehicles import rider_fit
 
 @pytest.fixture(scope="module", autouse=True)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, PlainValidator, model_validator
 from pydantic_core import PydanticCustomError
 
+from synthgen.config.catalog import ASSET_KINDS, COCO_KEYPOINTS, DRIVING_CATEGORIES, LAYOUT_CATEGORIES
 from synthgen.config.strict import Strict
 from synthgen.config.distributions import Constant, Distribution, Spec, parse_distribution
 
@@ -52,8 +53,6 @@ PLACEMENTS = ("ground", "float", "fixed") + REGIONS
 
 
 def _asset_kinds(raw: Any) -> Any:
-    from synthgen.scene.assets import ASSET_KINDS
-
     kinds = [raw] if isinstance(raw, str) else raw
     if not isinstance(kinds, list) or not kinds or not all(isinstance(k, str) for k in kinds):
         raise PydanticCustomError("synthgen", f"expected an asset kind or a list of them, got {raw!r}")
@@ -106,8 +105,6 @@ class ObjectGroup(Strict):
 
     def skeleton_categories(self) -> list[str]:
         """Categories of this group's copies (and riders) that carry keypoints."""
-        from synthgen.scene.assets import ASSET_KINDS
-
         kinds = list(self.asset or ())
         names = [self.category or ASSET_KINDS[k].category for k in kinds if k in SKELETON_KINDS]
         if self.riders is not None and any(f"{k}_rider" in ASSET_KINDS for k in kinds):
@@ -116,8 +113,6 @@ class ObjectGroup(Strict):
 
     def category_names(self) -> list[str]:
         """Every category a copy of this group (or its rider) can have."""
-        from synthgen.scene.assets import ASSET_KINDS
-
         names = [self.category] if self.category is not None else [ASSET_KINDS[k].category for k in self.asset or ()]
         if self.riders is not None and any(f"{k}_rider" in ASSET_KINDS for k in self.asset or ()):
             names.append(self.rider_category or "rider")
@@ -343,8 +338,6 @@ class SceneConfig(Strict):
         if self.world.category:
             used.append((("world", "category"), self.world.category))
         if self.layout is not None:
-            from synthgen.scene.layouts import LAYOUT_CATEGORIES
-
             used += [(("layout", "kind"), name) for name in LAYOUT_CATEGORIES]
         for where, name in used:
             if name not in names:
@@ -352,8 +345,6 @@ class SceneConfig(Strict):
         return found
 
     def _keypoint_problems(self) -> list[tuple[tuple, str]]:
-        from synthgen.scene.assets.people import COCO_KEYPOINTS
-
         found: list[tuple[tuple, str]] = []
         with_skeleton = {name for group in self.objects for name in group.skeleton_categories()}
         for category, layout in self.labels.keypoints.items():
@@ -375,8 +366,6 @@ class SceneConfig(Strict):
 
     def _category_table(self) -> list[tuple[str, bool]]:
         if self.categories_ == "driving":
-            from synthgen.scene.classes import DRIVING_CATEGORIES
-
             return list(DRIVING_CATEGORIES)
         return [(e, True) if isinstance(e, str) else (e.name, e.thing) for e in self.categories_ or ()]
 

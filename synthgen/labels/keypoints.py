@@ -14,7 +14,7 @@ import numpy as np
 
 from synthgen.labels.model import Keypoint, KeypointLayout
 from synthgen.labels.projection import project
-from synthgen.scene.assets.people import COCO_KEYPOINTS, COCO_SKELETON
+from synthgen.config.catalog import COCO_KEYPOINTS, COCO_SKELETON
 from synthgen.scene.model import CameraSpec, Instance
 
 COCO_PERSON = KeypointLayout(tuple(COCO_KEYPOINTS), tuple(COCO_SKELETON))

@@ -24,8 +24,6 @@ from synthgen.scene.model import MaterialSpec
 from synthgen.scene.placement import posed_box_corners
 from synthgen.scene.poses import euler_xyz_degrees
 
-LAYOUT_CATEGORIES = ("road", "sidewalk", "parking", "building", "barrier", "pole", "traffic light", "traffic sign",
-                     "vegetation", "terrain")
 CURB_HEIGHT = 0.15
 MARKING_TOP = 0.002
 PARKING_LANE_WIDTH = 2.4

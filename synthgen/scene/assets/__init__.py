@@ -13,50 +13,18 @@ their lowest point is not z = 0. See docs/assets.md.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
 import numpy as np
 
+from synthgen.config.catalog import ASSET_KINDS, AssetKind
 from synthgen.scene.assets import buildings, people, riders, street, vegetation, vehicles
 from synthgen.scene.assets.cache import cached
 from synthgen.scene.meshes import Mesh
 
 ENTROPY = 0x5EED_A55E7  # fixed: changing it changes every asset
 
-
-@dataclass(frozen=True)
-class AssetKind:
-    category: str  # default semantic class (Cityscapes names where Cityscapes has one)
-    thing: bool  # countable objects with instances, as in Cityscapes
-    footprint: tuple[float, float]  # typical (length along x, width along y), metres, for layout planning
-
-
-ASSET_KINDS: dict[str, AssetKind] = {
-    "sedan": AssetKind("car", True, (4.55, 1.8)),
-    "hatchback": AssetKind("car", True, (4.0, 1.75)),
-    "suv": AssetKind("car", True, (4.7, 1.9)),
-    "van": AssetKind("car", True, (5.05, 2.0)),
-    "pickup": AssetKind("car", True, (5.3, 1.9)),
-    "truck": AssetKind("truck", True, (8.0, 2.5)),
-    "bus": AssetKind("bus", True, (12.0, 2.55)),
-    "motorcycle": AssetKind("motorcycle", True, (2.1, 0.8)),
-    "bicycle": AssetKind("bicycle", True, (1.75, 0.6)),
-    "pedestrian": AssetKind("person", True, (0.5, 0.5)),
-    # in the frame of the bike of the same variant (see the module docstring); footprint: the bike's
-    "bicycle_rider": AssetKind("rider", True, (1.75, 0.6)),
-    "motorcycle_rider": AssetKind("rider", True, (2.1, 0.8)),
-    "traffic_cone": AssetKind("barrier", False, (0.34, 0.34)),
-    "barrier": AssetKind("barrier", False, (0.5, 1.75)),
-    "pole": AssetKind("pole", False, (0.15, 0.15)),
-    "street_light": AssetKind("pole", False, (2.0, 0.3)),
-    "traffic_sign": AssetKind("traffic sign", False, (0.03, 0.75)),
-    "traffic_light": AssetKind("traffic light", False, (0.35, 0.35)),
-    "building": AssetKind("building", False, (16.5, 11.5)),
-    "tree": AssetKind("vegetation", False, (4.0, 4.0)),
-    "bush": AssetKind("vegetation", False, (1.2, 1.0)),
-}
 
 Builder = Callable[[np.random.Generator, int], Mesh]
 _BUILDERS: dict[str, Builder] = {

@@ -15,15 +15,8 @@ import numpy as np
 
 from synthgen.scene.assets.shapes import (PAINT, Look, Part, assemble, box, capsule, ellipsoid, extrude, lathe, own,
                                           rot_x, rot_y, rot_z, transformed)
+from synthgen.config.catalog import COCO_KEYPOINTS
 from synthgen.scene.meshes import Mesh
-
-COCO_KEYPOINTS: tuple[str, ...] = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
-    "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
-    "right_ankle")
-COCO_SKELETON: tuple[tuple[int, int], ...] = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8), (7, 9), (8, 10), (9, 11),
-    (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7))
 
 POSES: tuple[str, ...] = ("standing", "walking", "mid_stride", "phone")
 
