@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
                       masks="mask" in spec.holds or bool(args.taxonomy))  # a taxonomy may drop objects: count
                                                                          # the masks of those kept only  # reads and validates everything before writing anything
     if args.taxonomy:
-        from synthgen.taxonomy import apply_taxonomy, load_taxonomy
+        from synthgen.formats.taxonomy import apply_taxonomy, load_taxonomy
 
         labels, note = apply_taxonomy(labels, load_taxonomy(Path(args.taxonomy)))
         if note:

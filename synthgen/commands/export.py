@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     specs = [get(name) for name in dict.fromkeys(args.formats)]
     labels = read_any("synthgen", Path(args.dataset))
     if args.taxonomy:
-        from synthgen.taxonomy import apply_taxonomy, load_taxonomy
+        from synthgen.formats.taxonomy import apply_taxonomy, load_taxonomy
 
         labels, note = apply_taxonomy(labels, load_taxonomy(Path(args.taxonomy)))
         if note:

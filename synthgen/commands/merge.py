@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     first = read_any(args.from_a, Path(args.a), Path(args.images_a) if args.images_a else None, masks)
     second = read_any(args.from_b, Path(args.b), Path(args.images_b) if args.images_b else None, masks)
     if args.taxonomy:
-        from synthgen.taxonomy import apply_taxonomy, load_taxonomy
+        from synthgen.formats.taxonomy import apply_taxonomy, load_taxonomy
 
         taxonomy = load_taxonomy(Path(args.taxonomy))
         first, note_a = apply_taxonomy(first, taxonomy)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from synthgen.formats.labelset import LabelSet
-from synthgen.taxonomy import Taxonomy, apply_taxonomy
+from synthgen.formats.taxonomy import Taxonomy, apply_taxonomy
 
 
 @dataclass(frozen=True)
