@@ -171,6 +171,15 @@ def test_every_dataset_command_checks_n_and_seed_alike(tmp_path, command, flags,
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("seed,accepted", [(0, True), (2**63 - 1, True), (-1, False), (2**63, False)])
+def test_render_seed_in_the_config_has_the_bounds_of_seed_flag(seed, accepted) -> None:
+    result = run_cli("validate", MINIMAL, "--set", f"render.seed={seed}")
+    if accepted:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert_one_line_error(result, "--set render.seed=", "render.seed:", str(seed))
+
+
 def test_a_seed_past_two_to_the_32_renders_its_scene() -> None:
     from synthgen.config.load import load_scene_config
     from synthgen.scene.build import build_scene
