@@ -54,7 +54,7 @@ def fresh_faker() -> None:
 
 
 def synthgen_table(n: int, config: Path) -> tuple[float, dict[str, list]]:
-    from synthgen.tabular.config import load_table_config
+    from synthgen.tabular.checks import load_table_config
     from synthgen.tabular.generate import generate
 
     fresh_faker()

@@ -21,7 +21,6 @@ from synthgen.io.memory import release_free_memory
 from synthgen.io.outdir import OutputMode, prepare_output_dir
 from synthgen.labels.extract import extract
 from synthgen.scene.build import build_scene
-from synthgen.scene.meshes import default_up_axis, file_mesh
 
 
 @dataclass
@@ -49,19 +48,6 @@ class RenderSummary:
     out: Path
     seconds_wall: float = 0.0
     seconds_scene: float = 0.0  # sampling scenes
-
-
-def check_meshes(loaded: LoadedScene) -> None:
-    """Load every mesh file once up front, so a corrupt mesh fails before anything is written."""
-    from synthgen.scene.build import mesh_files
-
-    for index, folder_or_file in loaded.mesh_paths.items():
-        group = loaded.config.objects[index]
-        for path in mesh_files(folder_or_file):
-            try:
-                file_mesh(path, group.up_axis or default_up_axis(path))
-            except UserError as error:
-                raise loaded.source.error(("objects", index, "mesh"), f"{path.name}: {error.message}") from None
 
 
 # Raised whenever the same (config, seed, frame) starts to give a different scene, so --resume never mixes
@@ -95,8 +81,7 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     check_count_and_seed(request.frames, request.seed)
     if request.start < 0:
         raise UserError(f"--start must be at least 0, got {request.start}")
-    loaded = load_scene_config(request.config, request.overrides)
-    check_meshes(loaded)
+    loaded = load_scene_config(request.config, request.overrides)  # mesh files included
     seed = loaded.config.render.seed if request.seed is None else request.seed
     # built before anything is written: fixed poses that overlap, regions a layout lacks fail here
     first = build_scene(loaded.config, seed, request.start, loaded.mesh_paths)

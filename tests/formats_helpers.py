@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.formats.base import Category, LabelSet
+from synthgen.formats.labelset import Category, LabelSet
 from synthgen.formats.masks import decode_rle
 from synthgen.formats.synthgen_dataset import read_rendered
 

@@ -79,6 +79,36 @@ def test_corrupt_mesh_file_is_a_config_error(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+TRIANGLE_OBJ = "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"
+
+
+@pytest.mark.parametrize("files,mesh,message", [
+    ({"points.obj": "v 0 0 0\nv 1 0 0\nv 0 1 0\n"}, "points.obj", "points.obj: the file holds no triangles"),
+    ({"parts/a.obj": TRIANGLE_OBJ, "parts/b.ply": "ply\nnot really\n"}, "parts", "b.ply: cannot read mesh"),
+])
+def test_unloadable_mesh_is_one_line_from_validate_and_render(tmp_path, files, mesh, message):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    config = write(tmp_path, f"objects:\n  - category: thing\n    mesh: {mesh}\n")
+    for command in (["validate", config], ["render", config, "--out", tmp_path / "out", "-n", 1]):
+        assert_one_line_error(run_cli(*command), f"{config}:3: objects.0.mesh: {message}")
+    assert not (tmp_path / "out").exists()
+
+
+def test_config_loading_itself_loads_the_mesh_files(tmp_path):
+    from synthgen.config.load import load_scene_config
+    from synthgen.errors import UserError
+
+    (tmp_path / "broken.obj").write_text("this is not an obj file\n")
+    config = write(tmp_path, "objects:\n  - category: thing\n    mesh: broken.obj\n")
+    with pytest.raises(UserError) as caught:
+        load_scene_config(config)
+    assert str(caught.value).startswith(f"{config}:3: objects.0.mesh: broken.obj: ")
+    (tmp_path / "broken.obj").write_text(TRIANGLE_OBJ)
+    assert load_scene_config(config).mesh_paths == {0: (tmp_path / "broken.obj").resolve()}
+
+
 def test_validate_accepts_bundled_scenes():
     for scene in sorted(MINIMAL.parent.glob("*.yaml")):
         result = run_cli("validate", scene)
@@ -139,6 +169,15 @@ def test_every_dataset_command_checks_n_and_seed_alike(tmp_path, command, flags,
     result = run_cli(command, config[command], "--out", tmp_path / "out", *flags)
     assert result.returncode == 2 and result.stderr.strip().endswith(message), result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("seed,accepted", [(0, True), (2**63 - 1, True), (-1, False), (2**63, False)])
+def test_render_seed_in_the_config_has_the_bounds_of_seed_flag(seed, accepted) -> None:
+    result = run_cli("validate", MINIMAL, "--set", f"render.seed={seed}")
+    if accepted:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert_one_line_error(result, "--set render.seed=", "render.seed:", str(seed))
 
 
 def test_a_seed_past_two_to_the_32_renders_its_scene() -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from synthgen.formats import cityscapes, cvat, kitti, labelstudio, mot
-from synthgen.formats.base import Category, LabelSet, Losses
+from synthgen.formats.labelset import Category, LabelSet, Losses
 from synthgen.labels.model import Box3D
 from tests.conftest import run_cli
 from tests.formats_helpers import assert_same_boxes, assert_same_masks, rendered, visible_instances, with_keypoints

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from synthgen.formats import coco, yolo
-from synthgen.taxonomy import load_taxonomy
+from synthgen.formats.taxonomy import load_taxonomy
 from tests.conftest import REPO, run_cli
 from tests.formats_helpers import mask_of, rendered, visible_instances
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from synthgen.tabular.config import load_table_config
+from synthgen.tabular.checks import load_table_config
 from synthgen.tabular.generate import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +146,7 @@ def test_poisson_quantile_is_scipy_stats_poisson_ppf() -> None:
 @pytest.mark.parametrize("prefix", ["", "TX", "é{x}", "😀-"])
 def test_ids_are_the_prefix_and_the_padded_number_as_str_format_writes_them(prefix: str) -> None:
     from synthgen.tabular.columns import ids
-    from synthgen.tabular.config import IdColumn
+    from synthgen.tabular.spec import IdColumn
 
     for width in (0, 1, 3, 10):
         for start in (0, 7, 985, -20):

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
               for each in read_each(name, f, Path(p), images, truth)]
     taxonomy = None
     if args.taxonomy:
-        from synthgen.taxonomy import load_taxonomy
+        from synthgen.formats.taxonomy import load_taxonomy
 
         taxonomy = load_taxonomy(Path(args.taxonomy))
     inputs = CompareInputs(truth, labels, taxonomy)

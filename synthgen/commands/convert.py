@@ -25,22 +25,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from synthgen.commands.labels_output import mapped_to_taxonomy, output_folder
     from synthgen.formats.registry import get, read_any
     from synthgen.formats.writeout import write_format
-    from synthgen.io.outdir import OutputMode, prepare_output_dir, removed_on_failure
 
     spec = get(args.target)
+    # everything is read and checked before anything is written; with a taxonomy masks are read too, since it
+    # may drop objects and only the kept objects' masks count as lost
     labels = read_any(args.source, Path(args.input), Path(args.images) if args.images else None,
-                      masks="mask" in spec.holds or bool(args.taxonomy))  # a taxonomy may drop objects: count
-                                                                         # the masks of those kept only  # reads and validates everything before writing anything
-    if args.taxonomy:
-        from synthgen.taxonomy import apply_taxonomy, load_taxonomy
-
-        labels, note = apply_taxonomy(labels, load_taxonomy(Path(args.taxonomy)))
-        if note:
-            print(note)
-    out = Path(args.out)
-    with removed_on_failure(out):
-        prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW, managed=[], resumable=False)
+                      masks="mask" in spec.holds or bool(args.taxonomy))
+    [labels] = mapped_to_taxonomy([labels], args.taxonomy)
+    with output_folder(args.out, args.overwrite, managed=[]) as out:
         print(write_format(labels, spec, out))
     return 0

@@ -21,22 +21,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from synthgen.commands.labels_output import mapped_to_taxonomy, output_folder
     from synthgen.formats.registry import get, read_any
     from synthgen.formats.writeout import write_format
-    from synthgen.io.outdir import OutputMode, prepare_output_dir, removed_on_failure
 
     specs = [get(name) for name in dict.fromkeys(args.formats)]
-    labels = read_any("synthgen", Path(args.dataset))
-    if args.taxonomy:
-        from synthgen.taxonomy import apply_taxonomy, load_taxonomy
-
-        labels, note = apply_taxonomy(labels, load_taxonomy(Path(args.taxonomy)))
-        if note:
-            print(note)
-    out = Path(args.out)
-    with removed_on_failure(out):
-        prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW,
-                           managed=[s.name for s in specs], resumable=False)
+    [labels] = mapped_to_taxonomy([read_any("synthgen", Path(args.dataset))], args.taxonomy)
+    with output_folder(args.out, args.overwrite, managed=[s.name for s in specs]) as out:
         for spec in specs:
             print(write_format(labels, spec, out / spec.name))
     return 0

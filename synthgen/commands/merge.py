@@ -29,30 +29,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from synthgen.commands.labels_output import mapped_to_taxonomy, output_folder
     from synthgen.formats.merge import merge
     from synthgen.formats.registry import get, read_any
     from synthgen.formats.writeout import write_format
-    from synthgen.io.outdir import OutputMode, prepare_output_dir, removed_on_failure
 
     spec = get(args.to)
     masks = "mask" in spec.holds or bool(args.taxonomy)  # a taxonomy may drop objects: count the kept ones' masks
     first = read_any(args.from_a, Path(args.a), Path(args.images_a) if args.images_a else None, masks)
     second = read_any(args.from_b, Path(args.b), Path(args.images_b) if args.images_b else None, masks)
-    if args.taxonomy:
-        from synthgen.taxonomy import apply_taxonomy, load_taxonomy
-
-        taxonomy = load_taxonomy(Path(args.taxonomy))
-        first, note_a = apply_taxonomy(first, taxonomy)
-        second, note_b = apply_taxonomy(second, taxonomy)
-        for note in (note_a, note_b):
-            if note:
-                print(note)
+    first, second = mapped_to_taxonomy([first, second], args.taxonomy)
     synthetic = args.synthetic or ("both" if args.from_a == args.from_b == "synthgen" else
                                    "a" if args.from_a == "synthgen" else "b" if args.from_b == "synthgen" else "none")
     labels = merge([(first, synthetic in ("a", "both")), (second, synthetic in ("b", "both"))])
-    out = Path(args.out)
-    with removed_on_failure(out):
-        prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW, managed=[], resumable=False)
+    with output_folder(args.out, args.overwrite, managed=[]) as out:
         counts = sum(f.extra["source"] == "synthetic" for f in labels.frames)
         print(f"merged {len(labels.frames)} images ({counts} synthetic, {len(labels.frames) - counts} real), "
               f"{len(labels.categories)} categories")

@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from synthgen.errors import UserError
-    from synthgen.formats.base import frame_names
+    from synthgen.formats.frames import frame_names
     from synthgen.formats.registry import read_any
     from synthgen.io.outdir import OutputMode, prepare_output_dir
     from synthgen.viz.frames import frame_overlay

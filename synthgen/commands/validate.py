@@ -15,12 +15,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from synthgen.config.load import load_scene_config
-    from synthgen.pipeline import check_meshes
     from synthgen.scene.build import build_scene
 
-    loaded = load_scene_config(args.config, args.overrides)
-    check_meshes(loaded)  # the same checks `render` makes before writing anything, frame 0 included
-    build_scene(loaded.config, loaded.config.render.seed, 0, loaded.mesh_paths)
+    loaded = load_scene_config(args.config, args.overrides)  # mesh files included
+    build_scene(loaded.config, loaded.config.render.seed, 0, loaded.mesh_paths)  # frame 0, as `render` builds it first
     groups = len(loaded.config.objects)
     print(f"{args.config}: ok ({groups} object group{'s' if groups != 1 else ''}, "
           f"categories: {', '.join(loaded.config.categories())})")

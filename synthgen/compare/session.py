@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from synthgen.formats.base import LabelSet
-from synthgen.taxonomy import Taxonomy, apply_taxonomy
+from synthgen.formats.labelset import LabelSet
+from synthgen.formats.taxonomy import Taxonomy, apply_taxonomy
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,9 @@ class LoadedScene:
 
 
 def load_scene_config(path: str | Path, overrides: list[str] | None = None) -> LoadedScene:
-    """Load and fully validate a scene config, including that every mesh file exists."""
-    from synthgen.config.scene_config import MESH_SUFFIXES, SceneConfig, resolve_mesh_paths  # not for tables or text
+    """Load and fully validate a scene config, including that every mesh file exists and loads."""
+    from synthgen.config.mesh_files import check_mesh_files  # not for tables or text
+    from synthgen.config.scene_config import SceneConfig, resolve_mesh_paths
 
     source = load_yaml(path)
     apply_overrides(source, overrides or [])
@@ -73,13 +74,5 @@ def load_scene_config(path: str | Path, overrides: list[str] | None = None) -> L
     for where, message in config.problems()[:1]:
         raise source.error(where, message)
     mesh_paths = resolve_mesh_paths(config, source.path.parent)
-    for index, mesh_path in mesh_paths.items():
-        if mesh_path.is_dir():
-            from synthgen.scene.build import mesh_files
-
-            if not mesh_files(mesh_path):
-                raise source.error(("objects", index, "mesh"), f"the folder holds no mesh files "
-                                   f"({', '.join(MESH_SUFFIXES)}): {mesh_path}")
-        elif not mesh_path.is_file():
-            raise source.error(("objects", index, "mesh"), f"mesh file not found: {mesh_path}")
+    check_mesh_files(source, mesh_paths)
     return LoadedScene(config, source, mesh_paths, config_digest(source))

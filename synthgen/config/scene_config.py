@@ -9,6 +9,7 @@ from pydantic import BeforeValidator, Field, PlainValidator, model_validator
 from pydantic_core import PydanticCustomError
 
 from synthgen.config.catalog import ASSET_KINDS, COCO_KEYPOINTS, DRIVING_CATEGORIES, LAYOUT_CATEGORIES
+from synthgen.config.checks import MAX_SEED
 from synthgen.config.strict import Strict
 from synthgen.config.distributions import Constant, Distribution, Spec, parse_distribution
 
@@ -282,7 +283,7 @@ class Render(Strict):
     samples: int | None = Field(default=None, ge=1, le=1 << 20)  # overrides the preset's
     denoise: bool | None = None  # overrides the preset's
     max_bounces: int = Field(default=4, ge=0, le=1024)
-    seed: int = Field(default=0, ge=0, le=2**63 - 1)  # as --seed (config/checks.py)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)  # the bounds of --seed
     threads: int = Field(default=0, ge=0, le=1024)
 
 

@@ -23,11 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (LABEL_PNG_LEVEL, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
-                                   frame_names, image_name, image_size, make_frame, read_json, read_png, visible,
-                                   write_staged)
-from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox
-from synthgen.labels.model import InstanceLabel
+from synthgen.formats.frames import frame_names, image_name, make_frame, masked_instance, visible
+from synthgen.formats.image_locator import ImageLocator
+from synthgen.formats.labelset import Category, LabelSet, Losses
+from synthgen.formats.masks import decode_rle
+from synthgen.formats.reading import fail, image_size, read_json, read_png
+from synthgen.formats.writing import LABEL_PNG_LEVEL, copy_image, write_staged
 
 SPLIT, CITY = "train", "synthgen"
 # the Cityscapes label table: name, id, has instances
@@ -173,7 +174,7 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
     if not (path / "gtFine").is_dir():
         raise UserError("not a Cityscapes directory (no gtFine/)", file=path)
     categories, by_label, instanced = _table(path)
-    names = {c.id: c.name for c in categories}
+    by_id = {c.id: c for c in categories}
     locator = ImageLocator(images)
     files = sorted({*(path / "gtFine").glob("*/*/*_gtFine_instanceIds.png"),
                     *(path / "gtFine").glob("*/*_gtFine_instanceIds.png")})
@@ -205,9 +206,7 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
             if value < 1000 and lid not in instanced:
                 continue
             mask = values == value
-            cid = by_label[lid]
-            instances.append(InstanceLabel(len(instances) + 1, names[cid], cid, mask_bbox(mask),
-                                           visible_pixels=int(mask.sum()), mask_rle=encode_rle(mask),
-                                           attributes={} if value >= 1000 else {"iscrowd": 1}))
+            instances.append(masked_instance(len(instances) + 1, by_id[by_label[lid]], mask,
+                                             attributes={} if value >= 1000 else {"iscrowd": 1}))
         frames.append(make_frame(index, image_name(image, path), width, height, instances, categories))
     return LabelSet(categories, frames, path, str(path))

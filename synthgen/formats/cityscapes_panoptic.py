@@ -31,8 +31,11 @@ import numpy as np
 
 from synthgen.errors import UserError
 from synthgen.formats import coco_panoptic as panoptic
-from synthgen.formats.base import LabelSet, Losses, copy_image, fail, frame_names, visible, write_staged
 from synthgen.formats.cityscapes import CITY, FIRST_CUSTOM_ID, LABELS, SPLIT, label_ids
+from synthgen.formats.frames import frame_names, visible
+from synthgen.formats.labelset import LabelSet, Losses
+from synthgen.formats.reading import fail
+from synthgen.formats.writing import copy_image, write_staged
 from synthgen.labels.model import FrameLabels
 
 # The labels Cityscapes evaluates (ignoreInEval false), as createPanopticImgs lists them:

@@ -71,7 +71,7 @@ def write_coco(frames: Iterable[FrameLabels], categories: list[str], path: Path,
 
 
 # ---------------------------------------------------------------------------
-# COCO as an export and import format, over a LabelSet (synthgen.formats.base)
+# COCO as an export and import format, over a LabelSet (synthgen.formats.labelset)
 
 COCO_JSON = "annotations/instances.json"
 
@@ -95,7 +95,8 @@ def _coco_segmentation(instance, mode: str, losses) -> tuple[object, int] | None
 
 def coco_document(labels, images: list[str], segmentation: str = "rle", losses=None) -> dict:
     """The COCO dict for a LabelSet; `images` are the file names written for its frames."""
-    from synthgen.formats.base import Losses, visible
+    from synthgen.formats.frames import visible
+    from synthgen.formats.labelset import Losses
 
     losses = losses if losses is not None else Losses()
     categories = []
@@ -137,7 +138,8 @@ def coco_document(labels, images: list[str], segmentation: str = "rle", losses=N
 
 def write_coco_dir(labels, out: Path, segmentation: str = "rle", losses=None) -> None:
     """images/ plus annotations/instances.json (file_name relative to `out`)."""
-    from synthgen.formats.base import copy_image, frame_names
+    from synthgen.formats.frames import frame_names
+    from synthgen.formats.writing import copy_image
 
     names = frame_names(labels.frames)
     files = [f"images/{name}{Path(frame.image).suffix or '.png'}" for name, frame in zip(names, labels.frames)]
@@ -191,7 +193,7 @@ def read_coco(path: Path, images: Path | None = None, masks: bool = True):
     """Read and validate a COCO instances/keypoints JSON (a file, or a directory holding one); `masks=False`
     when the target holds none: they are checked and counted, not rasterised."""
     from synthgen.formats import coco_checks
-    from synthgen.formats.base import ImageLocator
+    from synthgen.formats.image_locator import ImageLocator
 
     json_path = _find_coco_json(Path(path))
     folders = image_folders(json_path)

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from synthgen.formats import coco_bulk
-from synthgen.formats.base import (Category, LabelSet, fail, image_name, image_size, is_int, is_number, make_frame,
-                                   read_json)
+from synthgen.formats.frames import image_name, make_frame
+from synthgen.formats.labelset import Category, LabelSet
 from synthgen.formats.masks import RleError, check_polygon, polygons_to_rle, rle_counts
+from synthgen.formats.reading import fail, image_size, is_int, is_number, read_json
 from synthgen.labels.model import InstanceLabel
 
 

@@ -29,9 +29,11 @@ from typing import Any, Callable
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (LABEL_PNG_LEVEL, Category, LabelSet, Losses, copy_image, fail, frame_names,
-                                   image_size, is_int, is_number, read_json, visible, write_staged)
+from synthgen.formats.frames import frame_names, masked_instance, visible
+from synthgen.formats.labelset import Category, LabelSet, Losses
 from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox
+from synthgen.formats.reading import fail, image_size, is_int, is_number, read_json
+from synthgen.formats.writing import LABEL_PNG_LEVEL, copy_image, write_staged
 from synthgen.io.atomic import atomic_open
 from synthgen.labels.model import CameraLabel, FrameLabels, InstanceLabel, StuffLabel
 
@@ -324,6 +326,7 @@ def _check_pixels(ids: np.ndarray, segments: list[dict], png: Path, file: Path, 
 def _frame(index: int, image: str, entry: dict, doc: PanopticDocument, ids: np.ndarray | None,
            segments: list[dict]) -> FrameLabels:
     """Things become instances (crowd flagged), stuff one StuffLabel per category (segments merged)."""
+    by_id = {c.id: c for c in doc.categories}
     names = {c.id: c.name for c in doc.categories}
     instances: list[InstanceLabel] = []
     stuff: dict[int, np.ndarray] = {}
@@ -331,9 +334,8 @@ def _frame(index: int, image: str, entry: dict, doc: PanopticDocument, ids: np.n
         mask = ids == segment["id"]
         cid = segment["category_id"]
         if cid in doc.things:
-            instances.append(InstanceLabel(len(instances) + 1, names[cid], cid, mask_bbox(mask),
-                                           visible_pixels=int(mask.sum()), mask_rle=encode_rle(mask),
-                                           attributes={"iscrowd": 1} if segment.get("iscrowd") else {}))
+            instances.append(masked_instance(len(instances) + 1, by_id[cid], mask,
+                                             attributes={"iscrowd": 1} if segment.get("iscrowd") else {}))
         else:
             stuff[cid] = stuff[cid] | mask if cid in stuff else mask
     stuff_labels = tuple(StuffLabel(names[cid], cid, int(mask.sum()), mask_bbox(mask), encode_rle(mask))

@@ -14,7 +14,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from synthgen.formats.base import LabelSet, fail, is_int, is_number, read_json, with_instances
+from synthgen.formats.frames import with_instances
+from synthgen.formats.labelset import LabelSet
+from synthgen.formats.reading import fail, is_int, is_number, read_json
 from synthgen.labels.model import InstanceLabel
 
 

@@ -27,15 +27,13 @@ from typing import Iterator
 
 import numpy as np
 
-from synthgen.formats.base import (Category, ImageLocator, LabelSet, Losses, copy_image, fail, frame_names, image_size,
-                                   image_name, is_number, make_frame, read_xml, visible, write_staged)
-from synthgen.formats.masks import check_polygon, decode_rle, encode_rle, mask_bbox, polygons_to_mask
+from synthgen.formats.frames import frame_names, image_name, make_frame, masked_instance, visible
+from synthgen.formats.image_locator import ImageLocator
+from synthgen.formats.labelset import Category, LabelSet, Losses
+from synthgen.formats.masks import check_polygon, decode_rle, mask_bbox, polygons_to_mask
+from synthgen.formats.reading import fail, image_size, is_number, read_xml
+from synthgen.formats.writing import copy_image, decimal_text, write_staged
 from synthgen.labels.model import FrameLabels, InstanceLabel
-
-
-def _f(value: float) -> str:
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def mask_to_cvat_rle(mask: np.ndarray) -> tuple[str, int, int, int, int]:
@@ -80,7 +78,8 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
             common = {"label": instance.category, "source": "auto", "occluded": "0", "z_order": "0",
                       "group_id": str(group)}
             x, y, w, h = instance.bbox
-            ET.SubElement(image, "box", **common, xtl=_f(x), ytl=_f(y), xbr=_f(x + w), ybr=_f(y + h))
+            xtl, ytl, xbr, ybr = (decimal_text(v, 4) for v in (x, y, x + w, y + h))
+            ET.SubElement(image, "box", **common, xtl=xtl, ytl=ytl, xbr=xbr, ybr=ybr)
             if instance.mask_rle is not None:
                 mask = decode_rle(instance.mask_rle, frame.camera.height, frame.camera.width)
                 rle, left, top, width, height = mask_to_cvat_rle(mask)
@@ -91,7 +90,8 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
                 if any(v != 2 for _, _, v in instance.keypoints):
                     losses.add("keypoint sets with unlabelled or hidden points (CVAT points have no visibility)")
                 if labelled:
-                    ET.SubElement(image, "points", **common, points=";".join(f"{_f(px)},{_f(py)}" for px, py in labelled))
+                    ET.SubElement(image, "points", **common, points=";".join(
+                        f"{decimal_text(px, 4)},{decimal_text(py, 4)}" for px, py in labelled))
     ET.indent(root)
     write_staged(out / "annotations.xml", '<?xml version="1.0" encoding="utf-8"?>\n'
                       + ET.tostring(root, encoding="unicode") + "\n")
@@ -358,15 +358,12 @@ def _instances(objects: list[dict], reading: _Reading) -> list[InstanceLabel]:
     instances = []
     for entry in objects:
         mask = entry.get("mask")
-        bbox = entry.get("bbox") or (mask_bbox(mask) if mask is not None else None)
-        if bbox is None:
+        instance = masked_instance(len(instances) + 1, entry["category"], mask, entry.get("bbox"),
+                                   keypoints=entry.get("keypoints"))
+        if instance is None:
             reading.lose(EMPTY if mask is not None else LOST["points"])
             continue
-        category = entry["category"]
-        instances.append(InstanceLabel(len(instances) + 1, category.name, category.id, tuple(bbox),
-                                       visible_pixels=int(mask.sum()) if mask is not None else 0,
-                                       mask_rle=encode_rle(mask) if mask is not None else None,
-                                       keypoints=entry.get("keypoints")))
+        instances.append(instance)
     return instances
 
 
@@ -538,8 +535,7 @@ def _track_instances(track: ET.Element, shapes: list[ET.Element], frames: dict[i
             reading.lose(EMPTY)
             continue
         _count_extras(listed[frame], reading)
-        yield frame, InstanceLabel(number, category.name, category.id, mask_bbox(mask),
-                                   visible_pixels=int(mask.sum()), mask_rle=encode_rle(mask))
+        yield frame, masked_instance(number, category, mask)
 
 
 def _track_frames(root: ET.Element, tasks: dict[str | None, _Task], reading: _Reading,

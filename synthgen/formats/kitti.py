@@ -20,8 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (Category, ImageLocator, LabelSet, Losses, copy_image, fail, frame_names, image_size,
-                                   image_name, make_frame, write_staged)
+from synthgen.formats.frames import frame_names, image_name, make_frame
+from synthgen.formats.image_locator import ImageLocator
+from synthgen.formats.labelset import Category, LabelSet, Losses
+from synthgen.formats.reading import fail, image_size
+from synthgen.formats.writing import copy_image, decimal_text, write_staged
 from synthgen.labels.model import Box3D, CameraLabel, InstanceLabel
 
 FULLY_VISIBLE_AT = 0.95
@@ -33,11 +36,6 @@ def occlusion_level(visibility: float | None) -> int:
     if visibility is None:
         return 3
     return 0 if visibility >= FULLY_VISIBLE_AT else 1 if visibility >= PARTLY_VISIBLE_AT else 2
-
-
-def _f(value: float) -> str:
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def kitti_box(box: Box3D, down: np.ndarray | None = None) -> tuple[tuple[float, float, float],
@@ -78,7 +76,7 @@ def _row(instance: InstanceLabel, losses: Losses, down: np.ndarray | None) -> st
     # a level read from KITTI is written as read; VOC's 0/1 'occluded' flag is another thing and is not used
     occluded = int(instance.attributes.get("kitti_occluded", occlusion_level(instance.visibility)))
     values = [truncation, occluded, alpha, x, y, x + w, y + h, *dims, *location, rotation_y]
-    return " ".join([name, _f(values[0]), str(values[1]), *map(_f, values[2:])])
+    return " ".join([name, decimal_text(values[0], 6), str(values[1]), *(decimal_text(v, 6) for v in values[2:])])
 
 
 def _calib(camera: CameraLabel, read: dict[str, list[float]] | None = None) -> str:
@@ -87,10 +85,10 @@ def _calib(camera: CameraLabel, read: dict[str, list[float]] | None = None) -> s
         return "".join(f"{key}: {' '.join(f'{v:.12e}' for v in values)}\n" for key, values in read.items())
     p = np.hstack([camera.K, np.zeros((3, 1))])
     eye34 = np.hstack([np.eye(3), np.zeros((3, 1))])
-    lines = [f"P{k}: " + " ".join(_f(v) for v in p.ravel()) for k in range(4)]
-    lines.append("R0_rect: " + " ".join(_f(v) for v in np.eye(3).ravel()))
-    lines.append("Tr_velo_to_cam: " + " ".join(_f(v) for v in eye34.ravel()))
-    lines.append("Tr_imu_to_velo: " + " ".join(_f(v) for v in eye34.ravel()))
+    lines = [f"P{k}: " + " ".join(decimal_text(v, 6) for v in p.ravel()) for k in range(4)]
+    lines.append("R0_rect: " + " ".join(decimal_text(v, 6) for v in np.eye(3).ravel()))
+    lines.append("Tr_velo_to_cam: " + " ".join(decimal_text(v, 6) for v in eye34.ravel()))
+    lines.append("Tr_imu_to_velo: " + " ".join(decimal_text(v, 6) for v in eye34.ravel()))
     return "\n".join(lines) + "\n"
 
 

@@ -29,9 +29,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses, copy_image, fail,
-                                   frame_names, image_size, is_number, make_frame, read_json, visible, write_staged)
-from synthgen.formats.masks import check_polygon, decode_rle, encode_rle, mask_bbox, polygons_to_mask
+from synthgen.formats.frames import frame_names, make_frame, masked_instance, visible
+from synthgen.formats.image_locator import ImageLocator
+from synthgen.formats.labelset import Category, LabelSet, Losses
+from synthgen.formats.masks import check_polygon, decode_rle, polygons_to_mask
+from synthgen.formats.reading import IMAGE_SUFFIXES, fail, image_size, is_number, read_json
+from synthgen.formats.writing import copy_image, write_staged
 from synthgen.labels.model import InstanceLabel
 
 RUN_WIDTHS = (3, 4, 8, 16)
@@ -167,7 +170,7 @@ def _config_tags(path: Path, tags: tuple[str, ...]) -> list[str] | None:
     file = path / "label_config.xml"
     if not file.is_file():
         return None
-    from synthgen.formats.base import read_xml
+    from synthgen.formats.reading import read_xml
 
     root = read_xml(file)
     names: list[str] = []
@@ -401,17 +404,11 @@ def _objects(results: list, names: list[str], width: int, height: int, file: Pat
 
 
 def _instance(number: int, obj: dict, category: Category) -> InstanceLabel | None:
-    mask = obj.get("mask")
-    bbox = obj.get("bbox") or (mask_bbox(mask) if mask is not None else None)
-    if bbox is None:
-        return None
     keypoints = None
     if obj["keypoints"] and category.keypoints:
         keypoints = tuple((*obj["keypoints"][str(k)], 2) if str(k) in obj["keypoints"] else (0.0, 0.0, 0)
                           for k in range(len(category.keypoints)))
-    return InstanceLabel(number, category.name, category.id, tuple(round(v, 4) for v in bbox),
-                         visible_pixels=int(mask.sum()) if mask is not None else 0,
-                         mask_rle=encode_rle(mask) if mask is not None else None, keypoints=keypoints)
+    return masked_instance(number, category, obj.get("mask"), obj.get("bbox"), places=4, keypoints=keypoints)
 
 
 def read(path: Path, images: Path | None = None) -> LabelSet:

@@ -13,7 +13,8 @@ from collections import Counter
 from dataclasses import replace
 
 from synthgen.errors import UserError
-from synthgen.formats.base import Category, LabelSet, frame_names
+from synthgen.formats.frames import frame_names
+from synthgen.formats.labelset import Category, LabelSet
 
 
 def merge(inputs: list[tuple[LabelSet, bool]]) -> LabelSet:

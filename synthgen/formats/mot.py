@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses, copy_image, fail,
-                                   from_one_based, image_size, make_frame, write_staged)
+from synthgen.formats.frames import make_frame
+from synthgen.formats.image_locator import ImageLocator
+from synthgen.formats.labelset import Category, LabelSet, Losses
+from synthgen.formats.reading import IMAGE_SUFFIXES, fail, from_one_based, image_size
+from synthgen.formats.writing import copy_image, decimal_text, write_staged
 from synthgen.labels.model import InstanceLabel
 
 SEQUENCE = "synthgen"
@@ -32,10 +35,6 @@ SEQUENCE = "synthgen"
 MOT_CLASSES = ("pedestrian", "person_on_vehicle", "car", "bicycle", "motorbike", "non_mot_vehicle", "static_person",
                "distractor", "occluder", "occluder_on_ground", "occluder_full", "reflection", "crowd")
 UNTRACKED = -1  # the id of rows that belong to no track (detections; datumaro's and CVAT's shapes without a track)
-
-
-def _f(value: float) -> str:
-    return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
 def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> None:
@@ -57,8 +56,9 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
             conf = 0 if instance.attributes.get("ignore") else 1
             x, y, w, h = box
             track = UNTRACKED if instance.instance_id in untracked else instance.instance_id
-            rows.append(",".join([str(number), str(track), _f(x + 1), _f(y + 1), _f(w), _f(h),
-                                  str(conf), str(instance.category_id), _f(visibility)]))
+            box_text = [decimal_text(v, 6) for v in (x + 1, y + 1, w, h)]
+            rows.append(",".join([str(number), str(track), *box_text,
+                                  str(conf), str(instance.category_id), decimal_text(visibility, 6)]))
     (seq / "gt").mkdir(parents=True, exist_ok=True)
     write_staged(seq / "gt" / "gt.txt", "".join(r + "\n" for r in rows))
     write_staged(seq / "gt" / "labels.txt", "".join(c.name + "\n" for c in labels.categories))

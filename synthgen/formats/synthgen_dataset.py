@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from synthgen.errors import UserError
-from synthgen.formats.base import Category, LabelSet, fail, read_json
+from synthgen.formats.labelset import Category, LabelSet
+from synthgen.formats.reading import fail, read_json
 
 
 def read_rendered(root: Path) -> LabelSet:

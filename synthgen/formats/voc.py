@@ -23,10 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (LABEL_PNG_LEVEL, Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses,
-                                   copy_image, fail, frame_names, from_one_based, image_size, make_frame, read_xml,
-                                   visible, write_staged)
-from synthgen.formats.masks import encode_rle, mask_bbox, mask_extent
+from synthgen.formats.frames import frame_names, make_frame, masked_instance, visible
+from synthgen.formats.image_locator import ImageLocator
+from synthgen.formats.labelset import Category, LabelSet, Losses
+from synthgen.formats.masks import mask_bbox, mask_extent
+from synthgen.formats.reading import IMAGE_SUFFIXES, fail, from_one_based, image_size, read_xml
+from synthgen.formats.writing import LABEL_PNG_LEVEL, copy_image, write_staged
 from synthgen.labels.model import InstanceLabel
 
 TRUNCATED_AT = 0.15
@@ -408,11 +410,8 @@ def _instances(objects: list[_Object], by_name: dict[str, Category], file: Path)
     for number, obj in enumerate(objects, start=1):
         if obj.name not in by_name:
             raise fail(file, f"object[{number - 1}] ({obj.name})", "label is not declared in labelmap.txt")
-        mask = obj.mask
-        instances.append(InstanceLabel(number, obj.name, by_name[obj.name].id, tuple(float(v) for v in obj.bbox),
-                                       visible_pixels=int(mask.sum()) if mask is not None else 0,
-                                       mask_rle=encode_rle(mask) if mask is not None else None,
-                                       attributes=obj.flags))
+        instances.append(masked_instance(number, by_name[obj.name], obj.mask, tuple(float(v) for v in obj.bbox),
+                                         attributes=obj.flags))
     return instances
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from synthgen.formats.base import LabelSet, Losses, count_common_losses
+from synthgen.formats.frames import count_common_losses
+from synthgen.formats.labelset import LabelSet, Losses
 from synthgen.formats.registry import FormatSpec
 from synthgen.io.gcpause import gc_paused
 

@@ -27,9 +27,12 @@ import numpy as np
 import yaml
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses, copy_image, fail,
-                                   frame_names, image_size, is_int, make_frame, read_json, visible, write_staged)
-from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox, mask_to_polygon, polygons_to_mask
+from synthgen.formats.frames import frame_names, make_frame, masked_instance, visible
+from synthgen.formats.image_locator import ImageLocator
+from synthgen.formats.labelset import Category, LabelSet, Losses
+from synthgen.formats.masks import decode_rle, mask_bbox, mask_to_polygon, polygons_to_mask
+from synthgen.formats.reading import IMAGE_SUFFIXES, fail, image_size, is_int, read_json
+from synthgen.formats.writing import copy_image, write_staged
 from synthgen.labels.model import InstanceLabel
 
 SPLITS = ("train", "val", "test")
@@ -521,9 +524,7 @@ def _instance(cls: int, kind: str, values: list[float], number: int, width: int,
                 raise fail(file, record, f"keypoint {i + 1} visibility must be 0, 1 or 2, got {v:g}")
             points.append((x * width, y * height, int(v)))
         keypoints = tuple(points[:len(category.keypoints) or len(points)])
-    return InstanceLabel(number, category.name, category.id, tuple(round(v, 6) for v in bbox),
-                         visible_pixels=int(mask.sum()) if mask is not None else 0,
-                         mask_rle=encode_rle(mask) if mask is not None else None, keypoints=keypoints)
+    return masked_instance(number, category, mask, bbox, places=6, keypoints=keypoints)
 
 
 

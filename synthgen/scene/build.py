@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.config.distributions import Spec, parse_distribution
-from synthgen.config.scene_config import MESH_SUFFIXES, REGIONS, Material, ObjectGroup, SceneConfig
+from synthgen.config.mesh_files import mesh_files
+from synthgen.config.scene_config import REGIONS, Material, ObjectGroup, SceneConfig
 from synthgen.errors import UserError
 from synthgen.scene.assets import ASSET_KINDS, asset_mesh
 from synthgen.scene.environment import lamp_lights, sample_weather, world_and_sun
@@ -133,13 +134,6 @@ def _world(config: SceneConfig, rng: np.random.Generator) -> WorldSpec:
     if world.sky is not None:
         sky = (_scalar(world.sky.sun_elevation, rng), _scalar(world.sky.sun_rotation, rng), _scalar(world.sky.strength, rng))
     return WorldSpec(color, strength, sky)
-
-
-def mesh_files(path: Path) -> list[Path]:
-    """A mesh file, or the mesh files of a folder in name order (a folder gives one per copy)."""
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix.lower() in MESH_SUFFIXES and p.is_file())
-    return [path]
 
 
 def _group_mesh(group: ObjectGroup, mesh_path: Path | None, rng: np.random.Generator,

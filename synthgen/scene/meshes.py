@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.errors import UserError
+from synthgen.config.mesh_files import read_triangles
 
 
 class Mesh:
@@ -206,19 +206,11 @@ def primitive_mesh(shape: str) -> Mesh:
 
 @lru_cache(maxsize=64)
 def file_mesh(path: Path, up_axis: str) -> Mesh:
-    """Load a mesh file as one triangle mesh; Y-up files are turned to synthgen's Z-up."""
-    import trimesh
-
-    try:
-        loaded = trimesh.load(str(path), force="mesh", process=False)
-    except Exception as exc:  # trimesh raises many types for bad files
-        raise UserError(f"cannot read mesh ({exc.__class__.__name__}: {exc})", file=path) from None
-    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
-        raise UserError("the file holds no triangles", file=path)
-    vertices = np.asarray(loaded.vertices, dtype=np.float64)
+    """A mesh file as one triangle mesh; Y-up files are turned to synthgen's Z-up."""
+    vertices, faces = read_triangles(path)
     if up_axis == "y":  # +90 degrees about x: y -> z, z -> -y
         vertices = np.column_stack([vertices[:, 0], -vertices[:, 2], vertices[:, 1]])
-    return Mesh(vertices, np.asarray(loaded.faces))
+    return Mesh(vertices, faces)
 
 
 def default_up_axis(path: Path) -> str:

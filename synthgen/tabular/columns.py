@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from synthgen.tabular.config import (
+from synthgen.tabular.spec import (
     BooleanColumn, CategoryColumn, DateColumn, ExponentialColumn, FakerColumn, IdColumn, IntegerColumn,
-    LognormalColumn, NormalColumn, PoissonColumn, UniformColumn, _as_datetime64,
+    LognormalColumn, NormalColumn, PoissonColumn, UniformColumn, as_datetime64,
 )
 from synthgen.fake.values import FakerValues
 from synthgen.tabular.normal import normal_quantile, poisson_cdf
@@ -98,8 +98,8 @@ def boolean(spec: BooleanColumn, rng: np.random.Generator, n: int) -> np.ndarray
 
 def date(spec: DateColumn, rng: np.random.Generator, n: int) -> np.ndarray:
     unit = "D" if spec.resolution == "day" else "s"
-    start = _as_datetime64(spec.start).astype(f"datetime64[{unit}]")
-    end = _as_datetime64(spec.end).astype(f"datetime64[{unit}]")
+    start = as_datetime64(spec.start).astype(f"datetime64[{unit}]")
+    end = as_datetime64(spec.end).astype(f"datetime64[{unit}]")
     span = int((end - start).astype(np.int64))
     return start + rng.integers(0, span + 1, size=n).astype(f"timedelta64[{unit}]")
 

@@ -21,7 +21,7 @@ import numpy as np
 from synthgen.errors import UserError
 from synthgen.tabular import columns as draw
 from synthgen.fake.blocks import block_rng, blocks, choose_weighted
-from synthgen.tabular.config import (
+from synthgen.tabular.spec import (
     NUMERIC, BooleanColumn, CategoryColumn, DateColumn, FakerColumn, FormulaColumn, IdColumn, LabelColumn,
     TableSpec, case_key, dependencies,
 )

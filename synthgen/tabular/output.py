@@ -21,8 +21,9 @@ from synthgen.fake.blocks import blocks
 from synthgen.io.atomic import atomic_open, atomic_write_json
 from synthgen.io.forked import ForkedBlocks, process_count
 from synthgen.io.progress import DelayedProgress
-from synthgen.tabular.config import IdColumn, LabelColumn, TableSpec, load_table_config
+from synthgen.tabular.checks import load_table_config
 from synthgen.tabular.generate import BLOCK_ROWS, CALIBRATION_BLOCKS, Block, Generator
+from synthgen.tabular.spec import IdColumn, LabelColumn, TableSpec
 from synthgen.tabular.stats import ColumnStats
 from synthgen.tabular.writers import ENCODERS, FILE_NAMES, write_parquet
 

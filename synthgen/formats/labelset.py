@@ -1,0 +1,58 @@
+"""What every format reader returns and every writer takes: frames over one category list.
+
+A `LabelSet` is canonical frames (synthgen.labels.model) plus the category table
+they refer to and the directory their image paths are relative to. Masks travel
+inside the frames as `InstanceLabel.mask_rle`, so one object carries everything
+a format might hold.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from synthgen.labels.model import FrameLabels
+
+
+@dataclass(frozen=True)
+class Category:
+    id: int
+    name: str
+    keypoints: tuple[str, ...] = ()
+    skeleton: tuple[tuple[int, int], ...] = ()  # pairs of 1-based keypoint indices, as COCO writes them
+
+
+@dataclass
+class LabelSet:
+    categories: list[Category]
+    frames: list[FrameLabels]
+    root: Path  # frame image paths are relative to this directory (or absolute)
+    source: str = ""  # what it was read from, for messages
+    unread: Counter = field(default_factory=Counter)  # what the reader met and the model cannot hold, by kind
+
+    def image_path(self, frame: FrameLabels) -> Path:
+        return self.root / frame.image
+
+    def category_by_id(self) -> dict[int, Category]:
+        return {c.id: c for c in self.categories}
+
+    def names(self) -> list[str]:
+        return [c.name for c in self.categories]
+
+
+@dataclass
+class Losses:
+    """What a writer could not put into its format, counted per kind, reported in one line."""
+
+    counts: Counter = field(default_factory=Counter)
+
+    def add(self, what: str, n: int = 1) -> None:
+        if n:
+            self.counts[what] += n
+
+    def line(self, target: str) -> str:
+        if not self.counts:
+            return f"{target}: everything carried over"
+        parts = ", ".join(f"{n} {what}" for what, n in sorted(self.counts.items()))
+        return f"{target}: could not hold {parts}"
