@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (LABEL_PNG_LEVEL, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
+from synthgen.formats.base import (LABEL_PNG_LEVEL, Category, ImageLocator, LabelSet, Losses, copy_image_as_png, fail,
                                    frame_names, image_name, image_size, make_frame, read_json, read_png, visible,
                                    write_staged)
 from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox
@@ -112,7 +112,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
     for frame, name in zip(labels.frames, frame_names(labels.frames)):
         stem = f"{CITY}_000000_{name}"
         width, height = frame.camera.width, frame.camera.height
-        copy_image(labels, frame, left / f"{stem}_leftImg8bit.png")
+        copy_image_as_png(labels, frame, left / f"{stem}_leftImg8bit.png")
         label_image = np.zeros((height, width), np.uint8)
         instance_image = np.zeros((height, width), np.int32)
         counters: dict[int, int] = {}

@@ -31,7 +31,7 @@ import numpy as np
 
 from synthgen.errors import UserError
 from synthgen.formats import coco_panoptic as panoptic
-from synthgen.formats.base import LabelSet, Losses, copy_image, fail, frame_names, visible, write_staged
+from synthgen.formats.base import LabelSet, Losses, copy_image_as_png, fail, frame_names, visible, write_staged
 from synthgen.formats.cityscapes import CITY, FIRST_CUSTOM_ID, LABELS, SPLIT, label_ids
 from synthgen.labels.model import FrameLabels
 
@@ -117,7 +117,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
     entries = []
     for frame, name in zip(labels.frames, frame_names(labels.frames)):
         stem = f"{CITY}_000000_{name}"
-        copy_image(labels, frame, left / f"{stem}_leftImg8bit.png")
+        copy_image_as_png(labels, frame, left / f"{stem}_leftImg8bit.png")
         height, width = frame.camera.height, frame.camera.width
         image_ids, info = panoptic.paint(frame_segments(frame, ids, losses), height, width, losses)
         write_staged(gt / BASE / f"{stem}_gtFine_panoptic.png", panoptic.png_bytes(image_ids))

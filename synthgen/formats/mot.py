@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthgen.errors import UserError
-from synthgen.formats.base import (Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses, copy_image, fail,
+from synthgen.formats.base import (Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses, copy_image_as_png, fail,
                                    from_one_based, image_size, make_frame, write_staged)
 from synthgen.labels.model import InstanceLabel
 
@@ -46,7 +46,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
     seq = out / SEQUENCE
     rows = []
     for number, frame in enumerate(labels.frames, start=1):
-        copy_image(labels, frame, seq / "img1" / f"{number:06d}.png")
+        copy_image_as_png(labels, frame, seq / "img1" / f"{number:06d}.png")
         untracked = set(frame.extra.get("untracked", ()))
         for instance in frame.instances:
             box = instance.bbox if instance.bbox is not None else instance.bbox_amodal
