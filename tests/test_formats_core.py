@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from synthgen.formats import coco, voc, yolo
-from synthgen.formats.base import Losses
+from synthgen.formats.base import LabelSet, Losses
 from synthgen.formats.masks import mask_to_polygon, polygons_to_mask
 from tests.conftest import run_cli
 from tests.formats_helpers import (assert_same_boxes, assert_same_masks, mask_of, rendered, visible_instances,
@@ -185,3 +185,26 @@ def test_export_is_deterministic(minimal_dataset, exported, tmp_path):
         assert files == sorted(p.relative_to(tmp_path / fmt) for p in (tmp_path / fmt).rglob("*") if p.is_file())
         for name in files:
             assert (exported / fmt / name).read_bytes() == (tmp_path / fmt / name).read_bytes(), name
+
+
+def test_voc_truncated_and_occluded_flags_follow_their_thresholds(minimal_dataset, tmp_path):
+    """truncated = 1 from 15 % of the projection outside the image; occluded = 1 below half visible;
+    flags read from a VOC file are written back as read."""
+    import xml.etree.ElementTree as ET
+    from dataclasses import replace
+
+    labels = rendered(minimal_dataset)
+    frame = labels.frames[0]
+    cases = [(0.0, 1.0, {}, (0, 0)), (0.1499, 0.5, {}, (0, 0)), (0.15, 0.4999, {}, (1, 1)),
+             (0.9, 0.05, {}, (1, 1)), (0.5, 0.2, {"truncated": 0, "occluded": 0}, (0, 0)),
+             (0.0, 1.0, {"truncated": 1, "occluded": 1}, (1, 1))]
+    shown = [i for i in frame.instances if i.bbox is not None]
+    instances = [replace(shown[k % len(shown)], instance_id=100 + k, truncation=t, visibility=v, attributes=a)
+                 for k, (t, v, a, _) in enumerate(cases)]
+    voc.write(LabelSet(labels.categories, [replace(frame, instances=tuple(instances))], labels.root),
+              tmp_path / "voc", Losses())
+    document = ET.parse(next((tmp_path / "voc" / "Annotations").glob("*.xml")))
+    flags = [(int(o.findtext("truncated")), int(o.findtext("occluded"))) for o in document.iter("object")]
+    assert flags == [expected for *_, expected in cases]
+    back = voc.read(tmp_path / "voc")
+    assert [(i.attributes["truncated"], i.attributes["occluded"]) for i in back.frames[0].instances] == flags
