@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     masks = "mask" in spec.holds or bool(args.taxonomy)  # a taxonomy may drop objects: count the kept ones' masks
     first = read_any(args.from_a, Path(args.a), Path(args.images_a) if args.images_a else None, masks)
     second = read_any(args.from_b, Path(args.b), Path(args.images_b) if args.images_b else None, masks)
+    taxonomy = None
     if args.taxonomy:
         from synthgen.taxonomy import apply_taxonomy, load_taxonomy
 
@@ -49,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
                 print(note)
     synthetic = args.synthetic or ("both" if args.from_a == args.from_b == "synthgen" else
                                    "a" if args.from_a == "synthgen" else "b" if args.from_b == "synthgen" else "none")
-    labels = merge([(first, synthetic in ("a", "both")), (second, synthetic in ("b", "both"))])
+    labels = merge([(first, synthetic in ("a", "both")), (second, synthetic in ("b", "both"))],
+                   list(taxonomy.categories) if taxonomy else None)
     out = Path(args.out)
     with removed_on_failure(out):
         prepare_output_dir(out, OutputMode.OVERWRITE if args.overwrite else OutputMode.NEW, managed=[], resumable=False)
