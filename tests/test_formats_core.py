@@ -208,3 +208,41 @@ def test_voc_truncated_and_occluded_flags_follow_their_thresholds(minimal_datase
     assert flags == [expected for *_, expected in cases]
     back = voc.read(tmp_path / "voc")
     assert [(i.attributes["truncated"], i.attributes["occluded"]) for i in back.frames[0].instances] == flags
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_export_overwrite_replaces_only_the_formats_it_writes(minimal_dataset, tmp_path):
+    out = tmp_path / "out"
+    run_cli("export", minimal_dataset, "--format", "coco", "--format", "voc", "--out", out, check=True)
+    (out / "coco" / "stale.json").write_text("{}")
+    (out / "notes.txt").write_text("mine")
+    before_voc = _tree(out / "voc")
+    refused = run_cli("export", minimal_dataset, "--format", "coco", "--out", out)
+    assert refused.returncode == 2 and "not empty" in refused.stderr and "--overwrite" in refused.stderr
+    assert (out / "coco" / "stale.json").exists()
+    run_cli("export", minimal_dataset, "--format", "coco", "--out", out, "--overwrite", check=True)
+    assert not (out / "coco" / "stale.json").exists()  # the format's folder is replaced whole
+    assert (out / "notes.txt").read_text() == "mine" and _tree(out / "voc") == before_voc  # the rest is left alone
+    run_cli("export", minimal_dataset, "--format", "coco", "--out", tmp_path / "fresh", check=True)
+    assert _tree(out / "coco") == _tree(tmp_path / "fresh" / "coco")
+
+
+def test_convert_overwrite_replaces_what_the_format_writes_and_keeps_the_rest(exported, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "Annotations").mkdir()
+    (out / "Annotations" / "stale.xml").write_text("<annotation/>")
+    args = ("convert", exported / "coco", "--from", "coco", "--to", "voc", "--out")
+    refused = run_cli(*args, out)
+    assert refused.returncode == 2 and "not empty" in refused.stderr and refused.stderr.count("\n") == 1
+    assert sorted(p.name for p in out.iterdir()) == ["Annotations", "notes.txt"]
+    run_cli(*args, out, "--overwrite", check=True)
+    run_cli(*args, tmp_path / "fresh", check=True)
+    assert not (out / "Annotations" / "stale.xml").exists() and (out / "notes.txt").read_text() == "mine"
+    written = _tree(out)
+    del written["notes.txt"]
+    assert written == _tree(tmp_path / "fresh")
