@@ -305,3 +305,24 @@ def test_depth_beyond_65_535_metres_saturates_in_the_png(tmp_path):
     assert np.all(png[far] == 65535)
     assert np.array_equal(png[near], np.rint(depth[near] * 1000).astype(np.uint16))
     assert np.all(png[~finite] == 0)
+
+
+def test_semantic_mask_is_16_bit_past_255_categories(tmp_path):
+    """260 categories do not fit 8 bits: the semantic PNG becomes 16-bit and keeps every category id."""
+    rows = "".join(f"  - {{category: c{k:03d}, shape: sphere, scale: 0.16, placement: fixed,"
+                   f" position: [{-1.9 + 0.2 * (k % 20):.2f}, {-1.2 + 0.2 * (k // 20):.2f}, 0]}}\n" for k in range(260))
+    frame, _ = render_one(tmp_path, "version: 1\ncamera: {resolution: [160, 120], fov: 50, position: [0, 0, 5],"
+                                    " look_at: [0, 0, 0]}\nobjects:\n" + rows)
+    semantic = read_png(tmp_path / "out" / "masks" / "semantic" / "000000.png")
+    instance = read_png(tmp_path / "out" / "masks" / "instance" / "000000.png")
+    assert semantic.dtype == np.uint16
+    assert frame["categories"] == [f"c{k:03d}" for k in range(260)]
+    seen = 0
+    for label in frame["instances"]:
+        assert label["category_id"] == frame["categories"].index(label["category"]) + 1
+        pixels = instance == label["id"]
+        if pixels.any():
+            assert np.all(semantic[pixels] == label["category_id"])
+            seen += 1
+    assert seen == 260 and semantic.max() == 260
+    assert np.all(semantic[instance == 0] == 0)
