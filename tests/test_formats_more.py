@@ -12,7 +12,7 @@ import pytest
 
 from synthgen.formats import cityscapes, cvat, kitti, labelstudio, mot
 from synthgen.formats.labelset import Category, LabelSet, Losses
-from synthgen.labels.model import Box3D
+from synthgen.labels.model import Box3D, InstanceLabel
 from tests.conftest import run_cli
 from tests.formats_helpers import assert_same_boxes, assert_same_masks, rendered, visible_instances, with_keypoints
 
@@ -205,3 +205,81 @@ def test_cityscapesscripts_draws_parts_of_one_or_two_pixels(tmp_path, shape):
     annotation.fromJsonFile(str(path))
     drawn = np.array(createLabelImage(annotation, "ids"))
     assert np.array_equal(drawn == 26, mask)
+
+
+def test_kitti_alpha_is_rotation_y_less_the_angle_of_the_ray_to_the_object(exported):
+    """KITTI's observation angle: alpha = rotation_y - atan2(x, z) of the location, wrapped to [-pi, pi)."""
+    rows = [line.split() for file in sorted((exported / "kitti" / "label_2").glob("*.txt"))
+            for line in file.read_text().splitlines()]
+    assert rows
+    for row in rows:
+        alpha, x, z, rotation_y = float(row[3]), float(row[11]), float(row[13]), float(row[14])
+        expected = math.remainder(rotation_y - math.atan2(x, z), 2 * math.pi)
+        assert -math.pi <= alpha <= math.pi
+        assert math.isclose(math.remainder(alpha - expected, 2 * math.pi), 0.0, abs_tol=2e-6), row
+    # objects to the left and right of the optical axis: the ray term is not zero everywhere
+    assert min(float(r[11]) for r in rows) < 0 < max(float(r[11]) for r in rows)
+
+
+def _hide(labels: LabelSet) -> tuple[LabelSet, InstanceLabel, InstanceLabel]:
+    """Frame 0 with its first visible object hidden by an occluder (amodal box kept) and its second
+    moved out of the image (no box at all)."""
+    frame = labels.frames[0]
+    first, second = [i for i in frame.instances if i.bbox is not None][:2]
+    hidden = replace(first, bbox=None, mask_rle=None, visible_pixels=0, visibility=0.0)
+    gone = replace(second, bbox=None, bbox_amodal=None, mask_rle=None, visible_pixels=0, visibility=0.0)
+    changed = {first.instance_id: hidden, second.instance_id: gone}
+    instances = tuple(changed.get(i.instance_id, i) for i in frame.instances)
+    return LabelSet(labels.categories, [replace(frame, instances=instances)], labels.root), hidden, gone
+
+
+def test_mot_keeps_a_row_for_a_hidden_object_and_counts_one_outside_the_image(minimal_dataset, tmp_path):
+    labels, hidden, gone = _hide(rendered(minimal_dataset))
+    losses = Losses()
+    mot.write(labels, tmp_path, losses)
+    rows = [r.split(",") for r in (tmp_path / "synthgen" / "gt" / "gt.txt").read_text().splitlines()]
+    by_id = {int(r[1]): r for r in rows}
+    assert len(rows) == len(labels.frames[0].instances) - 1 and gone.instance_id not in by_id
+    x, y, w, h = hidden.bbox_amodal
+    row = by_id[hidden.instance_id]
+    assert [float(v) for v in row[2:6]] == pytest.approx([x + 1, y + 1, w, h], abs=1e-6)  # 1-based left/top
+    assert float(row[8]) == 0.0 and row[6] == "1"
+    assert all(float(r[8]) > 0 for r in rows if r is not row)
+    assert losses.counts["objects outside the image"] == 1
+    back = mot.read(tmp_path)
+    again = {i.instance_id: i for i in back.frames[0].instances}[hidden.instance_id]
+    assert again.bbox is None and again.visibility == 0.0
+    assert again.bbox_amodal == pytest.approx(hidden.bbox_amodal, abs=1e-6)
+
+
+def _with_jpeg_images(labels: LabelSet, folder: Path) -> LabelSet:
+    """The same frames pointing at JPEG copies of their images (with a `.jpg` name)."""
+    import cv2
+
+    folder.mkdir()
+    frames = []
+    for frame in labels.frames:
+        target = folder / (Path(frame.image).stem + ".jpg")
+        cv2.imwrite(str(target), cv2.imread(str(labels.image_path(frame))), [cv2.IMWRITE_JPEG_QUALITY, 90])
+        frames.append(replace(frame, image=str(target)))
+    return LabelSet(labels.categories, frames, labels.root)
+
+
+@pytest.mark.parametrize("fmt", ["mot", "cityscapes"])
+def test_jpeg_sources_are_written_as_png_where_the_layout_names_them_png(minimal_dataset, tmp_path, fmt):
+    import cv2
+
+    labels = rendered(minimal_dataset)
+    jpegs = _with_jpeg_images(labels, tmp_path / "jpeg")
+    writer = {"mot": mot, "cityscapes": cityscapes}[fmt]
+    writer.write(jpegs, tmp_path / "from-jpeg", Losses())
+    writer.write(labels, tmp_path / "from-png", Losses())
+    pattern = "*/img1/*.png" if fmt == "mot" else "leftImg8bit/*/*/*_leftImg8bit.png"
+    from_jpeg, from_png = sorted((tmp_path / "from-jpeg").glob(pattern)), sorted((tmp_path / "from-png").glob(pattern))
+    assert len(from_jpeg) == len(from_png) == len(labels.frames)
+    for written, frame, jpeg in zip(from_jpeg, labels.frames, jpegs.frames):
+        assert written.read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), written
+        # the pixels a reader decodes are the JPEG's own, nothing re-compressed
+        assert np.array_equal(cv2.imread(str(written), cv2.IMREAD_UNCHANGED), cv2.imread(jpeg.image))
+    for written, frame in zip(from_png, labels.frames):  # a PNG source is still copied byte for byte
+        assert written.read_bytes() == labels.image_path(frame).read_bytes()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import REPO, one_line_error, run_cli
@@ -108,3 +110,21 @@ def test_cityscapes_test_asset_of_datumaro(tmp_path):
                       if id2label[int(v)].hasInstances)
     got = sorted((names[a["category_id"]], a["area"]) for a in document["annotations"])
     assert got == expected and all(a["iscrowd"] == 1 for a in document["annotations"])
+
+
+def test_kitti_dontcare_rows_keep_their_sentinels_and_alpha_is_recomputed(tmp_path):
+    """DontCare rows carry -1/-10/-1000 placeholders that are not truncation, levels or a 3D box: they come
+    back as written. Rows with a 3D box get alpha = rotation_y - atan2(x, z) from their own location."""
+    root = _kitti_copy(tmp_path)
+    run_cli("convert", root, "--from", "kitti", "--to", "kitti", "--out", tmp_path / "out", check=True)
+    source = [line.split() for line in (root / "label_2" / "000001.txt").read_text().splitlines()]
+    written = [line.split() for line in (tmp_path / "out" / "label_2" / "000001.txt").read_text().splitlines()]
+    dontcare = [(a, b) for a, b in zip(source, written) if a[0] == "DontCare"]
+    assert len(dontcare) == 1
+    for a, b in dontcare:
+        assert b[0] == "DontCare" and [float(v) for v in b[1:]] == [float(v) for v in a[1:]]
+    for a, b in zip(source, written):
+        if a[0] != "DontCare":
+            x, z, rotation_y = float(b[11]), float(b[13]), float(b[14])
+            assert float(b[3]) == pytest.approx(math.remainder(rotation_y - math.atan2(x, z), 2 * math.pi), abs=2e-6)
+            assert float(b[3]) == pytest.approx(float(a[3]), abs=0.01)  # the source's own alpha, to its 2 decimals

@@ -116,3 +116,86 @@ def test_merge_refuses_broken_input_without_writing(minimal_dataset, real_coco, 
     result = run_cli("merge", minimal_dataset, broken, "--out", tmp_path / "out")
     assert result.returncode == 2 and "category_id 42 is not declared" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def _count(labels, name: str) -> int:
+    return sum(i.category == name for f in visible_instances(labels) for i in f)
+
+
+@pytest.mark.parametrize("unmapped", ["drop", "keep"])
+def test_convert_with_taxonomy_drops_or_keeps_unmapped_categories(minimal_dataset, tmp_path, unmapped):
+    """`unmapped: drop` removes the objects of categories the map does not name and counts them; `keep` appends
+    those categories after the target's, with ids above its highest, in source order, objects and masks intact."""
+    taxonomy = tmp_path / "mine.yaml"
+    taxonomy.write_text(f"categories:\n  - {{id: 7, name: box}}\nmap: {{cube: box}}\nunmapped: {unmapped}\n")
+    result = run_cli("convert", minimal_dataset, "--from", "synthgen", "--to", "coco", "--taxonomy", taxonomy,
+                     "--out", tmp_path / "out", check=True)
+    source = rendered(minimal_dataset)
+    hidden = {name: sum(i.category == name and i.bbox is None for f in source.frames for i in f.instances)
+              for name in ("ball", "torus")}
+    back = coco.read(tmp_path / "out")
+    if unmapped == "drop":
+        dropped = sum(_count(source, n) + hidden[n] for n in ("ball", "torus"))
+        assert result.stdout.splitlines()[0] == (
+            f"taxonomy mine.yaml: dropped {dropped} objects whose category maps to nothing "
+            f"({_count(source, 'ball') + hidden['ball']} ball, {_count(source, 'torus') + hidden['torus']} torus)")
+        assert [(c.id, c.name) for c in back.categories] == [(7, "box")]
+    else:
+        assert not result.stdout.startswith("taxonomy")
+        assert [(c.id, c.name) for c in back.categories] == [(7, "box"), (8, "ball"), (9, "torus")]
+    for name, count in (("box", _count(source, "cube")), ("ball", _count(source, "ball") * (unmapped == "keep")),
+                        ("torus", _count(source, "torus") * (unmapped == "keep"))):
+        assert _count(back, name) == count
+    kept = [i for f in visible_instances(source) for i in f if unmapped == "keep" or i.category == "cube"]
+    for ours, theirs in zip(kept, [i for f in visible_instances(back) for i in f]):
+        assert ours.bbox == theirs.bbox and ours.mask_rle["counts"] == theirs.mask_rle["counts"]
+
+
+def test_merge_with_taxonomy_maps_both_inputs(minimal_dataset, real_coco, tmp_path):
+    taxonomy = tmp_path / "mine.yaml"
+    taxonomy.write_text("categories:\n  - {id: 3, name: box}\n  - {id: 9, name: round}\n"
+                        "map: {cube: box, ball: round, torus: null}\n")
+    result = run_cli("merge", minimal_dataset, real_coco, "--taxonomy", taxonomy, "--out", tmp_path / "out",
+                     check=True)
+    source = rendered(minimal_dataset)
+    tori = sum(i.category == "torus" for f in source.frames for i in f.instances)
+    shown_tori = _count(source, "torus")
+    lines = result.stdout.splitlines()
+    # the rendered dataset also lists hidden tori; the COCO export holds the visible ones only
+    assert lines[0] == f"taxonomy mine.yaml: dropped {tori} objects whose category maps to nothing ({tori} torus)"
+    assert lines[1] == (f"taxonomy mine.yaml: dropped {shown_tori} objects whose category maps to nothing "
+                        f"({shown_tori} torus)")
+    document = json.loads((tmp_path / "out" / "annotations" / "instances.json").read_text())
+    assert [(c["id"], c["name"]) for c in document["categories"]] == [(3, "box"), (9, "round")]
+    ids = [a["category_id"] for a in document["annotations"]]
+    assert ids.count(3) == 2 * _count(source, "cube") and ids.count(9) == 2 * _count(source, "ball")
+
+
+def test_merge_to_yolo_pose_writes_both_inputs_keypoints(minimal_dataset, tmp_path):
+    from synthgen.formats.labelset import Losses
+    from tests.formats_helpers import with_keypoints
+
+    labels = with_keypoints(rendered(minimal_dataset))
+    coco.write(labels, tmp_path / "pose", Losses(), "rle")
+    run_cli("merge", tmp_path / "pose", tmp_path / "pose", "--from-a", "coco", "--synthetic", "a",
+            "--to", "yolo-pose", "--out", tmp_path / "out", check=True)
+    import yaml
+
+    data = yaml.safe_load((tmp_path / "out" / "data.yaml").read_text())
+    assert data["kpt_shape"] == [2, 3]
+    back = yolo.read(tmp_path / "out")
+    n = len(labels.frames)
+    assert sorted(f.extra["source"] for f in back.frames) == ["real"] * n + ["synthetic"] * n
+    by_image = {}
+    for frame in back.frames:
+        source, _, name = Path(frame.image).name.partition("_")  # real_000000.png, synthetic_000000.png
+        assert source == frame.extra["source"]
+        by_image.setdefault(name, []).append(frame)
+    for frame, instances in zip(labels.frames, visible_instances(labels)):
+        copies = by_image[Path(frame.image).name]
+        assert len(copies) == 2
+        for copy in copies:
+            for ours, theirs in zip(instances, copy.instances):
+                assert theirs.keypoints is not None
+                for (x, y, v), (x2, y2, v2) in zip(ours.keypoints, theirs.keypoints):
+                    assert v == v2 and (x, y) == pytest.approx((x2, y2), abs=1e-3)

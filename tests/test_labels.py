@@ -224,3 +224,105 @@ def test_coco_loads_and_evaluates_perfectly_against_itself(minimal_dataset, caps
         evaluator.accumulate()
         evaluator.summarize()
         assert evaluator.stats[0] == pytest.approx(1.0), kind
+
+
+def srgb8_reference(linear: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 (sRGB) encoding in float64, rounded to 8 bits."""
+    c = np.clip(np.asarray(linear, dtype=np.float64), 0.0, 1.0)
+    encoded = np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
+    return np.rint(encoded * 255.0).astype(np.int64)
+
+
+def test_linear_to_srgb8_is_the_srgb_transfer_function():
+    from synthgen.render.passes import ROWS_PER_BLOCK, linear_to_srgb8
+
+    knee = 0.0031308
+    values = np.concatenate([np.linspace(0.0, 1.0, 200_001), np.linspace(knee * 0.9, knee * 1.1, 5001),
+                             [knee, np.nextafter(knee, 0), np.nextafter(knee, 1), -0.5, -1e-9, 1.0 + 1e-6, 7.0]])
+    linear = values.astype(np.float32)
+    # more rows than one conversion block, so the blocks' seams are covered
+    image = np.resize(linear, (ROWS_PER_BLOCK * 2 + 5) * 97 * 3).reshape(ROWS_PER_BLOCK * 2 + 5, 97, 3)
+    got = linear_to_srgb8(image).astype(np.int64)
+    expected = srgb8_reference(image)
+    differ = got != expected
+    # float32 arithmetic may only round differently right at a half step of the 8-bit scale
+    exact = np.clip(image.astype(np.float64), 0, 1)
+    scaled = 255 * np.where(exact <= knee, 12.92 * exact, 1.055 * exact ** (1 / 2.4) - 0.055)
+    assert np.all(np.abs(got - expected) <= 1)
+    assert np.all(np.abs(scaled[differ] - np.floor(scaled[differ]) - 0.5) < 1e-3)
+    assert differ.mean() < 1e-3
+    # the linear segment below the knee, where a pure power law would be far darker
+    assert linear_to_srgb8(np.full((1, 1, 3), 0.002, np.float32))[0, 0, 0] == 7  # 0.002 * 12.92 * 255 = 6.59
+    assert linear_to_srgb8(np.full((1, 1, 3), 0.5, np.float32))[0, 0, 0] == 188
+
+
+def test_depth_png_is_millimetres_saturating_at_65_535_metres():
+    from synthgen.dataset import depth_to_mm
+
+    depth = np.array([[0.0006, 1.2344, 1.2346, 65.5349, 65.535, 65.5356, 80.0, 1e6, np.inf]], dtype=np.float32)
+    mm = depth_to_mm(depth)
+    assert mm.dtype == np.uint16
+    assert mm.tolist() == [[1, 1234, 1235, 65535, 65535, 65535, 65535, 65535, 0]]
+
+
+def test_flat_background_is_srgb_encoded_without_ground_and_dropped_copies_are_counted(tmp_path):
+    """With the ground off, every pixel that sees no object shows the world colour: 8-bit sRGB of the linear
+    colour, by the standard formula. Twelve large cubes in a small square cannot all fit: the frame JSON
+    counts the copies that found no place."""
+    colour = [0.002, 0.2, 0.6]  # below the knee, mid, bright
+    scene, out = tmp_path / "scene.yaml", tmp_path / "out"
+    scene.write_text(
+        "version: 1\ncamera: {resolution: [96, 72], fov: 50, position: [0, -3, 2], look_at: [0, 0, 0.2]}\n"
+        "lights: [{type: sun, energy: 3, rotation: [30, 0, 30]}]\n"
+        f"world: {{color: {colour}}}\nground: {{enabled: false}}\n"
+        "objects:\n  - {category: cube, shape: cube, count: 12, scale: 0.8,"
+        " position: {uniform: [[-0.5, -0.5, 0], [0.5, 0.5, 0]]}}\n")
+    run_cli("render", scene, "--out", out, "-n", 1, "--save-geometry", "--set", "render.samples=1",
+            "--set", "render.denoise=false", check=True)
+    frame = load_frame(out, 0)
+    assert 1 <= len(frame["instances"]) < 12 and frame["dropped_objects"] == 12 - len(frame["instances"])
+    assert 0 not in geometry(out, 0)  # no ground saved either
+    mask = read_png(out / "masks" / "instance" / "000000.png")
+    background = mask == 0
+    assert background.sum() > 0.3 * mask.size and background[-1].all()  # the bottom row would be ground
+    depth = np.load(out / "depth" / "000000.npy")
+    assert np.all(np.isinf(depth[background])) and np.all(np.isfinite(depth[~background]))
+    image = cv2.imread(str(out / "images" / "000000.png"))[..., ::-1]
+    assert np.array_equal(image[background], np.broadcast_to(srgb8_reference(colour), image[background].shape))
+
+
+def test_depth_beyond_65_535_metres_saturates_in_the_png(tmp_path):
+    frame, _ = render_one(tmp_path, "version: 1\n"
+                          "camera: {resolution: [64, 48], fov: 60, position: [0, 0, 1.5], look_at: [0, 100, 1.2],"
+                          " clip_end: 1000}\nground: {size: 400}\n"
+                          "objects:\n  - {category: box, shape: cube, scale: 1, position: [0, 6, 0]}\n")
+    depth = np.load(tmp_path / "out" / "depth" / "000000.npy")
+    png = read_png(tmp_path / "out" / "depth" / "000000.png")
+    finite = np.isfinite(depth)
+    far, near = finite & (depth > 65.535), finite & (depth <= 65.535)
+    assert far.sum() > 20 and near.sum() > 20 and (~finite).sum() > 20  # ground far off, near, and sky
+    assert depth[far].max() > 100  # well past the limit, not just at it
+    assert np.all(png[far] == 65535)
+    assert np.array_equal(png[near], np.rint(depth[near] * 1000).astype(np.uint16))
+    assert np.all(png[~finite] == 0)
+
+
+def test_semantic_mask_is_16_bit_past_255_categories(tmp_path):
+    """260 categories do not fit 8 bits: the semantic PNG becomes 16-bit and keeps every category id."""
+    rows = "".join(f"  - {{category: c{k:03d}, shape: sphere, scale: 0.16, placement: fixed,"
+                   f" position: [{-1.9 + 0.2 * (k % 20):.2f}, {-1.2 + 0.2 * (k // 20):.2f}, 0]}}\n" for k in range(260))
+    frame, _ = render_one(tmp_path, "version: 1\ncamera: {resolution: [160, 120], fov: 50, position: [0, 0, 5],"
+                                    " look_at: [0, 0, 0]}\nobjects:\n" + rows)
+    semantic = read_png(tmp_path / "out" / "masks" / "semantic" / "000000.png")
+    instance = read_png(tmp_path / "out" / "masks" / "instance" / "000000.png")
+    assert semantic.dtype == np.uint16
+    assert frame["categories"] == [f"c{k:03d}" for k in range(260)]
+    seen = 0
+    for label in frame["instances"]:
+        assert label["category_id"] == frame["categories"].index(label["category"]) + 1
+        pixels = instance == label["id"]
+        if pixels.any():
+            assert np.all(semantic[pixels] == label["category_id"])
+            seen += 1
+    assert seen == 260 and semantic.max() == 260
+    assert np.all(semantic[instance == 0] == 0)

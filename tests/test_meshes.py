@@ -63,3 +63,23 @@ def test_euler_angles_match_scipy():
     for angles in [*rng.uniform(-720, 720, size=(500, 3)), [90, 0, 0], [0, 90, 0], [0, 0, 90], [90, 90, 90]]:
         expected = Rotation.from_euler("xyz", angles, degrees=True).as_matrix()
         assert np.allclose(euler_xyz_degrees(np.array(angles)), expected, atol=1e-12)
+
+
+def test_euler_angles_mean_what_blender_makes_of_them():
+    """A config's `rotation: [x, y, z]` is Blender's XYZ Euler (extrinsic x, then y, then z): a real Blender
+    object with those angles must end with the world matrix our poses give it. (The renderer sets
+    matrix_world from our matrix, so this is the only place Blender's own reading of the angles is asked.)"""
+    import bpy
+
+    rng = np.random.default_rng(3)
+    probe = bpy.data.objects.new("synthgen-euler-probe", None)
+    bpy.context.scene.collection.objects.link(probe)
+    try:
+        probe.rotation_mode = "XYZ"
+        for angles in rng.uniform(-180, 180, (50, 3)):
+            probe.rotation_euler = np.radians(angles).tolist()
+            bpy.context.view_layer.update()
+            blender = np.array(probe.matrix_world)[:3, :3]
+            assert np.allclose(euler_xyz_degrees(angles), blender, atol=1e-6), angles
+    finally:
+        bpy.data.objects.remove(probe, do_unlink=True)

@@ -119,6 +119,32 @@ def test_rows_far_beyond_the_image_are_sampled_without_bias(monkeypatch):
     assert sampled.total_pixels != exact.total_pixels  # sampling did happen
 
 
+@pytest.mark.parametrize("top, bottom", [(-123457.0, 98765.0), (-4097.3, 20.0), (10.0, 40961.7), (-9000.0, 9000.0)])
+def test_huge_projections_are_counted_on_the_coarse_row_grid_without_loss(top, bottom):
+    """Beyond MAX_OFF_IMAGE_ROWS rows the rows outside the image are sampled one per block, each standing for
+    its block (and the last, shorter block for its own height). Every row of an upright rectangle holds the
+    same pixel centres, so the sampled count must equal the exact one, whatever the block layout."""
+    left, right = 10.0, 50.3
+    projected = np.array([[[left, top], [right, top], [right, bottom]], [[left, top], [right, bottom], [left, bottom]]])
+    result = coverage_2d(projected, W, H)
+    columns = int(np.floor(right - 0.5) - np.ceil(left - 0.5) + 1)  # centres u + 0.5 in [left, right]
+    rows = int(np.floor(bottom - 0.5) - np.ceil(top - 0.5) + 1)
+    assert rows > raster.MAX_OFF_IMAGE_ROWS
+    assert result.total_pixels == columns * rows
+    inside = brute_force(projected, 0, 0, W, H)
+    assert np.array_equal(result.full(W, H), inside)  # the image part is always exact
+
+
+def test_a_huge_triangle_is_sampled_within_a_thousandth(monkeypatch):
+    """A slanted projection over 200,000 rows, counted with the real block size, against every row counted."""
+    projected = np.array([[[-700.0, -150000.0], [900.0, 60000.0], [20.0, 30.0]]])
+    sampled = coverage_2d(projected, W, H)
+    monkeypatch.setattr(raster, "MAX_OFF_IMAGE_ROWS", 10**6)
+    exact = coverage_2d(projected, W, H)
+    assert sampled.total_pixels == pytest.approx(exact.total_pixels, rel=1e-3)
+    assert np.array_equal(sampled.full(W, H), exact.full(W, H))
+
+
 def _footprint_checks(instance: Instance, camera: CameraSpec, near: float) -> None:
     """In-image coverage equals ray casts through pixel centres, hits nearer than the clip plane ignored."""
     mesh = instance.mesh.to_trimesh()

@@ -84,3 +84,27 @@ def test_distributions_respect_their_bounds():
     colour = parse_distribution({"hsv": [{"uniform": [0, 1]}, 1, 1]}, Spec(shape=(3,), low=0, high=1, colour=True))
     rgb = np.array([colour.sample(rng) for _ in range(100)])
     assert rgb.shape == (100, 3) and rgb.max() <= 1.0 and np.all(rgb.max(axis=1) == pytest.approx(1.0))
+
+
+def test_copies_past_the_instance_id_cap_are_dropped_and_counted(tmp_path):
+    """Cycles' object index holds 1..32767: 32,800 copies (and a labelled ground) must fit in it, with
+    every copy that does not get an id counted as dropped."""
+    group = ("  - {category: cube, shape: cube, count: 8200, scale: 0.01, overlap: allow,\n"
+             "     position: {uniform: [[-1, -1, 0], [1, 1, 0]]}}\n")
+    path = tmp_path / "crowd.yaml"
+    path.write_text("version: 1\ncamera: {resolution: [32, 24], fov: 50, position: [0, -3, 2], look_at: [0, 0, 0]}\n"
+                    "ground: {category: floor}\nobjects:\n" + group * 4)
+    scene = build_scene(load_scene_config(path).config, 0, 0)
+    ids = [i.instance_id for i in scene.instances] + [scene.ground.instance_id]
+    assert len(set(ids)) == len(ids) and min(ids) == 1 and max(ids) == 32767
+    assert len(scene.instances) == 32766 and scene.dropped == 32800 - 32766
+
+
+def test_ground_disabled_builds_no_ground_and_nothing_is_kept_above_it():
+    config = load_scene_config(MINIMAL, ["ground.enabled=false"]).config
+    assert config.ground.enabled is False
+    for frame in range(4):
+        scene = build_scene(config, 0, frame)
+        assert scene.ground is None and scene.instances
+        for instance in scene.instances:  # placement 'ground' still rests objects on z = 0
+            assert instance.world_vertices()[:, 2].min() == pytest.approx(0.0, abs=1e-9)

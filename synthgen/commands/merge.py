@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     first, second = mapped_to_taxonomy([first, second], args.taxonomy)
     synthetic = args.synthetic or ("both" if args.from_a == args.from_b == "synthgen" else
                                    "a" if args.from_a == "synthgen" else "b" if args.from_b == "synthgen" else "none")
-    labels = merge([(first, synthetic in ("a", "both")), (second, synthetic in ("b", "both"))])
+    labels = merge([(first, synthetic in ("a", "both")), (second, synthetic in ("b", "both"))],
+                   list(first.categories) if args.taxonomy else None)  # keep the taxonomy's ids
     with output_folder(args.out, args.overwrite, managed=[]) as out:
         counts = sum(f.extra["source"] == "synthetic" for f in labels.frames)
         print(f"merged {len(labels.frames)} images ({counts} synthetic, {len(labels.frames) - counts} real), "

@@ -28,7 +28,7 @@ from synthgen.formats.image_locator import ImageLocator
 from synthgen.formats.labelset import Category, LabelSet, Losses
 from synthgen.formats.masks import decode_rle
 from synthgen.formats.reading import fail, image_size, read_json, read_png
-from synthgen.formats.writing import LABEL_PNG_LEVEL, copy_image, write_staged
+from synthgen.formats.writing import LABEL_PNG_LEVEL, copy_image_as_png, write_staged
 
 SPLIT, CITY = "train", "synthgen"
 # the Cityscapes label table: name, id, has instances
@@ -113,7 +113,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
     for frame, name in zip(labels.frames, frame_names(labels.frames)):
         stem = f"{CITY}_000000_{name}"
         width, height = frame.camera.width, frame.camera.height
-        copy_image(labels, frame, left / f"{stem}_leftImg8bit.png")
+        copy_image_as_png(labels, frame, left / f"{stem}_leftImg8bit.png")
         label_image = np.zeros((height, width), np.uint8)
         instance_image = np.zeros((height, width), np.int32)
         counters: dict[int, int] = {}

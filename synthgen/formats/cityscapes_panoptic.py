@@ -35,7 +35,7 @@ from synthgen.formats.cityscapes import CITY, FIRST_CUSTOM_ID, LABELS, SPLIT, la
 from synthgen.formats.frames import frame_names, visible
 from synthgen.formats.labelset import LabelSet, Losses
 from synthgen.formats.reading import fail
-from synthgen.formats.writing import copy_image, write_staged
+from synthgen.formats.writing import copy_image_as_png, write_staged
 from synthgen.labels.model import FrameLabels
 
 # The labels Cityscapes evaluates (ignoreInEval false), as createPanopticImgs lists them:
@@ -120,7 +120,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
     entries = []
     for frame, name in zip(labels.frames, frame_names(labels.frames)):
         stem = f"{CITY}_000000_{name}"
-        copy_image(labels, frame, left / f"{stem}_leftImg8bit.png")
+        copy_image_as_png(labels, frame, left / f"{stem}_leftImg8bit.png")
         height, width = frame.camera.height, frame.camera.width
         image_ids, info = panoptic.paint(frame_segments(frame, ids, losses), height, width, losses)
         write_staged(gt / BASE / f"{stem}_gtFine_panoptic.png", panoptic.png_bytes(image_ids))

@@ -17,23 +17,26 @@ from synthgen.formats.frames import frame_names
 from synthgen.formats.labelset import Category, LabelSet
 
 
-def merge(inputs: list[tuple[LabelSet, bool]]) -> LabelSet:
-    """`inputs`: (labels, is_synthetic) pairs, in order."""
-    categories: list[Category] = []
-    by_name: dict[str, Category] = {}
+def merge(inputs: list[tuple[LabelSet, bool]], fixed: list[Category] | None = None) -> LabelSet:
+    """`inputs`: (labels, is_synthetic) pairs, in order. `fixed`: a category table to start from whose ids are
+    kept (a taxonomy's, applied to every input); without it ids are numbered from 1 in order of appearance."""
+    categories: list[Category] = list(fixed or ())
+    by_name: dict[str, Category] = {c.name: c for c in categories}
     for labels, _ in inputs:
         for category in labels.categories:
             known = by_name.get(category.name)
             if known is None:
-                known = Category(len(categories) + 1, category.name, category.keypoints, category.skeleton)
+                known = Category(max((c.id for c in categories), default=0) + 1, category.name, category.keypoints,
+                                 category.skeleton)
                 categories.append(known)
                 by_name[category.name] = known
             elif category.keypoints and known.keypoints and category.keypoints != known.keypoints:
                 raise UserError(f"category '{category.name}' has different keypoints in the inputs",
                                 file=labels.source)
             elif category.keypoints and not known.keypoints:
+                at = categories.index(known)
                 known = replace(known, keypoints=category.keypoints, skeleton=category.skeleton)
-                categories[known.id - 1] = known
+                categories[at] = known
                 by_name[category.name] = known
     names = tuple(c.name for c in categories)
     frames = []

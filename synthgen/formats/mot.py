@@ -26,7 +26,7 @@ from synthgen.formats.frames import make_frame
 from synthgen.formats.image_locator import ImageLocator
 from synthgen.formats.labelset import Category, LabelSet, Losses
 from synthgen.formats.reading import IMAGE_SUFFIXES, fail, from_one_based, image_size
-from synthgen.formats.writing import copy_image, decimal_text, write_staged
+from synthgen.formats.writing import copy_image_as_png, decimal_text, write_staged
 from synthgen.labels.model import InstanceLabel
 
 SEQUENCE = "synthgen"
@@ -45,7 +45,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
     seq = out / SEQUENCE
     rows = []
     for number, frame in enumerate(labels.frames, start=1):
-        copy_image(labels, frame, seq / "img1" / f"{number:06d}.png")
+        copy_image_as_png(labels, frame, seq / "img1" / f"{number:06d}.png")
         untracked = set(frame.extra.get("untracked", ()))
         for instance in frame.instances:
             box = instance.bbox if instance.bbox is not None else instance.bbox_amodal

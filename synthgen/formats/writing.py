@@ -37,6 +37,31 @@ def copy_image(labels: LabelSet, frame: FrameLabels, target: Path) -> None:
     _making_folder(target, lambda: _copy_bytes(source, target))
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def copy_image_as_png(labels: LabelSet, frame: FrameLabels, target: Path) -> None:
+    """Like `copy_image` for formats whose layout names every image `.png` (Cityscapes' leftImg8bit, MOT's
+    img1 with one imExt): a PNG source is copied byte for byte, any other image is decoded and written as
+    PNG, so a `.png` file never holds JPEG bytes (its pixels are kept: PNG is lossless)."""
+    source = labels.image_path(frame)
+    with open(source, "rb") as reader:
+        is_png = reader.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE
+    if is_png:
+        _making_folder(target, lambda: _copy_bytes(source, target))
+        return
+    import cv2
+    import numpy as np
+
+    from synthgen.formats.reading import fail
+
+    pixels = cv2.imdecode(np.fromfile(source, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    ok, encoded = (False, None) if pixels is None else cv2.imencode(".png", pixels)
+    if not ok:
+        raise fail(source, "(image)", "not a readable image")
+    write_staged(target, encoded.tobytes())
+
+
 def _making_folder(target: Path, write: Callable[[], object]) -> None:
     """Run `write`; if `target`'s folder is not made yet, make it and run `write` again. The folder is made
     once, when the first file goes in, rather than checked for every frame (a missing source is raised by
