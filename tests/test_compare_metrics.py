@@ -11,7 +11,7 @@ import pytest
 from synthgen.compare.metrics import COCO_SIGMAS, DEFAULT_SIGMA, boundary_f, cohen_kappa
 from synthgen.compare.report import compare
 from synthgen.formats.base import Category, LabelSet, make_frame
-from synthgen.formats.masks import encode_rle
+from synthgen.labels.masks import encode_rle
 from synthgen.labels.model import InstanceLabel
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from synthgen.formats import coco, voc, yolo
 from synthgen.formats.base import Losses
-from synthgen.formats.masks import mask_to_polygon, polygons_to_mask
+from synthgen.labels.masks import mask_to_polygon, polygons_to_mask
 from tests.conftest import run_cli
 from tests.formats_helpers import (assert_same_boxes, assert_same_masks, mask_of, rendered, visible_instances,
                                    with_keypoints)

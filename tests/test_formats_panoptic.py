@@ -15,7 +15,7 @@ from PIL import Image
 from synthgen.errors import UserError
 from synthgen.formats import cityscapes, cityscapes_panoptic, coco_panoptic
 from synthgen.formats.base import Category, LabelSet, Losses
-from synthgen.formats.masks import decode_rle, encode_rle
+from synthgen.labels.masks import decode_rle, encode_rle
 from synthgen.formats.registry import get
 from synthgen.formats.writeout import write_format
 from synthgen.labels.model import CameraLabel, FrameLabels, InstanceLabel, StuffLabel

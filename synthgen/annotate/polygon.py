@@ -1,6 +1,6 @@
 """A true mask as a person would outline it: a few clicks along its edge, rasterised back to RLE.
 
-The exact outline (pixel corners, synthgen.formats.masks) is simplified with
+The exact outline (pixel corners, synthgen.labels.masks) is simplified with
 Douglas-Peucker (cv2.approxPolyDP) at the person's tolerance, and the tolerance
 grows until the object fits its vertex budget, the way a rushed annotator clicks
 fewer, farther points. Holes are not drawn (people rarely do); parts that do not
@@ -19,7 +19,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from synthgen.annotate.profile import MaskNoise
-from synthgen.formats.masks import mask_outlines
+from synthgen.labels.masks import mask_outlines
 
 MITER_LIMIT = 3.0  # a sharp corner moves at most this many offsets, as drawing tools limit miters
 
@@ -41,7 +41,7 @@ def encode(mask: np.ndarray) -> dict[str, Any]:
 
 
 def signed_area(points: np.ndarray) -> float:
-    """Shoelace area; positive for outer outlines as synthgen.formats.masks traces them (clockwise, y down)."""
+    """Shoelace area; positive for outer outlines as synthgen.labels.masks traces them (clockwise, y down)."""
     x, y = points[:, 0], points[:, 1]
     return 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
 

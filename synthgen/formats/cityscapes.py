@@ -26,7 +26,7 @@ from synthgen.errors import UserError
 from synthgen.formats.base import (LABEL_PNG_LEVEL, Category, ImageLocator, LabelSet, Losses, copy_image, fail,
                                    frame_names, image_name, image_size, make_frame, read_json, read_png, visible,
                                    write_staged)
-from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox
+from synthgen.labels.masks import decode_rle, encode_rle, mask_bbox
 from synthgen.labels.model import InstanceLabel
 
 SPLIT, CITY = "train", "synthgen"

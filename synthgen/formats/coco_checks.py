@@ -1,7 +1,7 @@
 """Validate a COCO JSON before trusting any of it, and turn it into a LabelSet.
 
 Every check names the file, the record (`annotations[12] (id 7)`) and the
-problem. RLE is decoded by synthgen.formats.masks, which checks the counts
+problem. RLE is decoded by synthgen.labels.masks, which checks the counts
 first, so pycocotools never sees a malformed RLE.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, Callable
 from synthgen.formats import coco_bulk
 from synthgen.formats.base import (Category, LabelSet, fail, image_name, image_size, is_int, is_number, make_frame,
                                    read_json)
-from synthgen.formats.masks import RleError, check_polygon, polygons_to_rle, rle_counts
+from synthgen.labels.masks import RleError, check_polygon, polygons_to_rle, rle_counts
 from synthgen.labels.model import InstanceLabel
 
 

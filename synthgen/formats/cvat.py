@@ -29,7 +29,7 @@ import numpy as np
 
 from synthgen.formats.base import (Category, ImageLocator, LabelSet, Losses, copy_image, fail, frame_names, image_size,
                                    image_name, is_number, make_frame, read_xml, visible, write_staged)
-from synthgen.formats.masks import check_polygon, decode_rle, encode_rle, mask_bbox, polygons_to_mask
+from synthgen.labels.masks import check_polygon, decode_rle, encode_rle, mask_bbox, polygons_to_mask
 from synthgen.labels.model import FrameLabels, InstanceLabel
 
 

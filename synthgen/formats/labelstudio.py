@@ -31,7 +31,7 @@ import numpy as np
 from synthgen.errors import UserError
 from synthgen.formats.base import (Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses, copy_image, fail,
                                    frame_names, image_size, is_number, make_frame, read_json, visible, write_staged)
-from synthgen.formats.masks import check_polygon, decode_rle, encode_rle, mask_bbox, polygons_to_mask
+from synthgen.labels.masks import check_polygon, decode_rle, encode_rle, mask_bbox, polygons_to_mask
 from synthgen.labels.model import InstanceLabel
 
 RUN_WIDTHS = (3, 4, 8, 16)

@@ -26,7 +26,7 @@ from synthgen.errors import UserError
 from synthgen.formats.base import (LABEL_PNG_LEVEL, Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses,
                                    copy_image, fail, frame_names, from_one_based, image_size, make_frame, read_xml,
                                    visible, write_staged)
-from synthgen.formats.masks import encode_rle, mask_bbox, mask_extent
+from synthgen.labels.masks import encode_rle, mask_bbox, mask_extent
 from synthgen.labels.model import InstanceLabel
 
 TRUNCATED_AT = 0.15

@@ -29,7 +29,7 @@ import yaml
 from synthgen.errors import UserError
 from synthgen.formats.base import (Category, IMAGE_SUFFIXES, ImageLocator, LabelSet, Losses, copy_image, fail,
                                    frame_names, image_size, is_int, make_frame, read_json, visible, write_staged)
-from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox, mask_to_polygon, polygons_to_mask
+from synthgen.labels.masks import decode_rle, encode_rle, mask_bbox, mask_to_polygon, polygons_to_mask
 from synthgen.labels.model import InstanceLabel
 
 SPLITS = ("train", "val", "test")
