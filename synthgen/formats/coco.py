@@ -54,10 +54,10 @@ def _annotations(labels, segmentation: str) -> Iterator[dict]:
             x, y, w, h = instance.bbox
             annotation = {"id": ids[number] if ids is not None else number + 1, "image_id": frame.frame_index,
                           "category_id": instance.category_id, "bbox": [float(x), float(y), float(w), float(h)],
-                          "area": seg[1] if seg else round(float(w) * float(h), 6),
-                          "iscrowd": int(instance.attributes.get("iscrowd", 0))}
+                          "area": seg[1] if seg else round(float(w) * float(h), 6)}
             if seg:
                 annotation["segmentation"] = seg[0]
+            annotation["iscrowd"] = int(instance.attributes.get("iscrowd", 0))
             if instance.keypoints is not None:
                 annotation.update(keypoint_fields(instance.keypoints))
             number += 1
