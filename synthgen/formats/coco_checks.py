@@ -14,7 +14,7 @@ from typing import Any, Callable
 from synthgen.formats import coco_bulk
 from synthgen.formats.base import (Category, LabelSet, fail, image_name, image_size, is_int, is_number, make_frame,
                                    read_json)
-from synthgen.labels.masks import RleError, check_polygon, polygons_to_rle, rle_counts
+from synthgen.labels.masks import RleError, check_polygon, encode_runs, polygons_to_rle, rle_counts
 from synthgen.labels.model import InstanceLabel
 
 
@@ -107,11 +107,7 @@ def _mask(segmentation: Any, height: int, width: int, file: Path, record: str,
             if isinstance(segmentation["counts"], str):
                 rle = {"size": [height, width], "counts": segmentation["counts"]}
             else:
-                from pycocotools import mask as mask_utils
-
-                compressed = mask_utils.frPyObjects({"size": [height, width], "counts": [int(c) for c in counts]},
-                                                    height, width)
-                rle = {"size": [height, width], "counts": compressed["counts"].decode("ascii")}
+                rle = encode_runs([counts.tolist()], height, width)[0]
             return rle, int(counts[1::2].sum())
         if isinstance(segmentation, list):
             polygons = [check_polygon(p, f"segmentation[{i}]") for i, p in enumerate(segmentation)]
