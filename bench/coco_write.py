@@ -22,8 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from synthgen.dataset import Layout  # noqa: E402
-from synthgen.formats.coco import write_coco  # noqa: E402
+from synthgen.dataset.coco import write_instances  # noqa: E402
+from synthgen.dataset.layout import Layout  # noqa: E402
 from synthgen.labels.model import dumps_frame, frame_from_json  # noqa: E402
 
 
@@ -65,7 +65,7 @@ def main() -> None:
         for n in args.sizes:
             layout = make_dataset(source, Path(tmp) / f"d{n}", n)
             started = time.perf_counter()
-            write_coco(layout.read_frames(), categories, layout.root / "instances.json")
+            write_instances(layout.read_frames(), categories, layout.root / "instances.json")
             ours = (time.perf_counter() - started) / n * 1000
             rewrite = "-"
             if n <= args.rewrite_max:

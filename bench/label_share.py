@@ -32,7 +32,7 @@ SCENES = [REPO / "scenes" / "tabletop.yaml", REPO / "bench" / "scenes" / "ground
 
 def detail(renderer, loaded, layout, frames: range, out) -> None:
     """The steps after a render, one after the other, without the helper thread: medians over `frames`."""
-    from synthgen.dataset import write_frame_json, write_labels, write_pixels
+    from synthgen.dataset.write import write_frame_json, write_labels, write_pixels
     from synthgen.labels.extract import extract
     from synthgen.scene.build import build_scene
 
@@ -65,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from synthgen.config.load import load_scene_config
-    from synthgen.dataset import Layout
+    from synthgen.dataset.layout import Layout
     from synthgen.io.console import native_output_to
     from synthgen.render.blender import BlenderRenderer
 

@@ -36,9 +36,9 @@ def main() -> None:
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     from synthgen.config.load import load_scene_config
+    from synthgen.dataset.write import linear_to_srgb8
     from synthgen.io.console import native_output_to
     from synthgen.render.blender import BlenderRenderer
-    from synthgen.render.passes import linear_to_srgb8
     from synthgen.scene.build import build_scene
     from synthgen.scene.quality import PRESETS
 

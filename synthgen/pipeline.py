@@ -12,9 +12,10 @@ from typing import Callable, Iterable
 from synthgen import __version__
 from synthgen.config.load import LoadedScene, load_scene_config
 from synthgen.config.checks import check_count_and_seed
-from synthgen.dataset import LOG, MANAGED, MANIFEST, Layout, write_frame_json, write_labels, write_pixels
+from synthgen.dataset.coco import write_instances
+from synthgen.dataset.layout import COCO_FILE, LOG, MANAGED, MANIFEST, Layout
+from synthgen.dataset.write import write_frame_json, write_labels, write_pixels
 from synthgen.errors import UserError
-from synthgen.formats.coco import write_coco
 from synthgen.io.atomic import atomic_write_json
 from synthgen.io.console import native_output_to
 from synthgen.io.memory import release_free_memory
@@ -103,9 +104,8 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
         if todo:
             _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err)
         for layout in layouts.values():
-            summary.annotations += write_coco(layout.read_frames(), loaded.config.categories(),
-                                              layout.root / "annotations" / "instances.json",
-                                              keypoint_layouts=_keypoint_layouts(loaded))
+            summary.annotations += write_instances(layout.read_frames(), loaded.config.categories(),
+                                                   layout.root / COCO_FILE, _keypoint_layouts(loaded))
     return summary
 
 

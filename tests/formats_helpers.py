@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.formats.labelset import Category, LabelSet
-from synthgen.formats.masks import decode_rle
-from synthgen.formats.synthgen_dataset import read_rendered
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.labels.masks import decode_rle
+from synthgen.dataset.read import read_rendered
 
 
 def rendered(root: Path) -> LabelSet:

@@ -15,7 +15,7 @@ from synthgen.annotate.profile import (BoxNoise, Classes, MaskNoise, Misses, Pro
 from synthgen.annotate.simulate import annotate
 from synthgen.config.source import load_yaml
 from synthgen.errors import UserError
-from synthgen.formats.labelset import LabelSet
+from synthgen.labels.labelset import LabelSet
 from tests.test_annotate_recovery import build_truth
 
 

@@ -24,7 +24,7 @@ from synthgen.annotate.effects import label_distribution, mean_edge_offsets, mis
 from synthgen.annotate.profile import Classes, Duplicates, Profile, load_profile
 from synthgen.annotate.simulate import annotate, object_area, object_visibility
 from synthgen.compare.report import compare
-from synthgen.formats.labelset import Category, LabelSet
+from synthgen.labels.labelset import Category, LabelSet
 from synthgen.labels.model import CameraLabel, FrameLabels, InstanceLabel
 
 CLASSES = ["car", "truck", "person", "bike"]

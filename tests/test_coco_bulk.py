@@ -13,7 +13,7 @@ from PIL import Image
 
 from synthgen.errors import UserError
 from synthgen.formats import coco_bulk, coco_checks, yolo
-from synthgen.formats.masks import check_polygon
+from synthgen.labels.masks import check_polygon
 from synthgen.labels.model import InstanceLabel
 
 IMAGES = {1: {}, 2: {}, 7: {}}

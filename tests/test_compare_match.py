@@ -7,7 +7,7 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from synthgen.compare.match import box_iou, match_frame
-from synthgen.formats.masks import encode_rle
+from synthgen.labels.masks import encode_rle
 from synthgen.labels.model import InstanceLabel
 
 

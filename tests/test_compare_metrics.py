@@ -11,8 +11,8 @@ import pytest
 from synthgen.compare.metrics import COCO_SIGMAS, DEFAULT_SIGMA, boundary_f, cohen_kappa
 from synthgen.compare.report import compare
 from synthgen.formats.frames import make_frame
-from synthgen.formats.labelset import Category, LabelSet
-from synthgen.formats.masks import encode_rle
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.labels.masks import encode_rle
 from synthgen.labels.model import InstanceLabel
 
 

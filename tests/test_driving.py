@@ -340,8 +340,8 @@ def test_fog_veils_the_image_and_leaves_every_label_alone(tmp_path):
 
 
 def test_fog_follows_beer_lambert_along_each_ray():
+    from synthgen.labels.passes import NO_HIT
     from synthgen.render.fog import SKY_DISTANCE, apply_fog
-    from synthgen.render.passes import NO_HIT
 
     K = np.array([[10.0, 0, 2.0], [0, 10.0, 1.0], [0, 0, 1]])
     rgb = np.zeros((2, 4, 3), np.float32)

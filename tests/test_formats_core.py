@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from synthgen.formats import coco, voc, yolo
-from synthgen.formats.labelset import LabelSet, Losses
-from synthgen.formats.masks import _edge_loops, iou, mask_to_polygon, polygons_to_mask
+from synthgen.labels.labelset import LabelSet
+from synthgen.formats.losses import Losses
+from synthgen.labels.masks import _edge_loops, iou, mask_to_polygon, polygons_to_mask
 from tests.conftest import run_cli
 from tests.formats_helpers import (assert_same_boxes, assert_same_masks, mask_of, rendered, visible_instances,
                                    with_keypoints)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from synthgen.formats.frames import masked_instance
-from synthgen.formats.labelset import Category
-from synthgen.formats.masks import decode_rle
+from synthgen.labels.labelset import Category
+from synthgen.labels.masks import decode_rle
 
 CAR = Category(3, "car")
 

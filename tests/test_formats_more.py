@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from synthgen.formats import cityscapes, cvat, kitti, labelstudio, mot
-from synthgen.formats.labelset import Category, LabelSet, Losses
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.formats.losses import Losses
 from synthgen.labels.model import Box3D, InstanceLabel
 from tests.conftest import run_cli
 from tests.formats_helpers import assert_same_boxes, assert_same_masks, rendered, visible_instances, with_keypoints

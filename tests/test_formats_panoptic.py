@@ -14,8 +14,9 @@ from PIL import Image
 
 from synthgen.errors import UserError
 from synthgen.formats import cityscapes, cityscapes_panoptic, coco_panoptic
-from synthgen.formats.labelset import Category, LabelSet, Losses
-from synthgen.formats.masks import decode_rle, encode_rle
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.formats.losses import Losses
+from synthgen.labels.masks import decode_rle, encode_rle
 from synthgen.formats.registry import get
 from synthgen.formats.writeout import write_format
 from synthgen.labels.model import CameraLabel, FrameLabels, InstanceLabel, StuffLabel

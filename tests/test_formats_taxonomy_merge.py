@@ -172,7 +172,7 @@ def test_merge_with_taxonomy_maps_both_inputs(minimal_dataset, real_coco, tmp_pa
 
 
 def test_merge_to_yolo_pose_writes_both_inputs_keypoints(minimal_dataset, tmp_path):
-    from synthgen.formats.labelset import Losses
+    from synthgen.formats.losses import Losses
     from tests.formats_helpers import with_keypoints
 
     labels = with_keypoints(rendered(minimal_dataset))

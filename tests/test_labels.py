@@ -234,7 +234,7 @@ def srgb8_reference(linear: np.ndarray) -> np.ndarray:
 
 
 def test_linear_to_srgb8_is_the_srgb_transfer_function():
-    from synthgen.render.passes import ROWS_PER_BLOCK, linear_to_srgb8
+    from synthgen.dataset.write import ROWS_PER_BLOCK, linear_to_srgb8
 
     knee = 0.0031308
     values = np.concatenate([np.linspace(0.0, 1.0, 200_001), np.linspace(knee * 0.9, knee * 1.1, 5001),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from synthgen.formats.masks import RleError, counts_from_string, decode_window, rle_counts
+from synthgen.labels.masks import RleError, counts_from_string, decode_window, rle_counts
 
 
 def _masks(rng: np.random.Generator):
@@ -30,7 +30,7 @@ def _masks(rng: np.random.Generator):
 def decoder(request, monkeypatch):
     """Every test here runs twice: with the plain loops masks.py uses for short RLEs and with the vectorised
     decoders it uses for long ones, each swept against pycocotools over the same masks."""
-    from synthgen.formats import masks
+    from synthgen.labels import masks
 
     short = request.param == "loop"
     monkeypatch.setattr(masks, "SHORT_COUNTS", 10 ** 9 if short else 0)
@@ -76,7 +76,7 @@ def test_malformed_counts_are_refused():
 
 
 def test_polygons_to_rle_is_the_mask_rasterisation_encoded():
-    from synthgen.formats.masks import encode_rle, polygons_to_mask, polygons_to_rle
+    from synthgen.labels.masks import encode_rle, polygons_to_mask, polygons_to_rle
 
     rng = np.random.default_rng(2)
     for _ in range(200):
@@ -89,7 +89,7 @@ def test_polygons_to_rle_is_the_mask_rasterisation_encoded():
 
 
 def test_mask_extent_is_the_mask_over_its_bounding_box():
-    from synthgen.formats.masks import mask_extent
+    from synthgen.labels.masks import mask_extent
 
     rng = np.random.default_rng(3)
     for mask in _masks(rng):
@@ -105,7 +105,7 @@ def test_mask_extent_is_the_mask_over_its_bounding_box():
 
 def test_both_decoders_agree_on_any_string(monkeypatch):
     """Random strings over the whole alphabet and beyond: the same counts, or the same error, both ways."""
-    from synthgen.formats import masks
+    from synthgen.labels import masks
 
     rng = np.random.default_rng(4)
     alphabet = [chr(c) for c in range(40, 120)] + ["é"]

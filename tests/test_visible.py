@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from synthgen.labels.masks import decode_rle, encode_rle, mask_bbox
 from synthgen.labels.visible import visible_instances
 
 
@@ -42,3 +43,15 @@ def test_one_pass_equals_per_id_masks(index, mask):
         assert visible.box == (cols.min(), rows.min(), cols.max(), rows.max())
         expected = mask_utils.encode(np.asfortranarray(own.astype(np.uint8)))
         assert visible.rle == {"size": [int(v) for v in expected["size"]], "counts": expected["counts"].decode("ascii")}
+
+
+@pytest.mark.parametrize("index,mask", list(enumerate(masks())))
+def test_labels_and_formats_box_and_encode_a_mask_alike(index, mask):
+    """Label extraction (runs of the instance mask) and the formats (one mask at a time) share one encoder
+    and one tight box: a rendered mask read back by any format gives the same box and the same RLE."""
+    height, width = mask.shape
+    for instance_id, visible in visible_instances(mask).items():
+        own = mask == instance_id
+        assert visible.bbox == mask_bbox(own)
+        assert visible.rle == encode_rle(own)
+        assert np.array_equal(decode_rle(visible.rle, height, width), own)

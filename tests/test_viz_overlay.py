@@ -108,7 +108,7 @@ def test_draw_pair_draws_each_set_in_its_colour(minimal_dataset):
 
 
 def test_uncompressed_and_compressed_rle_draw_the_same(minimal_dataset):
-    from synthgen.formats.masks import counts_from_string
+    from synthgen.labels.masks import counts_from_string
 
     frame, image, ids = load(minimal_dataset, 2)
     listed = [InstanceLabel(i.instance_id, i.category, i.category_id, i.bbox,

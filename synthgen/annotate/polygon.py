@@ -1,6 +1,6 @@
 """A true mask as a person would outline it: a few clicks along its edge, rasterised back to RLE.
 
-The exact outline (pixel corners, synthgen.formats.masks) is simplified with
+The exact outline (pixel corners, synthgen.labels.masks) is simplified with
 Douglas-Peucker (cv2.approxPolyDP) at the person's tolerance, and the tolerance
 grows until the object fits its vertex budget, the way a rushed annotator clicks
 fewer, farther points. Holes are not drawn (people rarely do); parts that do not
@@ -16,32 +16,15 @@ from typing import Any
 
 import cv2
 import numpy as np
-from pycocotools import mask as mask_utils
 
 from synthgen.annotate.profile import MaskNoise
-from synthgen.formats.masks import mask_outlines
+from synthgen.labels.masks import decode_rle, encode_rle, mask_outlines, polygons_to_mask
 
 MITER_LIMIT = 3.0  # a sharp corner moves at most this many offsets, as drawing tools limit miters
 
 
-def decode(rle: dict[str, Any]) -> np.ndarray:
-    """A COCO RLE (counts as a string, bytes or a list) as a bool mask."""
-    height, width = rle["size"]
-    counts = rle["counts"]
-    if isinstance(counts, list):
-        compressed = mask_utils.frPyObjects({"size": [height, width], "counts": counts}, height, width)
-    else:
-        compressed = {"size": [height, width], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
-    return mask_utils.decode(compressed).astype(bool)
-
-
-def encode(mask: np.ndarray) -> dict[str, Any]:
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
-
-
 def signed_area(points: np.ndarray) -> float:
-    """Shoelace area; positive for outer outlines as synthgen.formats.masks traces them (clockwise, y down)."""
+    """Shoelace area; positive for outer outlines as synthgen.labels.masks traces them (clockwise, y down)."""
     x, y = points[:, 0], points[:, 1]
     return 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
 
@@ -120,15 +103,12 @@ def human_polygons(mask: np.ndarray, noise: MaskNoise, rng: np.random.Generator)
 
 def rasterise(polygons: list[np.ndarray], height: int, width: int) -> np.ndarray:
     """Pixels whose centres are inside any of the polygons."""
-    if not polygons:
-        return np.zeros((height, width), dtype=bool)
-    rles = mask_utils.frPyObjects([p.reshape(-1).tolist() for p in polygons], height, width)
-    return mask_utils.decode(mask_utils.merge(rles)).astype(bool)
+    return polygons_to_mask([p.reshape(-1).tolist() for p in polygons], height, width)
 
 
 def human_mask(rle: dict[str, Any], noise: MaskNoise, rng: np.random.Generator) -> dict[str, Any] | None:
     """The RLE of the person's polygon around a true RLE mask; None if it covers no pixel centre."""
-    mask = decode(rle)
+    mask = decode_rle(rle, *rle["size"])
     height, width = mask.shape
     drawn = rasterise(human_polygons(mask, noise, rng), height, width)
-    return encode(drawn) if drawn.any() else None
+    return encode_rle(drawn) if drawn.any() else None

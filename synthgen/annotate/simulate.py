@@ -18,7 +18,7 @@ from synthgen.annotate.effects import (draw_box, draw_keypoints, fit_box, label_
                                        pick_class)
 from synthgen.annotate.polygon import human_mask
 from synthgen.annotate.profile import Profile, check_classes
-from synthgen.formats.labelset import LabelSet
+from synthgen.labels.labelset import LabelSet
 from synthgen.labels.model import CameraLabel, FrameLabels, InstanceLabel
 
 STREAMS = ("misses", "classes", "box", "duplicates", "masks", "keypoints")

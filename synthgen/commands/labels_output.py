@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from synthgen.formats.labelset import LabelSet
+from synthgen.labels.labelset import LabelSet
 
 
 def mapped_to_taxonomy(label_sets: list[LabelSet], taxonomy: str | None) -> list[LabelSet]:

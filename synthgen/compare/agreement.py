@@ -18,7 +18,7 @@ import numpy as np
 from synthgen.compare.match import match_frame
 from synthgen.compare.metrics import cohen_kappa
 from synthgen.compare.report import frames_by_stem
-from synthgen.formats.labelset import LabelSet
+from synthgen.labels.labelset import LabelSet
 from synthgen.labels.model import InstanceLabel
 
 

@@ -22,8 +22,8 @@ from synthgen.compare.cocoeval import CocoCollector
 from synthgen.compare.match import FrameMatches, assign, box_iou, match_frame
 from synthgen.compare.metrics import boundary_f, keypoint_similarity, sigma_of
 from synthgen.errors import UserError
-from synthgen.formats.labelset import LabelSet
-from synthgen.formats.masks import decode_window, rle_counts
+from synthgen.labels.labelset import LabelSet
+from synthgen.labels.masks import decode_window, rle_counts
 from synthgen.labels.model import FrameLabels, InstanceLabel
 
 SMALL, MEDIUM = 32**2, 96**2  # COCO's area buckets, in pixels

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from synthgen.formats.labelset import LabelSet
+from synthgen.labels.labelset import LabelSet
 from synthgen.formats.taxonomy import Taxonomy, apply_taxonomy
 
 

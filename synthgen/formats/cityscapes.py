@@ -25,9 +25,10 @@ import numpy as np
 from synthgen.errors import UserError
 from synthgen.formats.frames import frame_names, image_name, make_frame, masked_instance, visible
 from synthgen.formats.image_locator import ImageLocator
-from synthgen.formats.labelset import Category, LabelSet, Losses
-from synthgen.formats.masks import decode_rle
-from synthgen.formats.reading import fail, image_size, read_json, read_png
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.formats.losses import Losses
+from synthgen.labels.masks import decode_rle
+from synthgen.io.reading import fail, image_size, read_json, read_png
 from synthgen.formats.writing import LABEL_PNG_LEVEL, copy_image_as_png, write_staged
 
 SPLIT, CITY = "train", "synthgen"

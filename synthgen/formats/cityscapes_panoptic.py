@@ -33,8 +33,9 @@ from synthgen.errors import UserError
 from synthgen.formats import coco_panoptic as panoptic
 from synthgen.formats.cityscapes import CITY, FIRST_CUSTOM_ID, LABELS, SPLIT, label_ids
 from synthgen.formats.frames import frame_names, visible
-from synthgen.formats.labelset import LabelSet, Losses
-from synthgen.formats.reading import fail
+from synthgen.labels.labelset import LabelSet
+from synthgen.formats.losses import Losses
+from synthgen.io.reading import fail
 from synthgen.formats.writing import copy_image_as_png, write_staged
 from synthgen.labels.model import FrameLabels
 

@@ -1,84 +1,23 @@
-"""COCO instances JSON, written in one streaming pass over the frames.
+"""COCO instances JSON as an export and import format, over a LabelSet (synthgen.labels.labelset).
 
-The file is assembled once, after the frames are rendered, from the per-frame
-JSON: annotations are streamed to disk as they are read, so writing costs time
-linear in the dataset and never rewrites what was already written. Masks are
-pycocotools RLE; `bbox` is the tight box; `area` the mask's pixel count.
-Image ids are frame indices; annotation ids are frame * 32768 + instance id, so
-they are stable whatever the number of frames rendered.
+Written by the one COCO writer (synthgen.dataset.coco: its layout, key order and
+ids); read and checked by coco_checks.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Iterable
+from typing import Iterator
 
-from synthgen.io.atomic import atomic_open
-from synthgen.labels.model import FrameLabels
-
-ANNOTATION_ID_STRIDE = 32768
-
-
-def annotation_id(frame_index: int, instance_id: int) -> int:
-    return frame_index * ANNOTATION_ID_STRIDE + instance_id
-
-
-def write_coco(frames: Iterable[FrameLabels], categories: list[str], path: Path, description: str = "synthgen",
-               keypoint_layouts: dict | None = None) -> int:
-    """Write COCO instances for `frames`; returns the number of annotations. `keypoint_layouts`: category
-    name -> KeypointLayout, for categories whose annotations carry keypoints."""
-    count = 0
-    images = []
-    layouts = keypoint_layouts or {}
-    entries = []
-    for i, name in enumerate(categories):
-        entry = {"id": i + 1, "name": name, "supercategory": name}
-        if name in layouts:
-            entry["keypoints"] = list(layouts[name].names)
-            entry["skeleton"] = [list(pair) for pair in layouts[name].skeleton]
-        entries.append(entry)
-    with atomic_open(path, "w", encoding="utf-8") as out:
-        out.write('{"info": ' + json.dumps({"description": description, "version": "1.0"}))
-        out.write(', "licenses": [], "categories": ')
-        out.write(json.dumps(entries))
-        out.write(', "annotations": [')
-        for frame in frames:
-            images.append({"id": frame.frame_index, "file_name": frame.image,
-                           "width": frame.camera.width, "height": frame.camera.height})
-            for instance in frame.instances:
-                if instance.bbox is None or instance.mask_rle is None:
-                    continue  # nothing visible: COCO has no way to say 'occluded entirely'
-                annotation = {
-                    "id": annotation_id(frame.frame_index, instance.instance_id),
-                    "image_id": frame.frame_index,
-                    "category_id": instance.category_id,
-                    "bbox": list(instance.bbox),
-                    "area": instance.visible_pixels,
-                    "segmentation": instance.mask_rle,
-                    "iscrowd": 0,
-                }
-                if instance.keypoints is not None:
-                    annotation["keypoints"] = [v for x, y, vis in instance.keypoints for v in (x, y, int(vis))]
-                    annotation["num_keypoints"] = sum(1 for _, _, vis in instance.keypoints if vis > 0)
-                out.write((",\n" if count else "\n") + json.dumps(annotation))
-                count += 1
-        out.write('\n], "images": [')
-        for k, image in enumerate(images):
-            out.write((",\n" if k else "\n") + json.dumps(image))
-        out.write("\n]}\n")
-    return count
-
-
-# ---------------------------------------------------------------------------
-# COCO as an export and import format, over a LabelSet (synthgen.formats.labelset)
+from synthgen.dataset.coco import (ANNOTATION_ID_STRIDE, annotation_id, category_entry, image_entry, keypoint_fields,
+                                   stream_coco)
 
 COCO_JSON = "annotations/instances.json"
 
 
-def _coco_segmentation(instance, mode: str, losses) -> tuple[object, int] | None:
+def _coco_segmentation(instance, mode: str) -> tuple[object, int] | None:
     """(segmentation, area) for an instance mask: RLE, or a polygon when it rasterises back exactly."""
-    from synthgen.formats.masks import decode_rle, iou, mask_to_polygon, polygons_to_mask
+    from synthgen.labels.masks import decode_rle, iou, mask_to_polygon, polygons_to_mask
 
     if instance.mask_rle is None:
         return None
@@ -93,74 +32,58 @@ def _coco_segmentation(instance, mode: str, losses) -> tuple[object, int] | None
     return dict(instance.mask_rle), area
 
 
-def coco_document(labels, images: list[str], segmentation: str = "rle", losses=None) -> dict:
-    """The COCO dict for a LabelSet; `images` are the file names written for its frames."""
+def _annotation_ids(labels) -> list[int] | None:
+    """The stable ids (frame * 32768 + instance id) of every visible instance in order, or None when some
+    instance id does not fit or two collide: then annotations are numbered 1, 2, ... instead."""
     from synthgen.formats.frames import visible
-    from synthgen.formats.labelset import Losses
 
-    losses = losses if losses is not None else Losses()
-    categories = []
-    for category in labels.categories:
-        entry = {"id": category.id, "name": category.name, "supercategory": category.name}
-        if category.keypoints:
-            entry["keypoints"] = list(category.keypoints)
-            entry["skeleton"] = [list(pair) for pair in category.skeleton]
-        categories.append(entry)
-    annotations = []
-    image_entries = []
-    for frame, file_name in zip(labels.frames, images):
-        entry = {"id": frame.frame_index, "file_name": file_name,
-                 "width": frame.camera.width, "height": frame.camera.height}
-        if frame.extra.get("source"):
-            entry["synthetic"] = frame.extra["source"] == "synthetic"  # set by merge
-        image_entries.append(entry)
+    ids = [annotation_id(frame.frame_index, instance.instance_id) if 0 < instance.instance_id < ANNOTATION_ID_STRIDE
+           else None for frame in labels.frames for instance in visible(frame)]
+    return ids if None not in ids and len(set(ids)) == len(ids) else None
+
+
+def _annotations(labels, segmentation: str) -> Iterator[dict]:
+    """COCO annotations of a LabelSet's visible instances, one at a time."""
+    from synthgen.formats.frames import visible
+
+    ids = _annotation_ids(labels)
+    number = 0
+    for frame in labels.frames:
         for instance in visible(frame):
-            ann_id = (annotation_id(frame.frame_index, instance.instance_id)
-                      if 0 < instance.instance_id < ANNOTATION_ID_STRIDE else None)
-            seg = _coco_segmentation(instance, segmentation, losses)
+            seg = _coco_segmentation(instance, segmentation)
             x, y, w, h = instance.bbox
-            annotation = {"id": ann_id, "image_id": frame.frame_index, "category_id": instance.category_id,
-                          "bbox": [float(x), float(y), float(w), float(h)],
-                          "area": seg[1] if seg else round(float(w) * float(h), 6),
-                          "iscrowd": int(instance.attributes.get("iscrowd", 0))}
+            annotation = {"id": ids[number] if ids is not None else number + 1, "image_id": frame.frame_index,
+                          "category_id": instance.category_id, "bbox": [float(x), float(y), float(w), float(h)],
+                          "area": seg[1] if seg else round(float(w) * float(h), 6)}
             if seg:
                 annotation["segmentation"] = seg[0]
+            annotation["iscrowd"] = int(instance.attributes.get("iscrowd", 0))
             if instance.keypoints is not None:
-                annotation["keypoints"] = [v for x_, y_, vis in instance.keypoints for v in (x_, y_, int(vis))]
-                annotation["num_keypoints"] = sum(1 for _, _, vis in instance.keypoints if vis > 0)
-            annotations.append(annotation)
-    if any(a["id"] is None for a in annotations) or len({a["id"] for a in annotations}) != len(annotations):
-        for k, annotation in enumerate(annotations):
-            annotation["id"] = k + 1
-    return {"info": {"description": "synthgen", "version": "1.0"}, "licenses": [], "categories": categories,
-            "images": image_entries, "annotations": annotations}
+                annotation.update(keypoint_fields(instance.keypoints))
+            number += 1
+            yield annotation
 
 
-def write_coco_dir(labels, out: Path, segmentation: str = "rle", losses=None) -> None:
+def _images(labels, files: list[str]) -> Iterator[dict]:
+    for frame, file_name in zip(labels.frames, files):
+        entry = image_entry(frame, file_name)
+        if frame.extra.get("source"):
+            entry["synthetic"] = frame.extra["source"] == "synthetic"  # set by merge
+        yield entry
+
+
+def write_coco_dir(labels, out: Path, segmentation: str = "rle") -> None:
     """images/ plus annotations/instances.json (file_name relative to `out`)."""
     from synthgen.formats.frames import frame_names
     from synthgen.formats.writing import copy_image
 
     names = frame_names(labels.frames)
     files = [f"images/{name}{Path(frame.image).suffix or '.png'}" for name, frame in zip(names, labels.frames)]
-    document = coco_document(labels, files, segmentation, losses)
     for frame, file in zip(labels.frames, files):
         copy_image(labels, frame, out / file)
     (out / "annotations").mkdir(parents=True, exist_ok=True)
-    with atomic_open(out / COCO_JSON, "w", encoding="utf-8") as handle:
-        handle.write(dumps_coco(document))
-
-
-def dumps_coco(document: dict) -> str:
-    """Deterministic COCO JSON with one image, category or annotation per line (diffable, streamable)."""
-    parts = []
-    for key, value in document.items():
-        if isinstance(value, list) and value:
-            body = ",\n".join(json.dumps(item, allow_nan=False) for item in value)
-            parts.append(f"{json.dumps(key)}: [\n{body}\n]")
-        else:
-            parts.append(f"{json.dumps(key)}: {json.dumps(value, allow_nan=False)}")
-    return "{" + ",\n".join(parts) + "}\n"
+    categories = [category_entry(c.id, c.name, c.keypoints or None, c.skeleton) for c in labels.categories]
+    stream_coco(out / COCO_JSON, categories, _annotations(labels, segmentation), _images(labels, files))
 
 
 def _find_coco_json(path: Path) -> Path:
@@ -205,7 +128,7 @@ def read_coco(path: Path, images: Path | None = None, masks: bool = True):
 
 def write(labels, out: Path, losses, variant: str = "rle") -> None:
     """Registry entry point (synthgen.formats.registry)."""
-    write_coco_dir(labels, out, "polygon" if variant == "polygon" else "rle", losses)
+    write_coco_dir(labels, out, "polygon" if variant == "polygon" else "rle")
 
 
 def read(path: Path, images: Path | None = None, masks: bool = True):

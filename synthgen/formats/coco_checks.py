@@ -1,7 +1,7 @@
 """Validate a COCO JSON before trusting any of it, and turn it into a LabelSet.
 
 Every check names the file, the record (`annotations[12] (id 7)`) and the
-problem. RLE is decoded by synthgen.formats.masks, which checks the counts
+problem. RLE is decoded by synthgen.labels.masks, which checks the counts
 first, so pycocotools never sees a malformed RLE.
 """
 
@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 from synthgen.formats import coco_bulk
 from synthgen.formats.frames import image_name, make_frame
-from synthgen.formats.labelset import Category, LabelSet
-from synthgen.formats.masks import RleError, check_polygon, polygons_to_rle, rle_counts
-from synthgen.formats.reading import fail, image_size, is_int, is_number, read_json
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.labels.masks import RleError, check_polygon, encode_runs, polygons_to_rle, rle_counts
+from synthgen.io.reading import fail, image_size, is_int, is_number, read_json
 from synthgen.labels.model import InstanceLabel
 
 
@@ -108,11 +108,7 @@ def _mask(segmentation: Any, height: int, width: int, file: Path, record: str,
             if isinstance(segmentation["counts"], str):
                 rle = {"size": [height, width], "counts": segmentation["counts"]}
             else:
-                from pycocotools import mask as mask_utils
-
-                compressed = mask_utils.frPyObjects({"size": [height, width], "counts": [int(c) for c in counts]},
-                                                    height, width)
-                rle = {"size": [height, width], "counts": compressed["counts"].decode("ascii")}
+                rle = encode_runs([counts.tolist()], height, width)[0]
             return rle, int(counts[1::2].sum())
         if isinstance(segmentation, list):
             polygons = [check_polygon(p, f"segmentation[{i}]") for i, p in enumerate(segmentation)]

@@ -28,13 +28,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from synthgen.dataset.coco import image_entry, stream_coco
 from synthgen.errors import UserError
 from synthgen.formats.frames import frame_names, masked_instance, visible
-from synthgen.formats.labelset import Category, LabelSet, Losses
-from synthgen.formats.masks import decode_rle, encode_rle, mask_bbox
-from synthgen.formats.reading import fail, image_size, is_int, is_number, read_json
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.formats.losses import Losses
+from synthgen.labels.masks import decode_rle, encode_rle, mask_bbox
+from synthgen.io.reading import fail, image_size, is_int, is_number, read_json
 from synthgen.formats.writing import LABEL_PNG_LEVEL, copy_image, write_staged
-from synthgen.io.atomic import atomic_open
 from synthgen.labels.model import CameraLabel, FrameLabels, InstanceLabel, StuffLabel
 
 PANOPTIC_JSON = "annotations/panoptic.json"
@@ -147,8 +148,6 @@ def coco_categories(labels: LabelSet) -> list[dict[str, Any]]:
 
 def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> None:
     """Registry entry point: images/, panoptic/ and annotations/panoptic.json under `out`."""
-    from synthgen.formats.coco import dumps_coco
-
     (out / PNG_DIR).mkdir(parents=True, exist_ok=True)
     images, annotations = [], []
     for frame, name in zip(labels.frames, frame_names(labels.frames)):
@@ -156,14 +155,10 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
         copy_image(labels, frame, out / image_file)
         ids, info = paint(coco_segments(frame, losses), frame.camera.height, frame.camera.width, losses)
         write_staged(out / PNG_DIR / f"{name}.png", png_bytes(ids))
-        images.append({"id": frame.frame_index, "file_name": image_file,
-                       "width": frame.camera.width, "height": frame.camera.height})
+        images.append(image_entry(frame, image_file))
         annotations.append({"image_id": frame.frame_index, "file_name": f"{name}.png", "segments_info": info})
-    document = {"info": {"description": "synthgen", "version": "1.0"}, "licenses": [],
-                "categories": coco_categories(labels), "images": images, "annotations": annotations}
     (out / "annotations").mkdir(parents=True, exist_ok=True)
-    with atomic_open(out / PANOPTIC_JSON, "w", encoding="utf-8") as handle:
-        handle.write(dumps_coco(document))
+    stream_coco(out / PANOPTIC_JSON, coco_categories(labels), annotations, images)
 
 
 # --------------------------------------------------------------------------- checking a panoptic JSON

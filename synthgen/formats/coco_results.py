@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.formats.frames import with_instances
-from synthgen.formats.labelset import LabelSet
-from synthgen.formats.reading import fail, is_int, is_number, read_json
+from synthgen.labels.labelset import LabelSet
+from synthgen.io.reading import fail, is_int, is_number, read_json
 from synthgen.labels.model import InstanceLabel
 
 

@@ -29,9 +29,10 @@ import numpy as np
 
 from synthgen.formats.frames import frame_names, image_name, make_frame, masked_instance, visible
 from synthgen.formats.image_locator import ImageLocator
-from synthgen.formats.labelset import Category, LabelSet, Losses
-from synthgen.formats.masks import check_polygon, decode_rle, mask_bbox, polygons_to_mask
-from synthgen.formats.reading import fail, image_size, is_number, read_xml
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.formats.losses import Losses
+from synthgen.labels.masks import check_polygon, decode_rle, mask_bbox, polygons_to_mask
+from synthgen.io.reading import fail, image_size, is_number, read_xml
 from synthgen.formats.writing import copy_image, decimal_text, write_staged
 from synthgen.labels.model import FrameLabels, InstanceLabel
 

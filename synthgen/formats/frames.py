@@ -8,8 +8,9 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from synthgen.formats.labelset import Category, LabelSet, Losses
-from synthgen.formats.masks import encode_rle, mask_bbox
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.formats.losses import Losses
+from synthgen.labels.masks import encode_rle, mask_bbox
 from synthgen.labels.model import Box, CameraLabel, FrameLabels, InstanceLabel
 
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from synthgen.formats.reading import IMAGE_SUFFIXES, fail
+from synthgen.io.reading import IMAGE_SUFFIXES, fail
 
 
 class ImageLocator:

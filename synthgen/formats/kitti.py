@@ -22,8 +22,9 @@ import numpy as np
 from synthgen.errors import UserError
 from synthgen.formats.frames import frame_names, image_name, make_frame
 from synthgen.formats.image_locator import ImageLocator
-from synthgen.formats.labelset import Category, LabelSet, Losses
-from synthgen.formats.reading import fail, image_size
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.formats.losses import Losses
+from synthgen.io.reading import fail, image_size
 from synthgen.formats.writing import copy_image, decimal_text, write_staged
 from synthgen.labels.model import Box3D, CameraLabel, InstanceLabel
 

@@ -31,9 +31,10 @@ import numpy as np
 from synthgen.errors import UserError
 from synthgen.formats.frames import frame_names, make_frame, masked_instance, visible
 from synthgen.formats.image_locator import ImageLocator
-from synthgen.formats.labelset import Category, LabelSet, Losses
-from synthgen.formats.masks import check_polygon, decode_rle, polygons_to_mask
-from synthgen.formats.reading import IMAGE_SUFFIXES, fail, image_size, is_number, read_json
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.formats.losses import Losses
+from synthgen.labels.masks import check_polygon, decode_rle, polygons_to_mask
+from synthgen.io.reading import IMAGE_SUFFIXES, fail, image_size, is_number, read_json
 from synthgen.formats.writing import copy_image, write_staged
 from synthgen.labels.model import InstanceLabel
 
@@ -170,7 +171,7 @@ def _config_tags(path: Path, tags: tuple[str, ...]) -> list[str] | None:
     file = path / "label_config.xml"
     if not file.is_file():
         return None
-    from synthgen.formats.reading import read_xml
+    from synthgen.io.reading import read_xml
 
     root = read_xml(file)
     names: list[str] = []

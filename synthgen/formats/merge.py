@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from synthgen.errors import UserError
 from synthgen.formats.frames import frame_names
-from synthgen.formats.labelset import Category, LabelSet
+from synthgen.labels.labelset import Category, LabelSet
 
 
 def merge(inputs: list[tuple[LabelSet, bool]], fixed: list[Category] | None = None) -> LabelSet:

@@ -24,8 +24,9 @@ from pathlib import Path
 from synthgen.errors import UserError
 from synthgen.formats.frames import make_frame
 from synthgen.formats.image_locator import ImageLocator
-from synthgen.formats.labelset import Category, LabelSet, Losses
-from synthgen.formats.reading import IMAGE_SUFFIXES, fail, from_one_based, image_size
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.formats.losses import Losses
+from synthgen.io.reading import IMAGE_SUFFIXES, fail, from_one_based, image_size
 from synthgen.formats.writing import copy_image_as_png, decimal_text, write_staged
 from synthgen.labels.model import InstanceLabel
 

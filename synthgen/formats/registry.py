@@ -72,7 +72,7 @@ def read_any(name: str, path: Path, images: Path | None = None, masks: bool = Tr
     if name == "synthgen":
         if images is not None:
             raise UserError("--images does not apply to a rendered dataset: its images are in its folder")
-        from synthgen.formats.synthgen_dataset import read_rendered
+        from synthgen.dataset.read import read_rendered
 
         with gc_paused():
             return read_rendered(path)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from synthgen.config.source import load_yaml
 from synthgen.errors import UserError
-from synthgen.formats.labelset import Category, LabelSet
+from synthgen.labels.labelset import Category, LabelSet
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,10 @@ import numpy as np
 from synthgen.errors import UserError
 from synthgen.formats.frames import frame_names, make_frame, masked_instance, visible
 from synthgen.formats.image_locator import ImageLocator
-from synthgen.formats.labelset import Category, LabelSet, Losses
-from synthgen.formats.masks import mask_bbox, mask_extent
-from synthgen.formats.reading import IMAGE_SUFFIXES, fail, from_one_based, image_size, read_xml
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.formats.losses import Losses
+from synthgen.labels.masks import mask_bbox, mask_extent
+from synthgen.io.reading import IMAGE_SUFFIXES, fail, from_one_based, image_size, read_xml
 from synthgen.formats.writing import LABEL_PNG_LEVEL, copy_image, write_staged
 from synthgen.labels.model import InstanceLabel
 

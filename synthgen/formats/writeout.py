@@ -11,7 +11,8 @@ import shutil
 from pathlib import Path
 
 from synthgen.formats.frames import count_common_losses
-from synthgen.formats.labelset import LabelSet, Losses
+from synthgen.labels.labelset import LabelSet
+from synthgen.formats.losses import Losses
 from synthgen.formats.registry import FormatSpec
 from synthgen.io.gcpause import gc_paused
 

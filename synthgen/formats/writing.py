@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
-from synthgen.formats.labelset import LabelSet
+from synthgen.labels.labelset import LabelSet
 from synthgen.labels.model import FrameLabels
 
 # zlib level of label PNGs (VOC, Cityscapes, panoptic): 1, OpenCV's default, encodes a 640x480 label map in
@@ -53,7 +53,7 @@ def copy_image_as_png(labels: LabelSet, frame: FrameLabels, target: Path) -> Non
     import cv2
     import numpy as np
 
-    from synthgen.formats.reading import fail
+    from synthgen.io.reading import fail
 
     pixels = cv2.imdecode(np.fromfile(source, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     ok, encoded = (False, None) if pixels is None else cv2.imencode(".png", pixels)

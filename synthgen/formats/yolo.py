@@ -29,9 +29,10 @@ import yaml
 from synthgen.errors import UserError
 from synthgen.formats.frames import frame_names, make_frame, masked_instance, visible
 from synthgen.formats.image_locator import ImageLocator
-from synthgen.formats.labelset import Category, LabelSet, Losses
-from synthgen.formats.masks import decode_rle, mask_bbox, mask_to_polygon, polygons_to_mask
-from synthgen.formats.reading import IMAGE_SUFFIXES, fail, image_size, is_int, read_json
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.formats.losses import Losses
+from synthgen.labels.masks import decode_rle, mask_bbox, mask_to_polygon, polygons_to_mask
+from synthgen.io.reading import IMAGE_SUFFIXES, fail, image_size, is_int, read_json
 from synthgen.formats.writing import copy_image, write_staged
 from synthgen.labels.model import InstanceLabel
 

@@ -9,9 +9,9 @@ import numpy as np
 from synthgen.labels.keypoints import COCO_PERSON, keypoint_labels, keypoint_layout
 from synthgen.labels.model import (Box, Box3D, CameraLabel, FrameLabels, InstanceLabel, StuffLabel,
                                    matrix_to_json)
+from synthgen.labels.passes import Passes
 from synthgen.labels.raster import Coverage, coverages
 from synthgen.labels.visible import Visible, visible_instances
-from synthgen.render.passes import Passes
 from synthgen.scene.model import CameraSpec, Instance, Scene, invert_rigid
 
 
@@ -55,15 +55,11 @@ def label_instance(instance: Instance, cover: Coverage, visible: Visible | None,
     unoccluded = cover.pixels + visible_pixels - both
     total = max(cover.total_pixels + visible_pixels - both, float(unoccluded))
     unclipped = None if cover.box is None else (cover.box[0], cover.box[1], cover.box[2] - cover.box[0], cover.box[3] - cover.box[1])
-    bbox = None
-    if visible is not None:
-        x0, y0, x1, y1 = visible.box
-        bbox = (float(x0), float(y0), float(x1 - x0 + 1), float(y1 - y0 + 1))
     return InstanceLabel(
         instance_id=instance.instance_id,
         category=instance.category,
         category_id=instance.category_id,
-        bbox=bbox,
+        bbox=None if visible is None else visible.bbox,
         bbox_amodal=None if cover.box is None else _clip_box(cover.box, camera.width, camera.height),
         bbox_amodal_unclipped=unclipped,
         visible_pixels=visible_pixels,
@@ -84,9 +80,7 @@ def _stuff_labels(scene: Scene, semantic: np.ndarray) -> tuple[StuffLabel, ...]:
     only_stuff = np.where(is_stuff[semantic], semantic, 0).astype(np.uint16)
     labels = []
     for category_id, seen in sorted(visible_instances(only_stuff).items()):
-        x0, y0, x1, y1 = seen.box
-        labels.append(StuffLabel(scene.categories[category_id - 1], category_id, seen.pixels,
-                                 (float(x0), float(y0), float(x1 - x0 + 1), float(y1 - y0 + 1)), seen.rle))
+        labels.append(StuffLabel(scene.categories[category_id - 1], category_id, seen.pixels, seen.bbox, seen.rle))
     return tuple(labels)
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pycocotools import mask as mask_utils
+
+from synthgen.labels.masks import encode_runs, tight_box
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,11 @@ class Visible:
     pixels: int
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the pixels, inclusive
     rle: dict  # COCO compressed RLE, counts as an ASCII string
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """The tight box as COCO's [x, y, w, h]."""
+        return tight_box(*self.box)
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -72,8 +78,7 @@ def visible_instances(mask: np.ndarray) -> dict[int, Visible]:
         run_lengths = runs[cut[k]:cut[k + 1]].tolist()
         if tail:
             run_lengths.append(tail)
-        counts.append({"counts": run_lengths, "size": [height, width]})
-    encoded = mask_utils.frPyObjects(counts, height, width)
+        counts.append(run_lengths)
     boxes = zip(left.tolist(), top.tolist(), right.tolist(), bottom.tolist())
-    return {i: Visible(n, box, {"size": [height, width], "counts": rle["counts"].decode("ascii")})
-            for i, n, box, rle in zip(ids[first].tolist(), pixels.tolist(), boxes, encoded)}
+    return {i: Visible(n, box, rle)
+            for i, n, box, rle in zip(ids[first].tolist(), pixels.tolist(), boxes, encode_runs(counts, height, width))}

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from synthgen.labels.passes import Passes
 from synthgen.render.exr import read_exr
 from synthgen.render.fog import apply_fog
-from synthgen.render.passes import Passes
 from synthgen.scene.model import CameraSpec, Instance, LightSpec, Scene, WorldSpec
 from synthgen.scene.poses import CV_TO_BLENDER
 from synthgen.scene.quality import LABELS_ONLY

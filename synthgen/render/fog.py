@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthgen.render.passes import NO_HIT
+from synthgen.labels.passes import NO_HIT
 
 SKY_DISTANCE = 300.0  # metres of fog in front of the sky
 

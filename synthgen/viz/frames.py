@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.labelset import LabelSet
+from synthgen.labels.labelset import LabelSet
 from synthgen.labels.model import FrameLabels, KeypointLayout
 from synthgen.viz.images import load_rgb
 from synthgen.viz.overlay import draw_overlay, display_scale

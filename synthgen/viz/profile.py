@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from synthgen.formats.labelset import LabelSet
+from synthgen.labels.labelset import LabelSet
 
 # sqrt(box area) in pixels: half-octave bins from 1 to 8192
 SIZE_EDGES = [float(2 ** (k / 2)) for k in range(0, 27)]

@@ -1,78 +1,40 @@
-"""The on-disk layout of a rendered dataset and the per-frame writer.
+"""The per-frame writer of a rendered dataset: pixels, masks, geometry, then the frame JSON.
 
 Every file is written under a temporary name and renamed; the frame's JSON is
 written last, so its presence marks a complete frame (that is what --resume
-checks). Names are the frame index with at least six digits: frame 1,234,567 is
-`1234567.png`; sort numerically, not lexically, past a million frames.
+checks).
 """
 
 from __future__ import annotations
 
 import colorsys
 import io
-import json
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
 
+from synthgen.dataset.layout import Layout
 from synthgen.io.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from synthgen.labels.extract import FrameOutputs
-from synthgen.labels.model import FrameLabels, dumps_frame, frame_from_json
-from synthgen.render.passes import Passes, linear_to_srgb8
+from synthgen.labels.model import dumps_frame
+from synthgen.labels.passes import Passes
 from synthgen.scene.model import Scene
 
-MANIFEST = "synthgen.json"
-LOG = "render.log"
-SUBDIRS = ("images", "masks/instance", "masks/semantic", "depth", "normals", "frames", "geometry", "annotations")
-MANAGED = ["images", "masks", "depth", "normals", "frames", "geometry", "annotations", MANIFEST, LOG]
 DEPTH_PNG_MAX_MM = 65535
-_FRAME_FILE = re.compile(r"^(\d{6,})\.json$")
+
+ROWS_PER_BLOCK = 64  # converted a block of rows at a time: a few small temporaries instead of image-sized ones
 
 
-def frame_name(frame_index: int) -> str:
-    return f"{frame_index:06d}"
-
-
-@dataclass(frozen=True)
-class Layout:
-    root: Path
-
-    def path(self, kind: str, frame_index: int) -> Path:
-        name = frame_name(frame_index)
-        return {
-            "image": self.root / "images" / f"{name}.png",
-            "instance": self.root / "masks" / "instance" / f"{name}.png",
-            "semantic": self.root / "masks" / "semantic" / f"{name}.png",
-            "depth_png": self.root / "depth" / f"{name}.png",
-            "depth_npy": self.root / "depth" / f"{name}.npy",
-            "normals": self.root / "normals" / f"{name}.npy",
-            "frame": self.root / "frames" / f"{name}.json",
-            "geometry": self.root / "geometry" / f"{name}.glb",
-        }[kind]
-
-    def create(self, save_geometry: bool, normals: bool = False) -> None:
-        for sub in SUBDIRS:
-            if (sub != "geometry" or save_geometry) and (sub != "normals" or normals):
-                (self.root / sub).mkdir(parents=True, exist_ok=True)
-
-    def is_complete(self, frame_index: int) -> bool:
-        return self.path("frame", frame_index).is_file()
-
-    def frame_indices(self) -> list[int]:
-        """Indices of all complete frames, in numeric order."""
-        frames_dir = self.root / "frames"
-        if not frames_dir.is_dir():
-            return []
-        found = (_FRAME_FILE.match(p.name) for p in frames_dir.iterdir())
-        return sorted(int(m.group(1)) for m in found if m)
-
-    def read_frames(self) -> Iterator[FrameLabels]:
-        for index in self.frame_indices():
-            yield frame_from_json(json.loads(self.path("frame", index).read_text(encoding="utf-8")))
+def linear_to_srgb8(rgb: np.ndarray) -> np.ndarray:
+    """The sRGB transfer function (Blender's 'Standard' view transform), quantised to 8 bits."""
+    out = np.empty(rgb.shape, dtype=np.uint8)
+    for top in range(0, rgb.shape[0], ROWS_PER_BLOCK):
+        c = np.clip(rgb[top:top + ROWS_PER_BLOCK], np.float32(0.0), np.float32(1.0), dtype=np.float32)
+        srgb = np.where(c <= np.float32(0.0031308), c * np.float32(12.92),
+                        np.float32(1.055) * np.power(c, np.float32(1.0 / 2.4)) - np.float32(0.055))
+        out[top:top + ROWS_PER_BLOCK] = np.rint(srgb * np.float32(255.0))
+    return out
 
 
 def encode_png(array: np.ndarray, bgr: bool = False) -> bytes:
@@ -161,9 +123,3 @@ def write_frame_json(layout: Layout, outputs: FrameOutputs) -> None:
     """Last of a frame's files: its presence marks the frame complete."""
     atomic_write_text(layout.path("frame", outputs.labels.frame_index), dumps_frame(outputs.labels))
 
-
-def write_frame(layout: Layout, scene: Scene, passes: Passes, outputs: FrameOutputs, save_geometry: bool) -> None:
-    """All of a frame's files, one after the other."""
-    write_pixels(layout, scene.frame_index, passes, scene.camera.world_to_cam)
-    write_labels(layout, scene, outputs, save_geometry, preview_image=passes.rgb is None)
-    write_frame_json(layout, outputs)

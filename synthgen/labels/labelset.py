@@ -1,4 +1,5 @@
-"""What every format reader returns and every writer takes: frames over one category list.
+"""A labelled image set in memory: what every format reader returns, every writer takes, and compare,
+annotate and the rendered-dataset reader work on.
 
 A `LabelSet` is canonical frames (synthgen.labels.model) plus the category table
 they refer to and the directory their image paths are relative to. Masks travel
@@ -39,20 +40,3 @@ class LabelSet:
 
     def names(self) -> list[str]:
         return [c.name for c in self.categories]
-
-
-@dataclass
-class Losses:
-    """What a writer could not put into its format, counted per kind, reported in one line."""
-
-    counts: Counter = field(default_factory=Counter)
-
-    def add(self, what: str, n: int = 1) -> None:
-        if n:
-            self.counts[what] += n
-
-    def line(self, target: str) -> str:
-        if not self.counts:
-            return f"{target}: everything carried over"
-        parts = ", ".join(f"{n} {what}" for what, n in sorted(self.counts.items()))
-        return f"{target}: could not hold {parts}"

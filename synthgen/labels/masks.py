@@ -1,6 +1,7 @@
-"""Masks, COCO RLE and polygons, shared by every format.
+"""Masks, COCO RLE and polygons: the one place a mask is encoded, decoded or boxed.
 
-COCO RLE from files is decoded here, after checking that its counts are sane and
+Label extraction (visible.py) and every export format use these, so a rendered
+mask and an imported one are encoded by the same code. COCO RLE from files is decoded here, after checking that its counts are sane and
 sum to height x width, so pycocotools never sees an untrusted RLE (it can abort
 the process on garbage). Polygons follow one convention everywhere: vertices on
 pixel corners in continuous coordinates, a pixel belongs to the polygon when its
@@ -170,21 +171,41 @@ def decode_rle(rle: Any, height: int, width: int) -> np.ndarray:
     return np.repeat(values, counts).reshape(width, height).T
 
 
+def stored_rle(rle: dict[str, Any]) -> dict[str, Any]:
+    """pycocotools' compressed RLE (bytes counts, numpy sizes) as frames and COCO files store it: JSON types,
+    counts as an ASCII string."""
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
 def encode_rle(mask: np.ndarray) -> dict[str, Any]:
     """COCO compressed RLE of a bool mask, counts as an ASCII string (the form rendered frames store)."""
     from pycocotools import mask as cocomask
 
-    rle = cocomask.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+    return stored_rle(cocomask.encode(np.asfortranarray(mask.astype(np.uint8))))
+
+
+def encode_runs(runs: list[list[int]], height: int, width: int) -> list[dict[str, Any]]:
+    """Compressed RLE of masks given as their column-major run lengths (background first), many in one
+    call: what label extraction has after cutting the instance mask into runs, without making any mask."""
+    from pycocotools import mask as cocomask
+
+    encoded = cocomask.frPyObjects([{"counts": counts, "size": [height, width]} for counts in runs], height, width)
+    return [stored_rle(rle) for rle in encoded]
+
+
+def tight_box(x0: int, y0: int, x1: int, y1: int) -> tuple[float, float, float, float]:
+    """COCO's [x, y, w, h] of the pixels from column x0 to x1 and row y0 to y1, both inclusive: every pixel
+    is a whole unit wide, so a single pixel is 1 x 1 (conventions: integers, as floats)."""
+    return (float(x0), float(y0), float(x1 - x0 + 1), float(y1 - y0 + 1))
 
 
 def mask_bbox(mask: np.ndarray) -> tuple[float, float, float, float] | None:
-    """Tight [x, y, w, h] of a mask's pixels (conventions: integers), None when empty."""
+    """Tight [x, y, w, h] of a mask's pixels, None when empty."""
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
     cols = np.flatnonzero(mask.any(axis=0))
-    return (float(cols[0]), float(rows[0]), float(cols[-1] - cols[0] + 1), float(rows[-1] - rows[0] + 1))
+    return tight_box(int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1]))
 
 
 def _edge_loops(mask: np.ndarray) -> list[list[tuple[int, int]]]:
@@ -289,7 +310,7 @@ def polygons_to_rle(polygons: list[Polygon], height: int, width: int) -> tuple[d
     from pycocotools import mask as cocomask
 
     rle = _merged_rle(polygons, height, width)
-    return {"size": [height, width], "counts": rle["counts"].decode("ascii")}, int(cocomask.area(rle))
+    return stored_rle(rle), int(cocomask.area(rle))
 
 
 def check_polygon(values: Any, name: str = "polygon") -> Polygon:

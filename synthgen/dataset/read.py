@@ -1,18 +1,19 @@
-"""A rendered synthgen dataset as a LabelSet: the input of `synthgen export`."""
+"""A rendered synthgen dataset as a LabelSet: the input of `synthgen export`, and the "synthgen" format
+every command reads."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from synthgen.dataset.layout import Layout
+from synthgen.labels.model import frame_from_json
 from synthgen.errors import UserError
-from synthgen.formats.labelset import Category, LabelSet
-from synthgen.formats.reading import fail, read_json
+from synthgen.labels.labelset import Category, LabelSet
+from synthgen.io.reading import fail, read_json
 
 
 def read_rendered(root: Path) -> LabelSet:
-    from synthgen.dataset import Layout
-    from synthgen.labels.model import frame_from_json
-
+    """Every complete frame under `root`, checked: one category list for all, each frame's image present."""
     layout = Layout(Path(root))
     if not (layout.root / "frames").is_dir():
         if (layout.root / "rig.json").is_file():

@@ -1,4 +1,6 @@
-"""Raw render passes as numpy arrays: what the renderer hands to label extraction."""
+"""Raw render passes as numpy arrays: the contract between the renderer, which fills them, and label
+extraction and the dataset writer, which read them. It lives with labels, which must never import the
+renderer (or bpy); the renderer imports it from here."""
 
 from __future__ import annotations
 
@@ -29,17 +31,3 @@ class Passes:
         depth = np.array(self.depth_raw, dtype=np.float32)
         depth[depth >= NO_HIT] = np.inf
         return depth
-
-
-ROWS_PER_BLOCK = 64  # converted a block of rows at a time: a few small temporaries instead of image-sized ones
-
-
-def linear_to_srgb8(rgb: np.ndarray) -> np.ndarray:
-    """The sRGB transfer function (Blender's 'Standard' view transform), quantised to 8 bits."""
-    out = np.empty(rgb.shape, dtype=np.uint8)
-    for top in range(0, rgb.shape[0], ROWS_PER_BLOCK):
-        c = np.clip(rgb[top:top + ROWS_PER_BLOCK], np.float32(0.0), np.float32(1.0), dtype=np.float32)
-        srgb = np.where(c <= np.float32(0.0031308), c * np.float32(12.92),
-                        np.float32(1.055) * np.power(c, np.float32(1.0 / 2.4)) - np.float32(0.055))
-        out[top:top + ROWS_PER_BLOCK] = np.rint(srgb * np.float32(255.0))
-    return out
