@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 from dataclasses import replace
@@ -14,7 +13,7 @@ from pycocotools.coco import COCO
 from synthgen.dataset.coco import stream_coco
 from synthgen.dataset.read import read_rendered
 from synthgen.formats.coco import COCO_JSON, write_coco_dir
-from tests.conftest import REPO, run_cli
+from tests.conftest import run_cli
 
 CATEGORIES = [{"id": 1, "name": "cube", "supercategory": "cube"}]
 
@@ -79,21 +78,3 @@ def test_export_ids_are_stable_unless_an_instance_id_does_not_fit(minimal_datase
     labels.frames[0] = replace(first, instances=instances)
     assert _exported_ids(labels, tmp_path / "numbered") == list(range(1, len(seen) + 1))
 
-
-def _imports(folder: Path) -> set[str]:
-    names = set()
-    for path in folder.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names.add(node.module)
-    return names
-
-
-@pytest.mark.parametrize("package", ["labels", "dataset", "formats"])
-def test_only_render_touches_blender(package):
-    """Labels, the dataset and the formats never import the renderer or bpy: passes, masks and the writers
-    live below it."""
-    imported = _imports(REPO / "synthgen" / package)
-    assert not {name for name in imported if name == "bpy" or name.startswith(("synthgen.render", "bpy."))}
