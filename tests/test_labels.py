@@ -257,7 +257,7 @@ def test_linear_to_srgb8_is_the_srgb_transfer_function():
 
 
 def test_depth_png_is_millimetres_saturating_at_65_535_metres():
-    from synthgen.dataset import depth_to_mm
+    from synthgen.dataset.write import depth_to_mm
 
     depth = np.array([[0.0006, 1.2344, 1.2346, 65.5349, 65.535, 65.5356, 80.0, 1e6, np.inf]], dtype=np.float32)
     mm = depth_to_mm(depth)
