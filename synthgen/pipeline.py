@@ -20,7 +20,9 @@ from synthgen.io.atomic import atomic_write_json
 from synthgen.io.console import native_output_to
 from synthgen.io.memory import release_free_memory
 from synthgen.io.outdir import OutputMode, prepare_output_dir
+from synthgen.io.stopping import deferred_stop, raise_if_stopped
 from synthgen.labels.extract import extract
+from synthgen.render.scratch import remove_own_scratch
 from synthgen.scene.build import build_scene
 
 
@@ -102,7 +104,8 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     summary = RenderSummary(0, request.frames - len(todo), 0, 0.0, 0.0, 0, request.out)
     with native_output_to(request.out / LOG) as (terminal_out, terminal_err):
         if todo:
-            _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err)
+            with deferred_stop(cleanup=remove_own_scratch):  # SIGINT, SIGTERM: stop after the frame in flight
+                _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err)
         for layout in layouts.values():
             summary.annotations += write_instances(layout.read_frames(), loaded.config.categories(),
                                                    layout.root / COCO_FILE, _keypoint_layouts(loaded))
@@ -226,6 +229,7 @@ def _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err) 
                 summary.seconds_labels += times.labels
                 rate = summary.rendered / (time.perf_counter() - started)
                 progress.update(task, advance=1, rate=f"{rate:.2f} frames/s")
+                raise_if_stopped()
 
             render_frames(renderer, loaded, seed, todo, layouts, request.save_geometry, on_frame)
             summary.seconds_wall = time.perf_counter() - started

@@ -9,27 +9,20 @@ in Blender 5.0) and are read back with OpenEXR.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
+import sys
 
 import numpy as np
 
 from synthgen.labels.passes import Passes
 from synthgen.render.exr import read_exr
 from synthgen.render.fog import apply_fog
+from synthgen.render.scratch import blender_tempdir, remove_stale_scratch, scratch_name
 from synthgen.scene.model import CameraSpec, Instance, LightSpec, Scene, WorldSpec
 from synthgen.scene.poses import CV_TO_BLENDER
 from synthgen.scene.quality import LABELS_ONLY
 
 SMOOTH_SHAPES = ("primitive:sphere", "primitive:torus")
 LIGHT_TYPES = {"sun": "SUN", "point": "POINT", "area": "AREA"}
-
-
-def scratch_dir() -> Path:
-    """A RAM disk when there is one: the per-frame EXR never needs to touch a real disk."""
-    shm = Path("/dev/shm")
-    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
 
 
 def cycles_seed(seed: int, frame_index: int) -> int:
@@ -209,7 +202,12 @@ class BlenderRenderer:
     """A Blender scene kept alive across frames (state is real here: pools of Blender data)."""
 
     def __init__(self, labels_only: bool = False, normals: bool = False) -> None:
-        import bpy
+        remove_stale_scratch()  # what runs killed outright left behind
+        if "bpy" in sys.modules:
+            import bpy
+        else:
+            with blender_tempdir():
+                import bpy
 
         self.bpy = bpy
         self.labels_only = labels_only
@@ -222,7 +220,7 @@ class BlenderRenderer:
         self.light_pools: dict[str, list] = {}
         # two scratch files used in turn: a render never rewrites the file the last frame's arrays still
         # map, and rewriting an older one in place reuses its pages (a fresh file each frame cost 1.7%)
-        scratch = scratch_dir() / f"synthgen-{os.getpid()}-{id(self)}"
+        scratch = scratch_name(str(id(self)))
         self.scratch_files = (scratch.with_suffix(".a.exr"), scratch.with_suffix(".b.exr"))
         self.exr_path = self.scratch_files[1]
         self._configure()
@@ -401,5 +399,6 @@ class BlenderRenderer:
         return Passes(rgb=rgb, depth_raw=channels["ViewLayer.Depth.Z"], index=index, normal=normal)
 
     def close(self) -> None:
+        """Remove the scratch EXR files (render/scratch.py); called however the run ends."""
         for path in self.scratch_files:
             path.unlink(missing_ok=True)
