@@ -14,7 +14,7 @@ from synthgen.config.load import LoadedScene, load_scene_config
 from synthgen.config.checks import check_count_and_seed
 from synthgen.dataset.coco import write_instances
 from synthgen.dataset.layout import COCO_FILE, LOG, MANAGED, MANIFEST, Layout
-from synthgen.dataset.write import write_frame_json, write_labels, write_pixels
+from synthgen.dataset.write import incomplete_frames_discarded, write_frame_json, write_labels, write_pixels
 from synthgen.errors import UserError
 from synthgen.io.atomic import atomic_write_json
 from synthgen.io.console import native_output_to
@@ -104,7 +104,8 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     summary = RenderSummary(0, request.frames - len(todo), 0, 0.0, 0.0, 0, request.out)
     with native_output_to(request.out / LOG) as (terminal_out, terminal_err):
         if todo:
-            with deferred_stop(cleanup=remove_own_scratch):  # SIGINT, SIGTERM: stop after the frame in flight
+            # SIGINT, SIGTERM: stop after the frame in flight; any error: remove the frame it cut short
+            with deferred_stop(cleanup=remove_own_scratch), incomplete_frames_discarded(layouts.values()):
                 _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err)
         for layout in layouts.values():
             summary.annotations += write_instances(layout.read_frames(), loaded.config.categories(),
