@@ -94,9 +94,10 @@ def test_a_signal_stops_cleanly_and_the_folder_resumes(tmp_path, reference, sign
 
 
 # ---- SIGKILL --------------------------------------------------------------------------------------------------
-def test_sigkill_at_random_moments_then_resume_gives_the_same_folder(tmp_path, reference):
+@pytest.mark.parametrize("seed", [20261202, 7])
+def test_sigkill_at_random_moments_then_resume_gives_the_same_folder(tmp_path, reference, seed):
     out = tmp_path / "data"
-    chance = random.Random(20261202)
+    chance = random.Random(seed)
     killed = []
     for round in range(5):
         process = start(out, "--resume")
@@ -138,10 +139,10 @@ def test_stale_scratch_of_dead_processes_only_is_removed(tmp_path):
 
 # ---- a full disk --------------------------------------------------------------------------------------------
 @contextmanager
-def small_disk(tmp_path: Path, size_kib: int) -> Iterator[tuple[Path, object, str]]:
+def small_disk(tmp_path: Path, size_kib: int, file_limit: int) -> Iterator[tuple[Path, object, str]]:
     """A folder that runs out of room after `size_kib` KiB: a tmpfs of that size. Where mounting is not
-    permitted, a file size limit in the child instead (writes past it fail with EFBIG, handled alike).
-    Yields (folder, preexec_fn for the child, the message expected)."""
+    permitted, a limit of `file_limit` bytes a file for the child instead (writes past it fail with EFBIG,
+    handled alike). Yields (folder, preexec_fn for the child or None, the message expected)."""
     disk = tmp_path / "disk"
     disk.mkdir()
     mounted = os.geteuid() == 0 and subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs",
@@ -150,35 +151,31 @@ def small_disk(tmp_path: Path, size_kib: int) -> Iterator[tuple[Path, object, st
         if mounted:
             yield disk, None, "cannot write: no space left on device"
         else:
-            limit = size_kib * 1024 // 64
-
             def limited() -> None:
-                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-            yield disk, limited, "cannot write: file too large for the file size limit"
+                resource.setrlimit(resource.RLIMIT_FSIZE, (file_limit, file_limit))
+            yield disk, limited, "cannot write: file too large for the file size limit (ulimit -f)"
     finally:
         if mounted:
             subprocess.run(["umount", "-l", str(disk)], check=True)
 
 
-def grow(disk: Path) -> None:
-    """Free space: a larger tmpfs, keeping its files."""
-    subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
-
-
 def test_disk_full_leaves_whole_frames_only_and_resumes(tmp_path, reference):
-    with small_disk(tmp_path, 150) as (disk, preexec, expected):
+    # without a tmpfs: every file fits in 32000 bytes but the EXR of ~30 KB and instances.json of ~34 KB
+    with small_disk(tmp_path, 150, 32000) as (disk, preexec, expected):
         out = disk / "data"
         result = subprocess.run([sys.executable, "-m", "synthgen.cli", *render_args(out)], cwd=REPO,
                                 capture_output=True, text=True, preexec_fn=preexec)
         error = one_line_error(result)
         assert error.startswith(f"synthgen: {out}/") and error.rstrip().endswith(expected), error
-        assert complete_frames(out) < FRAMES
-        assert_only_whole_frames(out)
-        made = tree(out)
-        assert {k: reference[k] for k in made if k.startswith(("frames/", *FRAME_DIRS))} == \
-            {k: v for k, v in made.items() if k.startswith(("frames/", *FRAME_DIRS))}  # earlier frames intact
         if preexec is None:
-            grow(disk)
+            assert complete_frames(out) < FRAMES  # the disk filled up mid-run
+        else:
+            assert "instances.json" in error  # the limit stopped the last, largest file
+        assert_only_whole_frames(out)
+        made = {k: v for k, v in tree(out).items() if k.startswith(("frames/", *FRAME_DIRS))}
+        assert made and made == {k: reference[k] for k in made}  # the frames before the failure are intact
+        if preexec is None:
+            subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)  # free space
         run_cli(*render_args(out, "--resume"), check=True)
         assert tree(out) == reference
 
@@ -190,7 +187,7 @@ def test_disk_full_leaves_whole_frames_only_and_resumes(tmp_path, reference):
     ("text", "configs/ner_invoices.yaml", "-n", "20000", "--format", "jsonl", "conll"),
 ])
 def test_disk_full_in_table_and_text_leaves_no_partial_file(tmp_path, command):
-    with small_disk(tmp_path, 100) as (disk, preexec, expected):
+    with small_disk(tmp_path, 100, 50000) as (disk, preexec, expected):
         out = disk / "out"
         result = subprocess.run([sys.executable, "-m", "synthgen.cli", *command, "--out", str(out), "--no-progress"],
                                 cwd=REPO, capture_output=True, text=True, preexec_fn=preexec)
@@ -227,3 +224,35 @@ def test_export_reads_the_frames_not_instances_json(tmp_path, reference):
     rendered = json.loads(reference["annotations/instances.json"])
     assert len(exported["images"]) == FRAMES
     assert len(exported["annotations"]) == len(rendered["annotations"]) > 0
+
+
+def test_scratch_that_blender_could_not_write_is_one_clear_error(tmp_path):
+    """A file size limit (or a full RAM disk) cuts the EXR short: one line naming it, nothing half-made."""
+    out = tmp_path / "data"
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16000, 16000))  # the 32x24 EXR is ~30 KB, the rest fits
+    process = start(out, preexec_fn=limited)
+    stdout, stderr = process.communicate(timeout=60)
+    error = one_line_error(subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr))
+    assert ".exr: cannot write: Blender's render passes are incomplete" in error, error
+    assert scratch_of(process.pid) == []
+    assert complete_frames(out) == 0
+    assert_only_whole_frames(out)
+
+
+def test_a_render_that_left_its_scratch_file_unchanged_is_caught(tmp_path):
+    from synthgen.errors import UserError
+    from synthgen.render.scratch import check_written, stamp
+
+    path = tmp_path / "synthgen-1-x.a.exr"
+    path.write_bytes(b"older frame")
+    before = stamp(path)
+    with pytest.raises(UserError, match="were not written"):
+        check_written(path, before)  # still the older frame's passes
+    path.unlink()
+    with pytest.raises(UserError, match="were not written"):
+        check_written(path, before)
+    time.sleep(0.01)
+    path.write_bytes(b"this frame")
+    check_written(path, before)

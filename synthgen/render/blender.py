@@ -16,7 +16,8 @@ import numpy as np
 from synthgen.labels.passes import Passes
 from synthgen.render.exr import read_exr
 from synthgen.render.fog import apply_fog
-from synthgen.render.scratch import blender_tempdir, remove_stale_scratch, scratch_name
+from synthgen.render.scratch import (blender_tempdir, check_written, remove_stale_scratch, scratch_failure,
+                                     scratch_name, stamp)
 from synthgen.scene.model import CameraSpec, Instance, LightSpec, Scene, WorldSpec
 from synthgen.scene.poses import CV_TO_BLENDER
 from synthgen.scene.quality import LABELS_ONLY
@@ -385,18 +386,31 @@ class BlenderRenderer:
         self.exr_path = self.scratch_files[self.scratch_files.index(self.exr_path) ^ 1]
         # written by the render operator itself: about 15 ms a frame less at 1280x720 than save_render()
         self.scene.render.filepath = str(self.exr_path)
+        before = stamp(self.exr_path)
         self.bpy.ops.render.render(write_still=True)
+        check_written(self.exr_path, before)  # else the passes read next could be an older frame's
 
     def passes(self) -> Passes:
         """The passes of the last render. Only the object index is converted here; the image stays a
         view of the mapped file, its planes side by side where the layout allows (no copy at all)."""
-        channels = read_exr(self.exr_path)
+        try:
+            channels = read_exr(self.exr_path)
+        except (ValueError, RuntimeError, OSError):  # cut short: the RAM disk or a file size limit ran out
+            raise scratch_failure(self.exr_path, "are incomplete") from None
+        if any(name not in channels for name in self.channel_names()):
+            raise scratch_failure(self.exr_path, "are incomplete")
         rgb = None if self.labels_only else rgb_view(*(channels[f"ViewLayer.Combined.{c}"] for c in "RGB"))
         if rgb is not None and self.fog > 0:
             rgb = apply_fog(rgb, channels["ViewLayer.Depth.Z"], self.K, self.fog)
         index = np.rint(channels["ViewLayer.Object Index.X"]).astype(np.int32)
         normal = rgb_view(*(channels[f"ViewLayer.Normal.{c}"] for c in "XYZ")) if self.normals else None
         return Passes(rgb=rgb, depth_raw=channels["ViewLayer.Depth.Z"], index=index, normal=normal)
+
+    def channel_names(self) -> list[str]:
+        """The EXR channels `passes` reads."""
+        names = ["ViewLayer.Depth.Z", "ViewLayer.Object Index.X"]
+        names += [] if self.labels_only else [f"ViewLayer.Combined.{c}" for c in "RGB"]
+        return names + ([f"ViewLayer.Normal.{c}" for c in "XYZ"] if self.normals else [])
 
     def close(self) -> None:
         """Remove the scratch EXR files (render/scratch.py); called however the run ends."""

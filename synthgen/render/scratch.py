@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from synthgen.errors import UserError
+
 _OWNED = re.compile(r"^synthgen-(\d+)-")
 
 
@@ -78,6 +80,33 @@ def own_scratch(directory: Path | None = None) -> list[Path]:
     """This process's scratch entries (what a test checks is gone after the run)."""
     directory = scratch_dir() if directory is None else directory
     return sorted(p for p in directory.iterdir() if owner_pid(p) == os.getpid())
+
+
+def stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is written again: inode, modification time, size (None: no file)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
+def scratch_failure(path: Path, what: str) -> UserError:
+    """Blender cannot report a failed write of its passes; say what is most likely wrong, and where."""
+    try:
+        usage = os.statvfs(path.parent)
+        room = f"{usage.f_bavail * usage.f_frsize // 1024} KiB free in {path.parent}"
+    except OSError:
+        room = f"{path.parent} unreadable"
+    return UserError(f"cannot write: Blender's render passes {what} (no space left on device, or a file size "
+                     f"limit? {room})", file=path)
+
+
+def check_written(path: Path, before: tuple[int, int, int] | None) -> None:
+    """Raise the one-line error when a render left `path` as it was (`before`, its stamp) or removed it."""
+    after = stamp(path)
+    if after is None or after == before:
+        raise scratch_failure(path, "were not written")
 
 
 def remove_own_scratch() -> None:
