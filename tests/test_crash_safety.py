@@ -93,6 +93,20 @@ def test_a_signal_stops_cleanly_and_the_folder_resumes(tmp_path, reference, sign
     assert tree(out) == reference
 
 
+def test_a_second_signal_stops_at_once_and_still_removes_scratch(tmp_path, reference):
+    out = tmp_path / "data"
+    process = start(out)
+    wait_for_frames(process, out, 2)
+    process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=60)
+    assert process.returncode == 143
+    assert scratch_of(process.pid) == []
+    assert complete_frames(out) < FRAMES
+    run_cli(*render_args(out, "--resume"), check=True)
+    assert tree(out) == reference
+
+
 # ---- SIGKILL --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("seed", [20261202, 7])
 def test_sigkill_at_random_moments_then_resume_gives_the_same_folder(tmp_path, reference, seed):
