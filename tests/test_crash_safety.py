@@ -113,9 +113,9 @@ def test_sigkill_at_random_moments_then_resume_gives_the_same_folder(tmp_path, r
     out = tmp_path / "data"
     chance = random.Random(seed)
     killed = []
-    for round in range(5):
+    for attempt in range(5):
         process = start(out, "--resume")
-        more = chance.randint(0 if round < 4 else 1, 4)  # the last one inside a frame, after scratch exists
+        more = chance.randint(0 if attempt < 4 else 1, 4)  # the last one inside a frame, after scratch exists
         if more == 0:  # anywhere in start-up: loading, Blender's import, the first render
             time.sleep(chance.uniform(0.0, 2.5))
         else:  # somewhere inside a frame: its render, its files, its JSON

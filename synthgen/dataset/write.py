@@ -127,7 +127,6 @@ def write_frame_json(layout: Layout, outputs: FrameOutputs) -> None:
     atomic_write_text(layout.path("frame", outputs.labels.frame_index), dumps_frame(outputs.labels))
 
 
-
 FRAME_FILE_DIRS = ("images", "masks/instance", "masks/semantic", "depth", "normals", "geometry")
 _FRAME_FILE = re.compile(r"^(\d{6,})\.(png|npy|glb)$")
 
