@@ -10,6 +10,7 @@ import threading
 
 from synthgen import __version__
 from synthgen.errors import EXIT_USAGE, UserError
+from synthgen.io.stopping import EXIT_STATUS, Terminated
 
 # Each command module exposes add_parser(subparsers) and keeps heavy imports inside
 # its run function, so `synthgen validate` never pays for importing Blender.
@@ -42,10 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every write in progress removes its temporary file on the way out."""
-
-
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
@@ -61,10 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except Terminated:
         print("synthgen: terminated", file=sys.stderr)
-        return 143
+        return EXIT_STATUS[signal.SIGTERM]
     except KeyboardInterrupt:
         print("synthgen: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_STATUS[signal.SIGINT]
     except OSError as error:  # the machine refused a read or write (permissions, disk full): one line too
         where = f"{error.filename}: " if error.filename else ""
         print(f"synthgen: {where}{error.strerror or error}", file=sys.stderr)

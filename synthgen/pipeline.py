@@ -14,13 +14,15 @@ from synthgen.config.load import LoadedScene, load_scene_config
 from synthgen.config.checks import check_count_and_seed
 from synthgen.dataset.coco import write_instances
 from synthgen.dataset.layout import COCO_FILE, LOG, MANAGED, MANIFEST, Layout
-from synthgen.dataset.write import write_frame_json, write_labels, write_pixels
+from synthgen.dataset.write import incomplete_frames_discarded, write_frame_json, write_labels, write_pixels
 from synthgen.errors import UserError
 from synthgen.io.atomic import atomic_write_json
 from synthgen.io.console import native_output_to
 from synthgen.io.memory import release_free_memory
 from synthgen.io.outdir import OutputMode, prepare_output_dir
+from synthgen.io.stopping import deferred_stop, raise_if_stopped
 from synthgen.labels.extract import extract
+from synthgen.render.scratch import remove_own_scratch
 from synthgen.scene.build import build_scene
 
 
@@ -102,7 +104,9 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     summary = RenderSummary(0, request.frames - len(todo), 0, 0.0, 0.0, 0, request.out)
     with native_output_to(request.out / LOG) as (terminal_out, terminal_err):
         if todo:
-            _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err)
+            # SIGINT, SIGTERM: stop after the frame in flight; any error: remove the frame it cut short
+            with deferred_stop(cleanup=remove_own_scratch), incomplete_frames_discarded(layouts.values()):
+                _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err)
         for layout in layouts.values():
             summary.annotations += write_instances(layout.read_frames(), loaded.config.categories(),
                                                    layout.root / COCO_FILE, _keypoint_layouts(loaded))
@@ -226,6 +230,7 @@ def _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err) 
                 summary.seconds_labels += times.labels
                 rate = summary.rendered / (time.perf_counter() - started)
                 progress.update(task, advance=1, rate=f"{rate:.2f} frames/s")
+                raise_if_stopped()
 
             render_frames(renderer, loaded, seed, todo, layouts, request.save_geometry, on_frame)
             summary.seconds_wall = time.perf_counter() - started

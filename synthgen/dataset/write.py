@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import colorsys
 import io
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -123,3 +126,35 @@ def write_frame_json(layout: Layout, outputs: FrameOutputs) -> None:
     """Last of a frame's files: its presence marks the frame complete."""
     atomic_write_text(layout.path("frame", outputs.labels.frame_index), dumps_frame(outputs.labels))
 
+
+FRAME_FILE_DIRS = ("images", "masks/instance", "masks/semantic", "depth", "normals", "geometry")
+_FRAME_FILE = re.compile(r"^(\d{6,})\.(png|npy|glb)$")
+
+
+def discard_incomplete_frames(layout: Layout) -> list[Path]:
+    """Remove the files of every frame that has no frame JSON (a frame cut short by an error); returns them.
+    Complete frames are never touched."""
+    complete = set(layout.frame_indices())
+    removed = []
+    for sub in FRAME_FILE_DIRS:
+        folder = layout.root / sub
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            match = _FRAME_FILE.match(path.name)
+            if match and int(match.group(1)) not in complete:
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
+@contextmanager
+def incomplete_frames_discarded(layouts: Iterable[Layout]) -> Iterator[None]:
+    """Run the writing of frames; if it fails (disk full, a bug, a forced stop), leave only complete frames,
+    so the folder holds nothing half-made and --resume redoes the frame that failed."""
+    try:
+        yield
+    except BaseException:
+        for layout in layouts:
+            discard_incomplete_frames(layout)
+        raise

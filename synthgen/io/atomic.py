@@ -1,18 +1,34 @@
 """Write files so that a killed run never leaves a complete-looking, half-written file.
 
 Everything is written to a hidden temporary name in the same directory and then
-renamed over the final name, which is atomic on POSIX file systems.
+renamed over the final name, which is atomic on POSIX file systems. A write that
+runs out of room (disk full, quota, file size limit) removes its temporary file
+and becomes one line naming the file it was writing.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
+from synthgen.errors import UserError
+
 TEMP_MARK = ".partial"
+
+# errors that mean "no room for this file": what the user can do is free space or raise a limit
+NO_ROOM = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+           errno.EFBIG: "file too large for the file size limit (ulimit -f)"}
+
+
+def no_room(error: BaseException, path: Path) -> UserError | None:
+    """The one-line error for a write of `path` that ran out of room; None for any other error."""
+    if isinstance(error, OSError) and error.errno in NO_ROOM:
+        return UserError(f"cannot write: {NO_ROOM[error.errno]}", file=path)
+    return None
 
 
 def temp_name(path: Path) -> Path:
@@ -29,8 +45,11 @@ def atomic_open(path: str | Path, mode: str = "wb", **kwargs: Any) -> Iterator[I
         with open(tmp, mode, **kwargs) as handle:
             yield handle
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         tmp.unlink(missing_ok=True)
+        full = no_room(error, path)
+        if full is not None:
+            raise full from None
         raise
 
 

@@ -9,27 +9,21 @@ in Blender 5.0) and are read back with OpenEXR.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
+import sys
 
 import numpy as np
 
 from synthgen.labels.passes import Passes
 from synthgen.render.exr import read_exr
 from synthgen.render.fog import apply_fog
+from synthgen.render.scratch import (blender_tempdir, check_written, remove_stale_scratch, scratch_failure,
+                                     scratch_name, stamp)
 from synthgen.scene.model import CameraSpec, Instance, LightSpec, Scene, WorldSpec
 from synthgen.scene.poses import CV_TO_BLENDER
 from synthgen.scene.quality import LABELS_ONLY
 
 SMOOTH_SHAPES = ("primitive:sphere", "primitive:torus")
 LIGHT_TYPES = {"sun": "SUN", "point": "POINT", "area": "AREA"}
-
-
-def scratch_dir() -> Path:
-    """A RAM disk when there is one: the per-frame EXR never needs to touch a real disk."""
-    shm = Path("/dev/shm")
-    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
 
 
 def cycles_seed(seed: int, frame_index: int) -> int:
@@ -209,7 +203,12 @@ class BlenderRenderer:
     """A Blender scene kept alive across frames (state is real here: pools of Blender data)."""
 
     def __init__(self, labels_only: bool = False, normals: bool = False) -> None:
-        import bpy
+        remove_stale_scratch()  # what runs killed outright left behind
+        if "bpy" in sys.modules:
+            import bpy
+        else:
+            with blender_tempdir():
+                import bpy
 
         self.bpy = bpy
         self.labels_only = labels_only
@@ -222,7 +221,7 @@ class BlenderRenderer:
         self.light_pools: dict[str, list] = {}
         # two scratch files used in turn: a render never rewrites the file the last frame's arrays still
         # map, and rewriting an older one in place reuses its pages (a fresh file each frame cost 1.7%)
-        scratch = scratch_dir() / f"synthgen-{os.getpid()}-{id(self)}"
+        scratch = scratch_name(str(id(self)))
         self.scratch_files = (scratch.with_suffix(".a.exr"), scratch.with_suffix(".b.exr"))
         self.exr_path = self.scratch_files[1]
         self._configure()
@@ -387,12 +386,19 @@ class BlenderRenderer:
         self.exr_path = self.scratch_files[self.scratch_files.index(self.exr_path) ^ 1]
         # written by the render operator itself: about 15 ms a frame less at 1280x720 than save_render()
         self.scene.render.filepath = str(self.exr_path)
+        before = stamp(self.exr_path)
         self.bpy.ops.render.render(write_still=True)
+        check_written(self.exr_path, before)  # else the passes read next could be an older frame's
 
     def passes(self) -> Passes:
         """The passes of the last render. Only the object index is converted here; the image stays a
         view of the mapped file, its planes side by side where the layout allows (no copy at all)."""
-        channels = read_exr(self.exr_path)
+        try:
+            channels = read_exr(self.exr_path)
+        except (ValueError, RuntimeError, OSError):  # cut short: the RAM disk or a file size limit ran out
+            raise scratch_failure(self.exr_path, "are incomplete") from None
+        if any(name not in channels for name in self.channel_names()):
+            raise scratch_failure(self.exr_path, "are incomplete")
         rgb = None if self.labels_only else rgb_view(*(channels[f"ViewLayer.Combined.{c}"] for c in "RGB"))
         if rgb is not None and self.fog > 0:
             rgb = apply_fog(rgb, channels["ViewLayer.Depth.Z"], self.K, self.fog)
@@ -400,6 +406,13 @@ class BlenderRenderer:
         normal = rgb_view(*(channels[f"ViewLayer.Normal.{c}"] for c in "XYZ")) if self.normals else None
         return Passes(rgb=rgb, depth_raw=channels["ViewLayer.Depth.Z"], index=index, normal=normal)
 
+    def channel_names(self) -> list[str]:
+        """The EXR channels `passes` reads."""
+        names = ["ViewLayer.Depth.Z", "ViewLayer.Object Index.X"]
+        names += [] if self.labels_only else [f"ViewLayer.Combined.{c}" for c in "RGB"]
+        return names + ([f"ViewLayer.Normal.{c}" for c in "XYZ"] if self.normals else [])
+
     def close(self) -> None:
+        """Remove the scratch EXR files (render/scratch.py); called however the run ends."""
         for path in self.scratch_files:
             path.unlink(missing_ok=True)
