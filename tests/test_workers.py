@@ -1,0 +1,141 @@
+"""`synthgen render --workers K`: K Blender processes, one dataset byte for byte the same as one process
+writes; failed frames tried once more, then listed; no worker outlives a killed run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from synthgen.io.workers import run_tasks
+from tests.conftest import MINIMAL, REPO, one_line_error, run_cli
+
+TINY = ("--set", "camera.resolution=[32,24]")
+NOT_COMPARED = {"render.log", "timings.jsonl"}  # what the machine wrote about itself: times, process ids
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root` but the log and the timings, by relative path."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name not in NOT_COMPARED}
+
+
+def render(out: Path, *extra) -> subprocess.CompletedProcess:
+    return run_cli("render", MINIMAL, "--out", out, "--no-progress", *TINY, *extra)
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("one") / "data"
+    result = render(out, "-n", 6, "--workers", 1)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_two_workers_write_the_same_files_as_one_process(one_process, tmp_path):
+    result = render(tmp_path / "two", "-n", 6, "--workers", 2)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "6 frames rendered" in result.stdout
+    assert tree(tmp_path / "two") == tree(one_process)
+    log = (tmp_path / "two" / "render.log").read_text()
+    assert log.count("1 Cycles threads") == 2  # two workers, cores // 2 threads each on two cores
+    timed = [json.loads(line)["frame"] for line in (tmp_path / "two" / "timings.jsonl").read_text().splitlines()]
+    assert sorted(timed) == list(range(6)) and {0, 1} <= {json.loads(line)["worker"] for line in
+                                                       (tmp_path / "two" / "timings.jsonl").read_text().splitlines()}
+
+
+def test_manifest_names_the_run_and_its_complete_frames(one_process):
+    manifest = json.loads((one_process / "synthgen.json").read_text())
+    assert manifest["bpy"] == "5.0.1" and manifest["python"].startswith("3.11.")
+    assert manifest["seed"] == 0 and len(manifest["config_digest"]) == 64
+    assert manifest["resolved_config"]["camera"]["resolution"] == [32, 24]
+    assert manifest["resolved_config"]["render"]["quality"] == "draft"
+    assert manifest["frames"]["complete"] == [[0, 5]] and manifest["frames"]["failed"] == {}
+
+
+@pytest.mark.parametrize("workers", ["0", "65"])
+def test_worker_counts_out_of_range_are_refused(tmp_path, workers):
+    assert "--workers must be between 1 and 64" in one_line_error(render(tmp_path / "x", "--workers", workers))
+
+
+def test_the_dealing_process_never_imports_blender(tmp_path):
+    code = ("import sys\n"
+            "from pathlib import Path\n"
+            "from synthgen.pipeline import RenderRequest, render_dataset\n"
+            f"render_dataset(RenderRequest(config={str(MINIMAL)!r}, out=Path({str(tmp_path / 'out')!r}), frames=2,\n"
+            "              overrides=['camera.resolution=[32,24]'], progress=False, workers=2))\n"
+            "print('bpy' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+    assert len(list((tmp_path / "out" / "frames").iterdir())) == 2
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_killing_the_run_outright_leaves_no_worker_behind(tmp_path):
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "synthgen.cli", "render", MINIMAL, "--out", out, "-n", "400",
+                                *TINY, "--workers", "2", "--no-progress"], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "frames").glob("*.json")) if (out / "frames").is_dir() else []) < 2:
+        time.sleep(0.05)
+    workers = [pid for pid in children(process.pid) if "synthgen" in Path(f"/proc/{pid}/cmdline").read_text()
+               or "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text()]
+    assert len(workers) >= 2, "the workers should be running"
+    process.kill()
+    process.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(alive(pid) for pid in workers):
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in workers)
+
+
+# ---- the process pool itself, with plain Python tasks (spawned workers import this module by name) ----
+
+@contextmanager
+def _marker_dir(path: str):
+    yield Path(path)
+
+
+def _flaky(marks: Path, task: int) -> int:
+    """Task 3 raises once, task 4 kills its worker once, task 5 always raises; the others square."""
+    first = not (marks / str(task)).exists()
+    (marks / str(task)).touch()
+    if task == 3 and first:
+        raise ValueError("first try of 3")
+    if task == 4 and first:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if task == 5:
+        raise ValueError("5 never works")
+    return task * task
+
+
+def test_failed_and_dead_tasks_are_tried_once_more_then_reported(tmp_path):
+    outcomes = list(run_tasks(list(range(8)), 2, _marker_dir, str(tmp_path), _flaky))
+    done = {o.task: o.value for o in outcomes if o.ok}
+    assert done == {t: t * t for t in range(8) if t != 5}
+    retried = [(o.task, o.value) for o in outcomes if not o.ok and not o.final]
+    assert sorted(retried) == [(3, "ValueError: first try of 3"), (4, "worker process died (killed by signal 9)"),
+                               (5, "ValueError: 5 never works")]
+    assert [(o.task, o.value) for o in outcomes if o.final and not o.ok] == [(5, "ValueError: 5 never works")]
