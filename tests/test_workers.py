@@ -139,3 +139,32 @@ def test_failed_and_dead_tasks_are_tried_once_more_then_reported(tmp_path):
     assert sorted(retried) == [(3, "ValueError: first try of 3"), (4, "worker process died (killed by signal 9)"),
                                (5, "ValueError: 5 never works")]
     assert [(o.task, o.value) for o in outcomes if o.final and not o.ok] == [(5, "ValueError: 5 never works")]
+
+
+# ---- frames that fail, and resuming ----
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_frame_that_fails_twice_is_listed_and_the_rest_complete(one_process, tmp_path, workers):
+    out = tmp_path / "out"
+    assert render(out, "-n", 2, "--workers", workers).returncode == 0
+    (out / "images" / "000003.png").mkdir()  # frame 3's image cannot be written: a real error, every try
+    result = render(out, "-n", 6, "--workers", workers, "--resume")
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert "1 frames failed twice" in lines[0] and lines[1].startswith("  frame 3: ")
+    assert "Error" in lines[1] and len(lines) == 2 and "Traceback" not in result.stderr
+    manifest = json.loads((out / "synthgen.json").read_text())
+    assert manifest["frames"]["complete"] == [[0, 2], [4, 5]]
+    assert list(manifest["frames"]["failed"]) == ["3"]
+    assert (out / "render.log").read_text().count("frame 3 failed, trying it once more") == 1
+    (out / "images" / "000003.png").rmdir()
+    result = render(out, "-n", 6, "--workers", workers, "--resume")
+    assert result.returncode == 0 and "1 frames rendered, 5 already complete" in result.stdout
+    assert tree(out) == tree(one_process)
+
+
+def test_resume_with_another_config_names_the_keys_that_differ(one_process, tmp_path):
+    result = run_cli("render", MINIMAL, "--out", one_process, "-n", 6, "--resume", "--set", "camera.resolution=[32,32]",
+                     "--set", "render.samples=2", "--set", "objects.1.count=3")
+    message = one_line_error(result)
+    assert "these keys differ: render.samples, camera.resolution, objects.1.count" in message
