@@ -21,7 +21,7 @@ from synthgen.dataset.coco import write_instances
 from synthgen.dataset.layout import COCO_FILE, LOG, MANAGED, MANIFEST, Layout
 from synthgen.dataset.write import write_frame_json, write_labels, write_pixels
 from synthgen.errors import UserError
-from synthgen.io.atomic import atomic_write_json
+from synthgen.io.atomic import atomic_write_json, remove_partials
 from synthgen.io.console import native_output_to
 from synthgen.io.memory import release_free_memory
 from synthgen.io.forked import usable_cores
@@ -152,6 +152,7 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     with native_output_to(request.out / LOG) as (terminal_out, terminal_err):
         if todo:
             _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err)
+            remove_partials(request.out)  # what workers killed mid-frame left; every writer has stopped
         for layout in layouts.values():
             summary.annotations += write_instances(layout.read_frames(), loaded.config.categories(),
                                                    layout.root / COCO_FILE, _keypoint_layouts(loaded))

@@ -100,9 +100,8 @@ def test_killing_the_run_outright_leaves_no_worker_behind(tmp_path):
     deadline = time.time() + 120
     while time.time() < deadline and len(list((out / "frames").glob("*.json")) if (out / "frames").is_dir() else []) < 2:
         time.sleep(0.05)
-    workers = [pid for pid in children(process.pid) if "synthgen" in Path(f"/proc/{pid}/cmdline").read_text()
-               or "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text()]
-    assert len(workers) >= 2, "the workers should be running"
+    workers = children(process.pid)  # the two workers and multiprocessing's resource tracker
+    assert len(_workers_of(process.pid)) == 2, "the workers should be running"
     process.kill()
     process.wait()
     deadline = time.time() + 10
@@ -168,3 +167,59 @@ def test_resume_with_another_config_names_the_keys_that_differ(one_process, tmp_
                      "--set", "render.samples=2", "--set", "objects.1.count=3")
     message = one_line_error(result)
     assert "these keys differ: render.samples, camera.resolution, objects.1.count" in message
+
+
+# ---- killed outright at random moments, then resumed: the same bytes as a run never interrupted ----
+
+def _start(out: Path, *extra) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "synthgen.cli", "render", MINIMAL, "--out", out, "-n", "6", *TINY,
+                             "--workers", "2", "--no-progress", *extra], cwd=REPO, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _workers_of(pid: int) -> list[int]:
+    """Live worker processes of the run `pid` (not multiprocessing's resource tracker)."""
+    return [child for child in children(pid) if alive(child) and b"spawn_main" in _cmdline(child)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def test_killing_workers_at_random_moments_loses_nothing(one_process, tmp_path):
+    import random
+
+    seed = random.randrange(2**32)
+    chance = random.Random(seed)
+    out = tmp_path / "out"
+    process = _start(out)
+    kills = 0
+    while process.poll() is None and kills < 3:
+        time.sleep(chance.uniform(0.5, 2.5))
+        running = _workers_of(process.pid)
+        if running and process.poll() is None:
+            os.kill(chance.choice(running), signal.SIGKILL)
+            kills += 1
+    assert process.wait(timeout=300) in (0, 1), f"seed {seed}"  # 1: the same frame was killed twice
+    result = render(out, "-n", 6, "--workers", "2", "--resume")
+    assert result.returncode == 0, (seed, result.stderr)
+    assert tree(out) == tree(one_process), f"seed {seed}, {kills} workers killed"
+
+
+def test_killing_the_whole_run_at_random_moments_then_resuming_loses_nothing(one_process, tmp_path):
+    import random
+
+    seed = random.randrange(2**32)
+    chance = random.Random(seed)
+    out = tmp_path / "out"
+    for attempt in range(3):
+        process = _start(out, *(["--resume"] if attempt else []))
+        time.sleep(chance.uniform(0.5, 6.0))
+        os.killpg(process.pid, signal.SIGKILL)  # the run and its workers at once
+        process.wait()
+    result = render(out, "-n", 6, "--workers", "2", "--resume")
+    assert result.returncode == 0, (seed, result.stderr)
+    assert tree(out) == tree(one_process), f"seed {seed}"
