@@ -223,3 +223,21 @@ def test_killing_the_whole_run_at_random_moments_then_resuming_loses_nothing(one
     result = render(out, "-n", 6, "--workers", "2", "--resume")
     assert result.returncode == 0, (seed, result.stderr)
     assert tree(out) == tree(one_process), f"seed {seed}"
+
+
+def test_sigterm_stops_the_run_and_its_workers_at_once(tmp_path):
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "synthgen.cli", "render", MINIMAL, "--out", out, "-n", "400",
+                                *TINY, "--workers", "2", "--no-progress"], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "frames").glob("*.json")) if (out / "frames").is_dir() else []) < 2:
+        time.sleep(0.05)
+    workers = _workers_of(process.pid)
+    assert len(workers) == 2
+    stopped = time.time()
+    process.terminate()
+    process.wait(timeout=30)
+    assert time.time() - stopped < 10 and process.returncode != 0
+    assert not any(alive(pid) for pid in workers)
+    assert "Traceback" not in process.stderr.read()

@@ -51,10 +51,12 @@ def run_tasks(tasks: list[int], processes: int, setup: Callable[[Any], AbstractC
     """Run `work` on every task in `processes` spawned workers; yield an Outcome per try, in the order they
     finish. `setup` and `work` must be module-level functions (they are sent to the workers by name)."""
     pool = _Pool(processes, setup, argument, work)
+    finished = False
     try:
         yield from pool.run(tasks)
+        finished = True
     finally:
-        pool.stop()
+        pool.stop(wait=finished)  # stopped early (Ctrl-C, an error): end the workers now, mid-frame
 
 
 def one_line(error: BaseException) -> str:
@@ -82,7 +84,7 @@ class _Pool:
         self.tries: dict[int, int] = {}
 
     def run(self, tasks: list[int]) -> Iterator[Outcome]:
-        self.queue, self.tries = deque(tasks), {task: 0 for task in tasks}
+        self.queue, self.tries = deque(tasks), {}  # tries: tasks dealt and not yet done
         for slot in range(min(self.processes, len(tasks))):
             self._start(slot)
         for worker in self.workers.values():
@@ -115,8 +117,15 @@ class _Pool:
             return None
         worker.task = None
         if kind == "done":
+            del self.tries[task]
             return Outcome(task, True, value, True, worker.slot)
-        return Outcome(task, False, value, self.tries[task] >= ATTEMPTS, worker.slot)
+        return self._failed(task, value, worker.slot)
+
+    def _failed(self, task: int, error: str, slot: int) -> Outcome:
+        final = self.tries[task] >= ATTEMPTS
+        if final:
+            del self.tries[task]
+        return Outcome(task, False, error, final, slot)
 
     def _died(self, worker: _Worker) -> Outcome | None:
         worker.connection.close()
@@ -136,12 +145,12 @@ class _Pool:
         self._start(worker.slot)  # a fresh worker in its place
         if task is None:
             return None
-        return Outcome(task, False, f"worker process died ({how})", self.tries[task] >= ATTEMPTS, worker.slot)
+        return self._failed(task, f"worker process died ({how})", worker.slot)
 
     def _deal(self, worker: _Worker) -> None:
         if self.queue:
             worker.task = self.queue.popleft()
-            self.tries[worker.task] += 1
+            self.tries[worker.task] = self.tries.get(worker.task, 0) + 1
             try:
                 worker.connection.send(worker.task)
             except OSError:  # died before it could take it; the next wait() sees its death
@@ -160,13 +169,17 @@ class _Pool:
         theirs.close()  # so that the worker's death shows as end of file here
         self.workers[slot] = _Worker(slot, process, mine)
 
-    def stop(self) -> None:
+    def stop(self, wait: bool) -> None:
+        """Tell every worker to stop; `wait` lets each finish what it has (it has nothing when all tasks are
+        done), otherwise each gets SIGTERM (its unfinished files stay under temporary names)."""
         for worker in self.workers.values():
             try:
                 worker.connection.send(None)
             except OSError:
                 pass
             worker.connection.close()
+            if not wait and worker.process.is_alive():
+                worker.process.terminate()
         for worker in self.workers.values():
             worker.process.join(timeout=10)
             if worker.process.is_alive():
