@@ -43,7 +43,9 @@ class RenderRequest:
     save_geometry: bool = False
     progress: bool = True
     labels_only: bool = False  # skip shading; images/ gets flat previews (docs/dataset.md)
-    workers: int = 1  # Blender processes; 1 renders in this process
+    workers: int = 1  # Blender processes; 1 renders in this process (unless on Ray)
+    backend: str = "local"  # "local" processes or "ray" actors
+    address: str | None = None  # a Ray cluster to join; None starts a local one
 
 
 @dataclass
@@ -339,10 +341,18 @@ def _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err) 
     workers = min(request.workers, len(todo))
     # fds 1 and 2 point at render.log here: this header and Blender's own output land there
     print(f"synthgen {__version__} with Blender {metadata.version('bpy')}: {len(todo)} frames of "
-          f"{loaded.source.path} (seed {seed})" + (f", {workers} worker processes" if request.workers > 1 else ""),
+          f"{loaded.source.path} (seed {seed})" + (f", {workers} worker processes" if request.workers > 1 else "")
+          + (" on Ray" if request.backend == "ray" else ""),
           flush=True)
     renderer = None
-    if request.workers == 1:
+    if request.backend == "ray":
+        from synthgen.io.ray_tasks import run_tasks_on_ray
+
+        job = WorkerJob(str(loaded.source.path), list(request.overrides or []), request.out.resolve(), seed,
+                        request.save_geometry, request.labels_only, threads_per_worker(workers))
+        outcomes = run_tasks_on_ray(todo, workers, _frame_worker, job, _render_in_worker, request.address,
+                                    job.threads)
+    elif request.workers == 1:
         from synthgen.render.blender import BlenderRenderer
 
         renderer = BlenderRenderer(labels_only=request.labels_only, normals=loaded.config.labels.normals)

@@ -241,3 +241,66 @@ def test_sigterm_stops_the_run_and_its_workers_at_once(tmp_path):
     assert time.time() - stopped < 10 and process.returncode != 0
     assert not any(alive(pid) for pid in workers)
     assert "Traceback" not in process.stderr.read()
+
+
+# ---- the same workers as Ray actors, on a local Ray instance started by the run ----
+
+needs_ray = pytest.mark.skipif(__import__("importlib").util.find_spec("ray") is None,
+                               reason="Ray is an optional extra: pip install -e '.[ray]'")
+RAY = ("--workers", "2", "--backend", "ray")
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        for child in children(todo.pop()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _ray_actors_of(pid: int) -> list[int]:
+    return [child for child in _descendants(pid) if alive(child) and _cmdline(child).startswith(b"ray::_Actor")]
+
+
+@needs_ray
+def test_ray_actors_write_the_same_files_as_one_process(one_process, tmp_path):
+    result = render(tmp_path / "ray", "-n", 6, *RAY)
+    assert result.returncode == 0, result.stderr
+    assert tree(tmp_path / "ray") == tree(one_process)
+    assert "on Ray" in (tmp_path / "ray" / "render.log").read_text()
+
+
+@needs_ray
+def test_killing_ray_actors_then_the_whole_run_loses_nothing(one_process, tmp_path):
+    import random
+
+    seed = random.randrange(2**32)
+    chance = random.Random(seed)
+    out = tmp_path / "out"
+    process = _start(out, "--backend", "ray")
+    killed = 0
+    deadline = time.time() + 240
+    while process.poll() is None and killed < 2 and time.time() < deadline:
+        time.sleep(chance.uniform(0.2, 1.0))
+        actors = _ray_actors_of(process.pid)
+        if actors and process.poll() is None:
+            os.kill(chance.choice(actors), signal.SIGKILL)
+            killed += 1
+    assert process.wait(timeout=300) in (0, 1), f"seed {seed}"
+    assert killed >= 1, "an actor should have been killed while the run was going"
+    for _ in range(2):  # then the whole run, Ray included, at a random moment of a resume
+        for index in (out / "frames").glob("00000[024].json"):
+            index.unlink()  # frames left to render, so that the kill lands mid-run
+        process = _start(out, "--backend", "ray", "--resume")
+        time.sleep(chance.uniform(3.0, 15.0))
+        family = _descendants(process.pid)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        deadline = time.time() + 20
+        while time.time() < deadline and any(alive(pid) for pid in family):
+            time.sleep(0.1)
+        assert not any(alive(pid) for pid in family), f"Ray processes outlived the run (seed {seed})"
+    result = render(out, "-n", 6, *RAY, "--resume")
+    assert result.returncode == 0, (seed, result.stderr)
+    assert tree(out) == tree(one_process), f"seed {seed}, {killed} actors killed"

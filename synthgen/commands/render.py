@@ -31,18 +31,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, metavar="K",
                         help=f"Blender processes rendering frames side by side, 1 to 64 (default {DEFAULT_WORKERS}); "
                              "each gets cores/K Cycles threads")
+    parser.add_argument("--backend", choices=("local", "ray"), default="local",
+                        help="local: worker processes on this machine (default); ray: the same workers as Ray actors "
+                             "(pip install -e '.[ray]'), on a local Ray instance or the cluster at --address")
+    parser.add_argument("--address", help="with --backend ray: the Ray cluster to join, e.g. 10.0.0.5:6379")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from synthgen.io.outdir import output_mode
+    from synthgen.errors import UserError
     from synthgen.pipeline import RenderRequest, render_dataset
+
+    if args.address is not None and args.backend != "ray":
+        raise UserError("--address needs --backend ray")
 
     request = RenderRequest(config=args.config, out=args.out, frames=args.frames, start=args.start, seed=args.seed,
                             overrides=args.overrides, mode=output_mode(args.overwrite, args.resume),
                             save_geometry=args.save_geometry, progress=not args.no_progress,
-                            labels_only=args.labels_only, workers=args.workers)
+                            labels_only=args.labels_only, workers=args.workers,
+                            backend=args.backend, address=args.address)
     summary = render_dataset(request)
     frames = max(summary.rendered, 1)
     per_frame, render = summary.seconds_wall / frames, summary.seconds_render / frames
