@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -133,6 +134,12 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
         raise UserError(f"--start must be at least 0, got {request.start}")
     if not 1 <= request.workers <= MAX_WORKERS:
         raise UserError(f"--workers must be between 1 and {MAX_WORKERS}, got {request.workers}")
+    if request.backend == "ray" and importlib.util.find_spec("ray") is None:
+        raise UserError("--backend ray needs Ray: pip install -e '.[ray]'")
+    if request.backend == "ray" and request.address is not None:
+        from synthgen.io.ray_tasks import check_reachable
+
+        check_reachable(request.address)
     loaded = load_scene_config(request.config, request.overrides)  # mesh files included
     seed = loaded.config.render.seed if request.seed is None else request.seed
     # built before anything is written: fixed poses that overlap, regions a layout lacks fail here

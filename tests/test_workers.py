@@ -304,3 +304,11 @@ def test_killing_ray_actors_then_the_whole_run_loses_nothing(one_process, tmp_pa
     result = render(out, "-n", 6, *RAY, "--resume")
     assert result.returncode == 0, (seed, result.stderr)
     assert tree(out) == tree(one_process), f"seed {seed}, {killed} actors killed"
+
+
+def test_ray_options_that_cannot_work_are_one_line_and_write_nothing(tmp_path):
+    assert "--address needs --backend ray" in one_line_error(render(tmp_path / "x", "--address", "127.0.0.1:1"))
+    if __import__("importlib").util.find_spec("ray") is not None:
+        message = one_line_error(render(tmp_path / "x", *RAY, "--address", "127.0.0.1:1"))
+        assert "--address 127.0.0.1:1: no Ray cluster answers there" in message
+    assert not (tmp_path / "x").exists()

@@ -39,6 +39,22 @@ def _import_ray():
     return ray
 
 
+def check_reachable(address: str) -> None:
+    """Fail in seconds, before anything is written, on an address nobody listens at (Ray itself keeps
+    retrying for minutes)."""
+    import socket
+
+    if address == "auto":
+        return
+    host, _, port = address.split("://")[-1].rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=10):
+            pass
+    except (OSError, ValueError) as error:
+        raise UserError(f"--address {address}: no Ray cluster answers there ({one_line(error)}); expected "
+                        "HOST:PORT of a running head node (ray start --head)") from None
+
+
 def run_tasks_on_ray(tasks: list[int], actors: int, setup: Callable, argument: Any, work: Callable,
                      address: str | None, cpus_per_actor: int) -> Iterator[Outcome]:
     """Run `work` on every task in `actors` Ray actors of `cpus_per_actor` CPUs each; yield an Outcome per
