@@ -65,6 +65,8 @@ def run_tasks_on_ray(tasks: list[int], actors: int, setup: Callable, argument: A
     except (ConnectionError, RuntimeError, ValueError) as error:
         raise UserError(f"--address {address}: cannot join the Ray cluster: {one_line(error)}") from None
     remote = ray.remote(num_cpus=cpus_per_actor, max_restarts=0, max_task_retries=0)(_Actor)
+    # actors the cluster cannot place would hold their first frame forever
+    actors = max(1, min(actors, int(ray.cluster_resources().get("CPU", 1)) // cpus_per_actor))
     slots: dict[int, Any] = {}
     ready: set[int] = set()  # slots whose actor has finished a task
     in_flight: dict[Any, tuple[int, int]] = {}  # object ref -> (slot, task)
