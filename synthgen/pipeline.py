@@ -351,7 +351,7 @@ def _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err) 
     workers = min(request.workers, len(todo))
     # fds 1 and 2 point at render.log here: this header and Blender's own output land there
     print(f"synthgen {__version__} with Blender {metadata.version('bpy')}: {len(todo)} frames of "
-          f"{loaded.source.path} (seed {seed})" + (f", {workers} worker processes" if request.workers > 1 else "")
+          f"{loaded.source.path} (seed {seed})" + (f", {workers} worker processes" if workers > 1 else "")
           + (" on Ray" if request.backend == "ray" else ""),
           flush=True)
     renderer = None
@@ -362,7 +362,7 @@ def _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err) 
                         request.save_geometry, request.labels_only, threads_per_worker(workers))
         outcomes = run_tasks_on_ray(todo, workers, _frame_worker, job, _render_in_worker, request.address,
                                     job.threads)
-    elif request.workers == 1:
+    elif workers == 1:  # one process is all there is to do: render here, without starting a worker
         from synthgen.render.blender import BlenderRenderer
 
         renderer = BlenderRenderer(labels_only=request.labels_only, normals=loaded.config.labels.normals)

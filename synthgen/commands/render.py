@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-# bench/scale.py: on this 2-core machine, 2 processes of 1 Cycles thread each against 1 process of 2 threads
-DEFAULT_WORKERS = 1
+# bench/scale.py on this 2-core machine: 2 processes of 1 Cycles thread each rendered 1.06x as many frames
+# per second as 1 process of 2 threads, start-up included (docs/scaling.md)
+DEFAULT_WORKERS = 2
 EXIT_FRAMES_FAILED = 1  # some frames failed twice; the rest of the dataset is complete
 SHOWN_FAILURES = 20
 
