@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import platform
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from synthgen import __version__
 from synthgen.config.load import LoadedScene, load_scene_config
 from synthgen.config.checks import check_count_and_seed
+from synthgen.config.diff import differing_keys
 from synthgen.dataset.coco import write_instances
 from synthgen.dataset.layout import COCO_FILE, LOG, MANAGED, MANIFEST, Layout
 from synthgen.dataset.write import incomplete_frames_discarded, write_frame_json, write_labels, write_pixels
 from synthgen.errors import UserError
-from synthgen.io.atomic import atomic_write_json
+from synthgen.io.atomic import atomic_write_json, remove_partials
 from synthgen.io.console import native_output_to
 from synthgen.io.memory import release_free_memory
+from synthgen.io.forked import usable_cores
 from synthgen.io.outdir import OutputMode, prepare_output_dir
 from synthgen.io.stopping import deferred_stop, raise_if_stopped
+from synthgen.io.workers import ATTEMPTS, Outcome, one_line, run_tasks
 from synthgen.labels.extract import extract
 from synthgen.render.scratch import remove_own_scratch
 from synthgen.scene.build import build_scene
@@ -38,6 +46,9 @@ class RenderRequest:
     save_geometry: bool = False
     progress: bool = True
     labels_only: bool = False  # skip shading; images/ gets flat previews (docs/dataset.md)
+    workers: int = 1  # Blender processes; 1 renders in this process (unless on Ray)
+    backend: str = "local"  # "local" processes or "ray" actors
+    address: str | None = None  # a Ray cluster to join; None starts a local one
 
 
 @dataclass
@@ -51,6 +62,7 @@ class RenderSummary:
     out: Path
     seconds_wall: float = 0.0
     seconds_scene: float = 0.0  # sampling scenes
+    failed: dict[int, str] = field(default_factory=dict)  # frame -> error, after the retry
 
 
 # Raised whenever the same (config, seed, frame) starts to give a different scene, so --resume never mixes
@@ -58,10 +70,45 @@ class RenderSummary:
 SCENE_SAMPLING = 2
 
 
+MAX_WORKERS = 64
+TIMINGS = "timings.jsonl"  # one line per rendered frame, appended by the one process that deals frames out
+
+
 def _manifest(loaded: LoadedScene, seed: int, labels_only: bool) -> dict:
-    return {"synthgen": __version__, "scene_sampling": SCENE_SAMPLING, "config_file": str(loaded.source.path),
+    """What the run is: enough to check a --resume and to render it again. No timings (those go to
+    timings.jsonl), so two runs of the same config give the same bytes."""
+    return {"synthgen": __version__, "bpy": metadata.version("bpy"), "python": platform.python_version(),
+            "scene_sampling": SCENE_SAMPLING, "config_file": str(loaded.source.path),
             "config_digest": loaded.digest, "seed": seed, "labels_only": labels_only,
-            "categories": loaded.config.categories(), "config": loaded.source.data}
+            "categories": loaded.config.categories(), "config": loaded.source.data,
+            "resolved_config": loaded.config.model_dump(mode="json", fallback=_plain)}
+
+
+def _plain(value: object) -> object:
+    """JSON for what pydantic cannot serialise itself (numpy arrays in a resolved config)."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def _finished_manifest(manifest: dict, layouts: dict[str, Layout], failed: dict[int, str]) -> dict:
+    """The manifest at the end of a run: complete frames as [first, last] runs, read from the frame files
+    (every camera's), and the frames that failed twice with their errors."""
+    complete = None
+    for layout in layouts.values():
+        found = set(layout.frame_indices())
+        complete = found if complete is None else complete & found
+    return {**manifest, "frames": {"complete": _runs(sorted(complete or ())), "timings": TIMINGS,
+                                   "failed": {str(frame): error for frame, error in sorted(failed.items())}}}
+
+
+def _runs(indices: list[int]) -> list[list[int]]:
+    """[0, 1, 2, 5, 6] -> [[0, 2], [5, 6]]: a million frames in a few bytes when there are no gaps."""
+    runs: list[list[int]] = []
+    for index in indices:
+        if runs and runs[-1][1] == index - 1:
+            runs[-1][1] = index
+        else:
+            runs.append([index, index])
+    return runs
 
 
 def _check_resume(layout: Layout, manifest: dict) -> None:
@@ -77,13 +124,24 @@ def _check_resume(layout: Layout, manifest: dict) -> None:
             what = {"config_digest": "config (after --set overrides)", "seed": "seed",
                     "labels_only": "--labels-only setting",
                     "scene_sampling": "scene sampling (this synthgen places objects differently)"}[key]
-            raise UserError(f"--resume needs the same {what} as the run that made this directory", file=path)
+            differing = differing_keys(previous.get("config"), manifest["config"]) if key == "config_digest" else []
+            shown = ", ".join(differing[:10]) + (f" and {len(differing) - 10} more" if len(differing) > 10 else "")
+            detail = f"; these keys differ: {shown}" if differing else ""
+            raise UserError(f"--resume needs the same {what} as the run that made this directory{detail}", file=path)
 
 
 def render_dataset(request: RenderRequest) -> RenderSummary:
     check_count_and_seed(request.frames, request.seed)
     if request.start < 0:
         raise UserError(f"--start must be at least 0, got {request.start}")
+    if not 1 <= request.workers <= MAX_WORKERS:
+        raise UserError(f"--workers must be between 1 and {MAX_WORKERS}, got {request.workers}")
+    if request.backend == "ray" and importlib.util.find_spec("ray") is None:
+        raise UserError("--backend ray needs Ray: pip install -e '.[ray]'")
+    if request.backend == "ray" and request.address is not None:
+        from synthgen.io.ray_tasks import check_reachable
+
+        check_reachable(request.address)
     loaded = load_scene_config(request.config, request.overrides)  # mesh files included
     seed = loaded.config.render.seed if request.seed is None else request.seed
     # built before anything is written: fixed poses that overlap, regions a layout lacks fail here
@@ -92,7 +150,7 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     layouts = camera_layouts(loaded, request.out)
     if request.mode is OutputMode.RESUME:
         _check_resume(Layout(request.out), manifest)
-    prepare_output_dir(request.out, request.mode, MANAGED + [name for name in layouts if name] + [RIG_FILE])
+    prepare_output_dir(request.out, request.mode, MANAGED + [TIMINGS] + [name for name in layouts if name] + [RIG_FILE])
     for layout in layouts.values():
         layout.create(request.save_geometry, loaded.config.labels.normals)
     atomic_write_json(request.out / MANIFEST, manifest)
@@ -107,9 +165,11 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
             # SIGINT, SIGTERM: stop after the frame in flight; any error: remove the frame it cut short
             with deferred_stop(cleanup=remove_own_scratch), incomplete_frames_discarded(layouts.values()):
                 _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err)
+            remove_partials(request.out)  # what workers killed mid-frame left; every writer has stopped
         for layout in layouts.values():
             summary.annotations += write_instances(layout.read_frames(), loaded.config.categories(),
                                                    layout.root / COCO_FILE, _keypoint_layouts(loaded))
+    atomic_write_json(request.out / MANIFEST, _finished_manifest(manifest, layouts, summary.failed))
     return summary
 
 
@@ -165,7 +225,15 @@ class FrameTimes:
 def render_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[int], layouts: dict[str, Layout] | Layout,
                   save_geometry: bool, on_frame: Callable[[int, FrameTimes], None] = lambda *_: None) -> None:
     """Render, label and write `frames` in order, once per camera; `on_frame(instances, times)` is called
-    after each frame.
+    after each frame."""
+    for _, instances, times in rendered_frames(renderer, loaded, seed, frames, layouts, save_geometry):
+        on_frame(instances, times)
+
+
+def rendered_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[int],
+                    layouts: dict[str, Layout] | Layout, save_geometry: bool) -> Iterator[tuple[int, int, FrameTimes]]:
+    """Render, label and write `frames` in order, once per camera; yield (frame, instances, times) as each
+    is complete.
 
     After a render, the image and depth files are encoded on a helper thread while this one
     extracts labels: OpenCV and numpy release the GIL, and Cycles has finished, so the
@@ -201,38 +269,140 @@ def render_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[int
                 render_time += rendered - before
                 labels_time += time.perf_counter() - rendered
             trimmed = helper.submit(release_free_memory)  # hand memory back while the next scene is sampled
-            on_frame(instances, FrameTimes(sampled - started, render_time, labels_time))
+            yield frame_index, instances, FrameTimes(sampled - started, render_time, labels_time)
+
+
+def _outcomes_in_process(renderer, loaded: LoadedScene, seed: int, todo: list[int], layouts: dict[str, Layout],
+                         save_geometry: bool) -> Iterator[Outcome]:
+    """The frames rendered in this process, with the same policy as worker processes: a frame that raises is
+    tried once more, then reported failed, and the run goes on with the next one."""
+    remaining, tries = list(todo), 0
+    while remaining:
+        try:
+            for frame, instances, times in rendered_frames(renderer, loaded, seed, list(remaining), layouts, save_geometry):
+                remaining.pop(0)
+                tries = 0
+                yield Outcome(frame, True, (instances, times), True, 0)
+        except Exception as error:  # noqa: BLE001 - recorded with the frame, the run goes on
+            import traceback
+
+            traceback.print_exc()  # fd 2 is the run's log here
+            tries += 1
+            final = tries >= ATTEMPTS
+            yield Outcome(remaining[0], False, one_line(error), final, 0)
+            if final:
+                remaining.pop(0)
+                tries = 0
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    """What a worker process needs to render any frame of this run."""
+
+    config: str
+    overrides: list[str]
+    out: Path
+    seed: int
+    save_geometry: bool
+    labels_only: bool
+    threads: int  # Cycles threads when the config leaves render.threads at 0
+
+
+@dataclass
+class _WorkerState:
+    job: WorkerJob
+    loaded: LoadedScene
+    layouts: dict[str, Layout]
+    renderer: object
+
+
+@contextmanager
+def _frame_worker(job: WorkerJob) -> Iterator[_WorkerState]:
+    """A worker process's Blender, kept for all the frames it is dealt."""
+    # Read when Blender loads: left unset, OpenMP inside Blender starts a thread per core in every worker,
+    # and K workers fight over the cores (bench/scale.py: 43 s against 25 s for 20 frames with 2 workers)
+    os.environ.setdefault("OMP_NUM_THREADS", str(job.threads))
+    from synthgen.render.blender import BlenderRenderer
+
+    loaded = load_scene_config(job.config, job.overrides)
+    renderer = BlenderRenderer(labels_only=job.labels_only, normals=loaded.config.labels.normals, threads=job.threads)
+    print(f"worker {os.getpid()} with Blender {renderer.version}, {job.threads} Cycles threads", flush=True)
+    try:
+        yield _WorkerState(job, loaded, camera_layouts(loaded, job.out), renderer)
+    finally:
+        renderer.close()
+
+
+def _render_in_worker(state: _WorkerState, frame: int) -> tuple[int, FrameTimes]:
+    for _, instances, times in rendered_frames(state.renderer, state.loaded, state.job.seed, [frame], state.layouts,
+                                               state.job.save_geometry):
+        return instances, times
+    raise RuntimeError(f"frame {frame} was not rendered")  # pragma: no cover - one frame in, one out
+
+
+def threads_per_worker(workers: int) -> int:
+    """Cycles threads for each of `workers` Blender processes, so that together they fill the cores once."""
+    return max(1, usable_cores() // workers)
 
 
 def _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from synthgen.render.blender import BlenderRenderer
-
     console = Console(file=terminal_err)
     columns = [TextColumn("rendering"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn()]
-    renderer = BlenderRenderer(labels_only=request.labels_only, normals=loaded.config.labels.normals)
+    workers = min(request.workers, len(todo))
     # fds 1 and 2 point at render.log here: this header and Blender's own output land there
-    print(f"synthgen {__version__} with Blender {renderer.version}: {len(todo)} frames of "
-          f"{loaded.source.path} (seed {seed})", flush=True)
+    print(f"synthgen {__version__} with Blender {metadata.version('bpy')}: {len(todo)} frames of "
+          f"{loaded.source.path} (seed {seed})" + (f", {workers} worker processes" if workers > 1 else "")
+          + (" on Ray" if request.backend == "ray" else ""),
+          flush=True)
+    renderer = None
+    if request.backend == "ray":
+        from synthgen.io.ray_tasks import run_tasks_on_ray
+
+        job = WorkerJob(str(loaded.source.path), list(request.overrides or []), request.out.resolve(), seed,
+                        request.save_geometry, request.labels_only, threads_per_worker(workers))
+        outcomes = run_tasks_on_ray(todo, workers, _frame_worker, job, _render_in_worker, request.address,
+                                    job.threads)
+    elif workers == 1:  # one process is all there is to do: render here, without starting a worker
+        from synthgen.render.blender import BlenderRenderer
+
+        renderer = BlenderRenderer(labels_only=request.labels_only, normals=loaded.config.labels.normals)
+        outcomes = _outcomes_in_process(renderer, loaded, seed, todo, layouts, request.save_geometry)
+    else:
+        job = WorkerJob(str(loaded.source.path), list(request.overrides or []), request.out.resolve(), seed,
+                        request.save_geometry, request.labels_only, threads_per_worker(workers))
+        outcomes = run_tasks(todo, workers, _frame_worker, job, _render_in_worker)
     try:
-        with Progress(*columns, console=console, disable=not request.progress) as progress:
+        with Progress(*columns, console=console, disable=not request.progress) as progress, \
+                open(request.out / TIMINGS, "a", encoding="utf-8") as timings:
             task = progress.add_task("render", total=len(todo), rate="")
             started = time.perf_counter()
-
-            def on_frame(instances: int, times: FrameTimes) -> None:
-                summary.rendered += 1
-                summary.instances += instances
-                summary.seconds_scene += times.scene
-                summary.seconds_render += times.render
-                summary.seconds_labels += times.labels
+            for outcome in outcomes:
+                if outcome.ok:
+                    instances, times = outcome.value
+                    summary.rendered += 1
+                    summary.instances += instances
+                    summary.seconds_scene += times.scene
+                    summary.seconds_render += times.render
+                    summary.seconds_labels += times.labels
+                    timings.write(json.dumps({"frame": outcome.task, "worker": outcome.worker, "scene": times.scene,
+                                              "render": times.render, "labels": times.labels}) + "\n")
+                    timings.flush()
+                elif outcome.final:
+                    summary.failed[outcome.task] = outcome.value
+                else:
+                    print(f"frame {outcome.task} failed, trying it once more: {outcome.value}", flush=True)
+                    raise_if_stopped()
+                    continue
                 rate = summary.rendered / (time.perf_counter() - started)
                 progress.update(task, advance=1, rate=f"{rate:.2f} frames/s")
-                raise_if_stopped()
-
-            render_frames(renderer, loaded, seed, todo, layouts, request.save_geometry, on_frame)
+                raise_if_stopped()  # SIGINT or SIGTERM came: stop after the frame in flight
             summary.seconds_wall = time.perf_counter() - started
     finally:
-        renderer.close()
+        if hasattr(outcomes, "close"):
+            outcomes.close()
+        if renderer is not None:
+            renderer.close()

@@ -110,7 +110,7 @@ class ForkedBlocks:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        _die_with(caller)
+        die_with(caller)
         for end in callers_ends:  # so that the caller's death closes this helper's pipe
             end.close()
         try:
@@ -161,8 +161,8 @@ def _portable(error: BaseException) -> BaseException:
         return HelperError(f"{type(error).__name__} in a helper process: {error}\n{text}")
 
 
-def _die_with(caller: int) -> None:
-    """Ask Linux to kill this helper when the process that forked it dies, even by SIGKILL."""
+def die_with(caller: int) -> None:
+    """Ask Linux to kill this process when `caller`, the process that started it, dies, even by SIGKILL."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

@@ -83,9 +83,11 @@ FIXED_SETTINGS: dict[str, object] = {
 }
 
 
-def frame_settings(scene: Scene, labels_only: bool = False) -> dict[str, object]:
-    """The settings that follow the frame: resolution, quality, noise seed, threads."""
+def frame_settings(scene: Scene, labels_only: bool = False, threads: int = 0) -> dict[str, object]:
+    """The settings that follow the frame: resolution, quality, noise seed, threads (the config's
+    render.threads, else `threads`, else all cores)."""
     spec = scene.render
+    threads = spec.threads or threads
     quality = LABELS_ONLY if labels_only else spec
     return {
         "render.resolution_x": scene.camera.width,
@@ -97,8 +99,8 @@ def frame_settings(scene: Scene, labels_only: bool = False) -> dict[str, object]
         "cycles.adaptive_threshold": quality.adaptive_threshold or 0.01,
         "cycles.max_bounces": 0 if labels_only else spec.max_bounces,
         "cycles.seed": cycles_seed(spec.seed, scene.frame_index),
-        "render.threads_mode": "FIXED" if spec.threads else "AUTO",
-        "render.threads": spec.threads or 1,
+        "render.threads_mode": "FIXED" if threads else "AUTO",
+        "render.threads": threads or 1,
     }
 
 
@@ -202,7 +204,9 @@ def _matrix(values: np.ndarray):
 class BlenderRenderer:
     """A Blender scene kept alive across frames (state is real here: pools of Blender data)."""
 
-    def __init__(self, labels_only: bool = False, normals: bool = False) -> None:
+    def __init__(self, labels_only: bool = False, normals: bool = False, threads: int = 0) -> None:
+        """`threads`: Cycles threads when the config leaves render.threads at 0 (0: all cores); set when
+        several Blender processes share the machine."""
         remove_stale_scratch()  # what runs killed outright left behind
         if "bpy" in sys.modules:
             import bpy
@@ -213,6 +217,7 @@ class BlenderRenderer:
         self.bpy = bpy
         self.labels_only = labels_only
         self.normals = normals
+        self.threads = threads
         self.version = bpy.app.version_string
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = bpy.context.scene
@@ -267,7 +272,7 @@ class BlenderRenderer:
     # ---- per-frame updates -----------------------------------------------
     def apply(self, scene: Scene) -> None:
         """Make the Blender scene match `scene` (cheap: re-poses pooled objects)."""
-        set_properties(self.scene, frame_settings(scene, self.labels_only))
+        set_properties(self.scene, frame_settings(scene, self.labels_only, self.threads))
         self._camera(scene.camera)
         self._objects(scene.rendered())
         self._lights(() if self.labels_only else scene.lights)
