@@ -283,6 +283,8 @@ def _outcomes_in_process(renderer, loaded: LoadedScene, seed: int, todo: list[in
                 remaining.pop(0)
                 tries = 0
                 yield Outcome(frame, True, (instances, times), True, 0)
+        except UserError:  # bad input or a full disk: the run stops, no retry can help
+            raise
         except Exception as error:  # noqa: BLE001 - recorded with the frame, the run goes on
             import traceback
 

@@ -13,6 +13,16 @@ REPO = Path(__file__).resolve().parents[1]
 MINIMAL = REPO / "scenes" / "minimal.yaml"
 
 
+NOT_COMPARED = {"render.log", "timings.jsonl"}  # what the machine wrote about itself: times, process ids
+
+
+def dataset_tree(root: Path) -> dict[str, bytes]:
+    """Every file of a rendered dataset by relative path, but the log and the timings: what two runs of the
+    same config and seed must agree on byte for byte."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name not in NOT_COMPARED}
+
+
 def run_cli(*args: str, check: bool = False) -> subprocess.CompletedProcess:
     """Run `synthgen ARGS` in a fresh process, as a user would."""
     result = subprocess.run([sys.executable, "-m", "synthgen.cli", *map(str, args)],

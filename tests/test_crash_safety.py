@@ -18,7 +18,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.conftest import MINIMAL, REPO, one_line_error, run_cli
+from tests.conftest import MINIMAL, REPO, dataset_tree, one_line_error, run_cli
 
 FRAMES = 40
 TINY = ("--set", "camera.resolution=[32,24]", "--seed", "5", "--no-progress")  # draft quality: 1 sample
@@ -32,12 +32,6 @@ def render_args(out: Path, *extra: str) -> list[str]:
 def start(out: Path, *extra: str, **popen) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "synthgen.cli", *render_args(out, *extra)], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file under `root` by relative path, but the log (it holds timings)."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != "render.log"}
 
 
 def complete_frames(out: Path) -> int:
@@ -72,7 +66,7 @@ def reference(tmp_path_factory) -> dict[str, bytes]:
     """The folder an uninterrupted run makes."""
     out = tmp_path_factory.mktemp("reference") / "data"
     run_cli(*render_args(out), check=True)
-    return tree(out)
+    return dataset_tree(out)
 
 
 # ---- SIGINT and SIGTERM -----------------------------------------------------------------------------------
@@ -90,7 +84,7 @@ def test_a_signal_stops_cleanly_and_the_folder_resumes(tmp_path, reference, sign
     assert scratch_of(process.pid) == []  # the EXR files and Blender's session folder
     assert_only_whole_frames(out)
     run_cli(*render_args(out, "--resume"), check=True)
-    assert tree(out) == reference
+    assert dataset_tree(out) == reference
 
 
 def test_a_second_signal_stops_at_once_and_still_removes_scratch(tmp_path, reference):
@@ -104,7 +98,7 @@ def test_a_second_signal_stops_at_once_and_still_removes_scratch(tmp_path, refer
     assert scratch_of(process.pid) == []
     assert complete_frames(out) < FRAMES
     run_cli(*render_args(out, "--resume"), check=True)
-    assert tree(out) == reference
+    assert dataset_tree(out) == reference
 
 
 # ---- SIGKILL --------------------------------------------------------------------------------------------------
@@ -128,7 +122,7 @@ def test_sigkill_at_random_moments_then_resume_gives_the_same_folder(tmp_path, r
     assert scratch_of(killed[-1])  # a killed run cannot clean up after itself...
     run_cli(*render_args(out, "--resume"), check=True)
     assert [pid for pid in killed if scratch_of(pid)] == []  # ...the next run does
-    assert tree(out) == reference
+    assert dataset_tree(out) == reference
 
 
 def test_stale_scratch_of_dead_processes_only_is_removed(tmp_path):
@@ -186,12 +180,12 @@ def test_disk_full_leaves_whole_frames_only_and_resumes(tmp_path, reference):
         else:
             assert "instances.json" in error  # the limit stopped the last, largest file
         assert_only_whole_frames(out)
-        made = {k: v for k, v in tree(out).items() if k.startswith(("frames/", *FRAME_DIRS))}
+        made = {k: v for k, v in dataset_tree(out).items() if k.startswith(("frames/", *FRAME_DIRS))}
         assert made and made == {k: reference[k] for k in made}  # the frames before the failure are intact
         if preexec is None:
             subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)  # free space
         run_cli(*render_args(out, "--resume"), check=True)
-        assert tree(out) == reference
+        assert dataset_tree(out) == reference
 
 
 @pytest.mark.parametrize("command", [

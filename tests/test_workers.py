@@ -15,16 +15,9 @@ from pathlib import Path
 import pytest
 
 from synthgen.io.workers import run_tasks
-from tests.conftest import MINIMAL, REPO, one_line_error, run_cli
+from tests.conftest import MINIMAL, REPO, dataset_tree, one_line_error, run_cli
 
 TINY = ("--set", "camera.resolution=[32,24]")
-NOT_COMPARED = {"render.log", "timings.jsonl"}  # what the machine wrote about itself: times, process ids
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file under `root` but the log and the timings, by relative path."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name not in NOT_COMPARED}
 
 
 def render(out: Path, *extra) -> subprocess.CompletedProcess:
@@ -44,7 +37,7 @@ def test_two_workers_write_the_same_files_as_one_process(one_process, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert "6 frames rendered" in result.stdout
-    assert tree(tmp_path / "two") == tree(one_process)
+    assert dataset_tree(tmp_path / "two") == dataset_tree(one_process)
     log = (tmp_path / "two" / "render.log").read_text()
     assert log.count("1 Cycles threads") == 2  # two workers, cores // 2 threads each on two cores
     timed = [json.loads(line)["frame"] for line in (tmp_path / "two" / "timings.jsonl").read_text().splitlines()]
@@ -159,7 +152,7 @@ def test_a_frame_that_fails_twice_is_listed_and_the_rest_complete(one_process, t
     (out / "images" / "000003.png").rmdir()
     result = render(out, "-n", 6, "--workers", workers, "--resume")
     assert result.returncode == 0 and "1 frames rendered, 5 already complete" in result.stdout
-    assert tree(out) == tree(one_process)
+    assert dataset_tree(out) == dataset_tree(one_process)
 
 
 def test_resume_with_another_config_names_the_keys_that_differ(one_process, tmp_path):
@@ -206,7 +199,7 @@ def test_killing_workers_at_random_moments_loses_nothing(one_process, tmp_path):
     assert process.wait(timeout=300) in (0, 1), f"seed {seed}"  # 1: the same frame was killed twice
     result = render(out, "-n", 6, "--workers", "2", "--resume")
     assert result.returncode == 0, (seed, result.stderr)
-    assert tree(out) == tree(one_process), f"seed {seed}, {kills} workers killed"
+    assert dataset_tree(out) == dataset_tree(one_process), f"seed {seed}, {kills} workers killed"
 
 
 def test_killing_the_whole_run_at_random_moments_then_resuming_loses_nothing(one_process, tmp_path):
@@ -222,7 +215,7 @@ def test_killing_the_whole_run_at_random_moments_then_resuming_loses_nothing(one
         process.wait()
     result = render(out, "-n", 6, "--workers", "2", "--resume")
     assert result.returncode == 0, (seed, result.stderr)
-    assert tree(out) == tree(one_process), f"seed {seed}"
+    assert dataset_tree(out) == dataset_tree(one_process), f"seed {seed}"
 
 
 def test_sigterm_stops_the_run_and_its_workers_at_once(tmp_path):
@@ -267,7 +260,7 @@ def _ray_actors_of(pid: int) -> list[int]:
 def test_ray_actors_write_the_same_files_as_one_process(one_process, tmp_path):
     result = render(tmp_path / "ray", "-n", 6, *RAY)
     assert result.returncode == 0, result.stderr
-    assert tree(tmp_path / "ray") == tree(one_process)
+    assert dataset_tree(tmp_path / "ray") == dataset_tree(one_process)
     assert "on Ray" in (tmp_path / "ray" / "render.log").read_text()
 
 
@@ -303,7 +296,7 @@ def test_killing_ray_actors_then_the_whole_run_loses_nothing(one_process, tmp_pa
         assert not any(alive(pid) for pid in family), f"Ray processes outlived the run (seed {seed})"
     result = render(out, "-n", 6, *RAY, "--resume")
     assert result.returncode == 0, (seed, result.stderr)
-    assert tree(out) == tree(one_process), f"seed {seed}, {killed} actors killed"
+    assert dataset_tree(out) == dataset_tree(one_process), f"seed {seed}, {killed} actors killed"
 
 
 def test_ray_options_that_cannot_work_are_one_line_and_write_nothing(tmp_path):

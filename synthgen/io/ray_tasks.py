@@ -111,6 +111,8 @@ def run_tasks_on_ray(tasks: list[int], actors: int, setup: Callable, argument: A
                 slots[slot] = remote.remote(setup, argument)  # a fresh actor in its place
             except ray.exceptions.RayTaskError as error:
                 cause = getattr(error, "cause", None)
+                if isinstance(cause, UserError):  # bad input or a full disk: no retry can help
+                    raise UserError(str(cause)) from None
                 outcome = failed(task, one_line(cause) if cause is not None else one_line(error), slot)
                 ready.add(slot)
             else:

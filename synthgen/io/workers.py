@@ -9,7 +9,8 @@ end whatever each task costs, and means a worker that dies loses one task only.
 A task that raises is tried once more (possibly in another worker); a task whose
 worker died (killed, crashed inside a C library) is tried once more in a fresh
 worker. A task that fails twice is reported as failed with its error, and the run
-goes on. Workers ignore Ctrl-C (the caller stops them), and die with the caller even
+goes on. A `UserError` (bad input, a full disk) is no task's fault and no retry
+can help: it stops the run at once. Workers ignore Ctrl-C (the caller stops them), and die with the caller even
 when it is killed outright (PR_SET_PDEATHSIG).
 """
 
@@ -25,6 +26,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+from synthgen.errors import UserError
 from synthgen.io.forked import die_with
 
 ATTEMPTS = 2  # a task is tried at most this often
@@ -116,6 +118,8 @@ class _Pool:
             worker.ready, self.start_failures = True, 0
             return None
         worker.task = None
+        if kind == "fatal":
+            raise UserError(value)
         if kind == "done":
             del self.tries[task]
             return Outcome(task, True, value, True, worker.slot)
@@ -204,6 +208,8 @@ def _serve(connection, setup, argument, work, caller: int, held: set) -> None:
                 return
             try:
                 reply = ("done", task, work(state, task))
+            except UserError as error:  # bad input or a full disk: the run stops, no retry can help
+                reply = ("fatal", task, str(error))
             except Exception as error:  # noqa: BLE001 - reported to the caller, which retries it once
                 traceback.print_exc()  # into the worker's stderr, the run's log
                 reply = ("failed", task, one_line(error))
