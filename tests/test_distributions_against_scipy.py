@@ -176,6 +176,16 @@ BAD = [
     ({"choice": [1, 2], "weights": [0, 0]}, Spec(), "expected weights: a list of 2 non-negative numbers with a positive sum, got [0, 0]"),
     ({"choice": [1, 2], "weights": [1, "a"]}, Spec(), "expected weights: a list of 2 non-negative numbers with a positive sum, got [1, 'a']"),
     ({"choice": [1, 2], "weights": 1}, Spec(), "expected weights: a list of 2 non-negative numbers with a positive sum, got 1"),
+    ({"uniform": [[0, 0], [1, 1, 1]]}, VEC, "expected low to be a list of 3 numbers, got [0, 0]"),
+    ({"uniform": [[0, 0, 0], [1, 1]]}, VEC, "expected high to be a list of 3 numbers, got [1, 1]"),
+    ({"normal": {"mean": [0, 0], "std": 1}}, VEC, "expected mean to be a list of 3 numbers, got [0, 0]"),
+    ({"normal": {"mean": [0, 0, 0], "std": [1, 1]}}, VEC, "expected std to be a list of 3 numbers, got [1, 1]"),
+    ({"normal": {"mean": [0, 0, 0], "std": 1}}, VEC, "expected std to be a list of 3 numbers, got 1"),
+    ({"normal": {"mean": [0, 0, 0], "std": [1, 1, 1], "min": [0]}}, VEC, "expected min to be a list of 3 numbers, got [0]"),
+    ({"normal": {"mean": [0, 0, 0], "std": [1, 1, 1], "max": [1]}}, VEC, "expected max to be a list of 3 numbers, got [1]"),
+    ({"choice": [[0, 0, 0], [1]]}, VEC, "expected each choice to be a list of 3 numbers, got [1]"),
+    ([1.5, {"uniform": [0, 2]}, 0], Spec(shape=(3,), integer=True), "expected an integer, got 1.5"),
+    ([0, {"uniform": [1, 2]}, 1], Spec(shape=(3,), low=0.0, low_open=True), "expected a number > 0 or a distribution ({uniform: [lo, hi]}, {normal: {mean, std}}, {choice: [...]}), got 0"),
     ({"hsv": [0, 1]}, VEC, "expected hsv: [h, s, v], each a number in [0, 1] or a distribution, got [0, 1]"),
     ({"hsv": 0.5}, VEC, "expected hsv: [h, s, v], each a number in [0, 1] or a distribution, got 0.5"),
     ({"hsv": [0, 1.5, 1]}, VEC, "expected a number in [0, 1] or a distribution ({uniform: [lo, hi]}, {normal: {mean, std}}, {choice: [...]}), got 1.5"),
@@ -194,6 +204,25 @@ def test_bad_values_get_their_exact_message(raw, spec: Spec, expected: str) -> N
 ])
 def test_values_on_the_boundary_are_accepted(raw, spec: Spec) -> None:
     parse_distribution(raw, spec).sample(np.random.default_rng(0))
+
+
+def test_one_std_for_every_item_of_a_vector_that_takes_one_number() -> None:
+    spec = Spec(shape=(3,), broadcast_scalar=True)
+    sample = draws({"normal": {"mean": [0, 5, 10], "std": 2}}, spec)
+    for column, mean in enumerate((0, 5, 10)):
+        assert fits(sample[:, column], stats.norm(mean, 2).cdf)
+
+
+def test_samples_are_double_precision_whatever_the_config_wrote() -> None:
+    rng = np.random.default_rng(0)
+    for raw, spec in [(3, Spec()), ([1, 2, 3], Spec(shape=(3,))), ({"choice": [1, 2]}, Spec()),
+                      ({"uniform": [1, 4]}, Spec(integer=True)), ({"normal": [2, 1]}, Spec(integer=True))]:
+        assert parse_distribution(raw, spec).sample(rng).dtype == np.float64, raw
+
+
+def test_explicit_even_weights_draw_the_same_stream_as_no_weights() -> None:
+    """Writing weights: [1, 1, 1] out changes no frame of a dataset."""
+    assert np.array_equal(draws({"choice": [4, 5, 6]}, n=300), draws({"choice": [4, 5, 6], "weights": [1, 1, 1]}, n=300))
 
 
 def test_choice_zero_weight_is_never_drawn() -> None:

@@ -24,6 +24,12 @@ def test_euler_takes_integer_lists() -> None:
                                Rotation.from_euler("xyz", [30, 45, 60], degrees=True).as_matrix(), atol=1e-12)
 
 
+def test_euler_keeps_double_precision_for_single_precision_angles() -> None:
+    angles = np.array([33.3, -71.7, 148.9], dtype=np.float32)
+    expected = Rotation.from_euler("xyz", angles.astype(np.float64), degrees=True).as_matrix()
+    np.testing.assert_allclose(euler_xyz_degrees(angles), expected, atol=1e-13)
+
+
 def check_look_at(position: np.ndarray, target: np.ndarray) -> np.ndarray:
     rotation = look_at_opencv(position, target)
     forward = np.asarray(target, float) - np.asarray(position, float)
@@ -64,8 +70,10 @@ def test_look_at_straight_down_or_up_uses_world_y_as_up(target, image_up) -> Non
 
 def test_look_at_falls_back_to_world_y_only_below_its_threshold() -> None:
     """|forward x Z| below 1e-9 counts as vertical; at exactly 1e-9 the horizon still comes from Z."""
-    nearly = look_at_opencv(np.zeros(3), np.array([7e-10, 0.0, -1.0]))
-    np.testing.assert_allclose(nearly[:, 0], [1.0, 0.0, 0.0], atol=1e-9)
+    forward = np.array([7e-10, 0.0, -1.0])
+    nearly = look_at_opencv(np.zeros(3), forward)
+    right = np.cross(forward / np.linalg.norm(forward), [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(nearly[:, 0], right / np.linalg.norm(right))
     at_threshold = look_at_opencv(np.zeros(3), np.array([1e-9, 0.0, -1.0]))
     np.testing.assert_allclose(at_threshold[:, 0], [0.0, -1.0, 0.0], atol=1e-9)
 
