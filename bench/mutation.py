@@ -51,14 +51,16 @@ def exit_codes(path: str) -> dict[str, int | None]:
 def score_line(path: str, equivalent: set[str]) -> tuple[str, list[str]]:
     codes = exit_codes(path)
     killed = sum(code in KILLED for code in codes.values())
-    survivors = sorted(name for name, code in codes.items() if code not in KILLED)
+    unchecked = sum(code is None for code in codes.values())
+    survivors = sorted(name for name, code in codes.items() if code not in KILLED and code is not None)
     equivalent_here = [name for name in survivors if name in equivalent]
     total = len(codes)
     raw = 100.0 * killed / total if total else 0.0
     effective = total - len(equivalent_here)
     net = 100.0 * killed / effective if effective else 0.0
     line = (f"{path:38s} {killed:4d} / {total:4d} killed  {raw:5.1f}%   "
-            f"{len(equivalent_here):3d} equivalent  {net:5.1f}% without them")
+            f"{len(equivalent_here):3d} equivalent  {net:5.1f}% without them"
+            + (f"  ({unchecked} not run yet)" if unchecked else ""))
     return line, [name for name in survivors if name not in equivalent]
 
 
