@@ -103,3 +103,51 @@ def test_project_is_the_pinhole_model() -> None:
     expected = (points @ K.T)[:, :2] / points[:, 2:3]
     np.testing.assert_allclose(project(points, K), expected, atol=1e-12)
     assert project(points.reshape(1, 3, 3), K).shape == (1, 3, 2)
+
+
+def image_areas(xs, ys) -> np.ndarray:
+    """Signed image-plane area of each triangle given as corner coordinate triples."""
+    return 0.5 * ((xs[1] - xs[0]) * (ys[2] - ys[0]) - (xs[2] - xs[0]) * (ys[1] - ys[0]))
+
+
+def reference_areas(instance, camera) -> tuple[float, float]:
+    """(front, back) image area of an instance's triangles, posed by Instance.world_vertices, clipped by
+    the plain clip above and projected by the pinhole model, culling nothing."""
+    world_to_cam = np.linalg.inv(camera.cam_to_world)
+    vertices = instance.world_vertices() @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
+    front = back = 0.0
+    for face in instance.mesh.faces:
+        polygon = clipped_polygon(vertices[face], camera.clip_start)
+        for k in range(1, len(polygon) - 1):
+            uv = project(np.array([polygon[0], polygon[k], polygon[k + 1]]), camera.K)
+            area = image_areas(uv[:, 0], uv[:, 1])
+            front, back = (front - area, back) if area < 0 else (front, back + area)  # y down: front is negative
+    return front, back
+
+
+def test_projected_triangles_cover_what_clipping_each_face_covers() -> None:
+    """Two objects crossing the near plane and one beyond it, owners kept apart: the front-facing image
+    area per object is the reference's, and culling only ever removes back-facing area."""
+    from synthgen.labels.projection import projected_triangles
+    from synthgen.scene.meshes import primitive_mesh
+    from synthgen.scene.model import CameraSpec, Instance, MaterialSpec
+    from synthgen.scene.poses import euler_xyz_degrees, look_at_opencv, rigid
+
+    position = np.array([0.0, -3.0, 0.4])
+    camera = CameraSpec(64, 48, intrinsics(64, 48, 40.0), rigid(look_at_opencv(position, np.array([0.0, 0.0, 0.4])),
+                        position), 0.3, 100.0, 36.0)
+    grey = MaterialSpec(np.ones(3), 0.5, 0.0)
+    far = Instance(1, "far", 1, "primitive:cube", primitive_mesh("cube"), np.ones(3), euler_xyz_degrees([0, 0, 30]),
+                   np.array([0.5, 1.0, 0.4]), grey)
+    cut = Instance(2, "cut", 1, "primitive:cube", primitive_mesh("cube"), np.array([1.2, 0.6, 0.8]),
+                   euler_xyz_degrees([5, 10, 20]), np.array([-0.3, -2.8, 0.3]), grey)
+    ball = Instance(3, "ball", 2, "primitive:sphere", primitive_mesh("sphere"), np.full(3, 0.5), np.eye(3),
+                    np.array([0.4, -2.75, 0.5]), grey)
+    instances = [far, cut, ball]
+    xs, ys, owner = projected_triangles(instances, camera)
+    areas = image_areas(xs, ys)
+    for index, instance in enumerate(instances):
+        front, back = reference_areas(instance, camera)
+        mine = areas[owner == index]
+        assert -mine[mine < 0].sum() == pytest.approx(front, rel=1e-9), instance.category
+        assert mine[mine > 0].sum() <= back * (1 + 1e-9) + 1e-9, instance.category
