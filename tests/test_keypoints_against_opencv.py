@@ -111,3 +111,21 @@ def test_the_pixel_read_is_the_one_whose_square_holds_the_point() -> None:
     label = keypoint_labels(instance, camera, depth, 0.15)[0]
     np.testing.assert_allclose(label[:2], (x, y), atol=1e-9)
     assert label[2] == 1
+
+
+def test_a_category_s_layout_is_the_configured_one_else_coco_person() -> None:
+    from dataclasses import replace
+
+    from synthgen.config.load import load_scene_config
+    from synthgen.labels.keypoints import COCO_PERSON, keypoint_layout
+    from synthgen.labels.model import KeypointLayout
+    from synthgen.scene.assets.people import COCO_KEYPOINTS, COCO_SKELETON
+    from synthgen.scene.build import build_scene
+    from tests.conftest import MINIMAL
+
+    scene = replace(build_scene(load_scene_config(MINIMAL).config, 1, 0),
+                    keypoint_selection={"cyclist": (("head", "hip"), ((1, 2),))})
+    assert keypoint_layout(scene, "cyclist") == KeypointLayout(("head", "hip"), ((1, 2),))
+    assert keypoint_layout(scene, "person") is COCO_PERSON
+    assert COCO_PERSON == KeypointLayout(tuple(COCO_KEYPOINTS), tuple(COCO_SKELETON))
+    assert len(COCO_PERSON.names) == 17
