@@ -210,6 +210,9 @@ REFUSED = [
     ("b'x'", "constant b'x' is not allowed in expressions"),
     ("incme * 2", "unknown column 'incme' in expression; did you mean 'income'?"),
     ("zzz * 2", "unknown column 'zzz' in expression"),
+    ("incme > 2", "unknown column 'incme' in expression; did you mean 'income'?"),
+    ("2 < incme", "unknown column 'incme' in expression; did you mean 'income'?"),
+    ("1 < income < incme", "unknown column 'incme' in expression; did you mean 'income'?"),
     ("lg(income)", "unknown function 'lg'; did you mean 'log'?; available: abs, ceil, clip, day, exp, floor, "
                    "hour, log, max, min, month, round, sqrt, weekday, year"),
     ("np.sum(income)", "unknown function 'np.sum'; available: abs, ceil, clip, day, exp, floor, hour, log, max, "
