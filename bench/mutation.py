@@ -33,12 +33,17 @@ def module_glob(path: str) -> str:
     return path.removesuffix(".py").replace("/", ".") + ".*"
 
 
-def equivalent_mutants() -> set[str]:
-    """Mutant names from the first column of bench/mutation_equivalent.txt (# starts a comment)."""
+def listed_mutants(import_time: bool) -> set[str]:
+    """Mutant names from the first column of bench/mutation_equivalent.txt (# starts a comment): those whose
+    comment says "import-time" (code mutmut cannot switch, as it runs on import) or the others (equivalent)."""
     if not EQUIVALENT.exists():
         return set()
-    names = (line.split("#", 1)[0].split() for line in EQUIVALENT.read_text().splitlines())
-    return {fields[0] for fields in names if fields}
+    names = set()
+    for line in EQUIVALENT.read_text().splitlines():
+        fields, _, why = line.partition("#")
+        if fields.split() and ("import-time" in why) == import_time:
+            names.add(fields.split()[0])
+    return names
 
 
 def exit_codes(path: str) -> dict[str, int | None]:
@@ -48,20 +53,23 @@ def exit_codes(path: str) -> dict[str, int | None]:
     return json.loads(meta.read_text())["exit_code_by_key"]
 
 
-def score_line(path: str, equivalent: set[str]) -> tuple[str, list[str]]:
+def score_line(path: str, equivalent: set[str], import_time: set[str]) -> tuple[str, list[str]]:
     codes = exit_codes(path)
     killed = sum(code in KILLED for code in codes.values())
     unchecked = sum(code is None for code in codes.values())
     survivors = sorted(name for name, code in codes.items() if code not in KILLED and code is not None)
     equivalent_here = [name for name in survivors if name in equivalent]
-    total = len(codes)
+    import_time_here = [name for name in survivors if name in import_time]
+    total = len(codes) - unchecked
     raw = 100.0 * killed / total if total else 0.0
     effective = total - len(equivalent_here)
     net = 100.0 * killed / effective if effective else 0.0
-    line = (f"{path:38s} {killed:4d} / {total:4d} killed  {raw:5.1f}%   "
-            f"{len(equivalent_here):3d} equivalent  {net:5.1f}% without them"
-            + (f"  ({unchecked} not run yet)" if unchecked else ""))
-    return line, [name for name in survivors if name not in equivalent]
+    reachable = effective - len(import_time_here)
+    line = (f"{path:34s} {killed:4d} / {total:4d} killed {raw:5.1f}%  {len(equivalent_here):3d} equivalent: "
+            f"{net:5.1f}% without them" + (f", {100.0 * killed / reachable:5.1f}% also without "
+                                           f"{len(import_time_here)} import-time" if import_time_here else "")
+            + (f"  ({unchecked} not run)" if unchecked else ""))
+    return line, [name for name in survivors if name not in equivalent and name not in import_time]
 
 
 def main() -> int:
@@ -79,9 +87,9 @@ def main() -> int:
         command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children),
                    *map(module_glob, modules)]
         subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL, check=False)
-    equivalent = equivalent_mutants()
+    equivalent, import_time = listed_mutants(import_time=False), listed_mutants(import_time=True)
     for module in modules:
-        line, unexplained = score_line(module, equivalent)
+        line, unexplained = score_line(module, equivalent, import_time)
         print(line)
         for name in unexplained:
             print(f"    survived: {name}")
