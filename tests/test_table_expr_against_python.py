@@ -60,7 +60,7 @@ VALUES = [
     "min(a, b)", "max(a, b)", "min(x, y, a)", "max(x, y, a, b)", "min(a, 1, 2, 3, 4, 5, 6, 7)",
     "clip(a, -1, 2)", "clip(x, 0, 1)", "sqrt(abs(x))", "exp(-abs(a))", "log(abs(x) + 1)",
     "x / y if y != 0 else 0", "a // b if b != 0 else -1", "b != 0 and a / b > 1", "b == 0 or a % b == 0",
-    "3", "2.5", "'text'", "True", "False",
+    "3", "2.5", "'text'", "True", "False", "c + '_x'",
 ]
 
 
@@ -113,6 +113,10 @@ FAULTS = [
     ("log(x) + a / b", "log(x)", "log of a number <= 0"),
     ("a / b + log(x)", "log(x)", "log of a number <= 0"),
     ("sqrt(a) + log(x)", "sqrt(a)", "square root of a negative number"),
+    ("x / 1e-10", "x / 1e-10", "division by zero"),
+    ("log(1 / b)", "1 / b", "division by zero"),
+    ("1 / b > 0 and 1 / a > 0", "1 / b", "division by zero"),
+    ("1 / b > 0 or 1 / a > 0", "1 / b", "division by zero"),
 ]
 
 
@@ -164,6 +168,32 @@ def test_faults_of_a_branch_not_taken_do_not_count_but_of_the_condition_do() -> 
     with pytest.raises(ExprFault) as caught:
         compile_expr("0 if p == 1 else 1 / p").evaluate(env, 3)
     assert caught.value.rows.tolist() == [1]
+
+
+def test_missing_inputs_are_not_faults_of_the_expression() -> None:
+    """NaN and infinite inputs (missing or extreme values) give NaN or inf without marking their rows;
+    only an operation that goes wrong on finite inputs does."""
+    env = {"m": np.array([np.nan, 1.0, np.inf]), "k": np.array([2.0, np.nan, 3.0])}
+    for text in ("m / k", "k / m", "m * k", "m + k", "log(m)", "sqrt(m)", "exp(m)", "m ** k"):
+        compile_expr(text).evaluate(env, 3)
+
+
+def test_evaluation_raises_no_numpy_warnings(recwarn) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ExprFault):
+            column_value("x / y")
+        with pytest.raises(ExprFault):
+            column_value("log(x)")
+    assert not recwarn.list
+
+
+def test_integer_powers_with_a_zero_exponent_stay_integers() -> None:
+    env = {"k": np.array([2, 3, 4], dtype=np.int64), "e": np.array([2, 0, 1], dtype=np.int64)}
+    value = compile_expr("k ** e").evaluate(env, 3)
+    assert value.dtype == np.int64 and value.tolist() == [4, 1, 4]
 
 
 def test_constants_fill_the_block_with_their_own_type() -> None:
