@@ -21,6 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 EQUIVALENT = REPO / "bench" / "mutation_equivalent.txt"
 KILLED = {1, 3, 37}  # mutmut's exit codes for a failing test run (3: pytest internal error) and a type-check kill
+NO_TESTS = {5, 33}  # no selected test reaches the mutated function
 
 
 def configured_modules() -> list[str]:
@@ -69,6 +70,9 @@ def score_line(path: str, equivalent: set[str], import_time: set[str]) -> tuple[
             f"{net:5.1f}% without them" + (f", {100.0 * killed / reachable:5.1f}% also without "
                                            f"{len(import_time_here)} import-time" if import_time_here else "")
             + (f"  ({unchecked} not run)" if unchecked else ""))
+    untested = sum(codes[name] in NO_TESTS for name in survivors)
+    if untested:
+        line += f"  ({untested} of them reached by no selected test)"
     return line, [name for name in survivors if name not in equivalent and name not in import_time]
 
 
