@@ -229,7 +229,7 @@ def test_calendar_parts_match_python_datetime(part: str) -> None:
     got = compile_expr(f"{part}(d)").evaluate({"d": DATES}, len(DATES))
     expected = [getattr(d, part)() if part == "weekday" else getattr(d, part)
                 for d in DATES.astype(dt.datetime)]
-    assert got.tolist() == expected
+    assert got.dtype == np.int64 and got.tolist() == expected
 
 
 REFUSED = [
