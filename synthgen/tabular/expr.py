@@ -73,19 +73,27 @@ def _round(x: Any, digits: Any = 0) -> Any:
     return np.round(x, int(digits))
 
 
-def _calendar(part: str) -> Callable[[Any], np.ndarray]:
-    def get(x: Any) -> np.ndarray:
-        t = _as_days(x)
-        if part == "year":
-            return t.astype("datetime64[Y]").astype(np.int64) + 1970
-        if part == "month":
-            return t.astype("datetime64[M]").astype(np.int64) % 12 + 1
-        if part == "day":
-            return (t.astype("datetime64[D]") - t.astype("datetime64[M]")).astype(np.int64) + 1
-        if part == "weekday":  # Monday = 0, as Python's date.weekday()
-            return (t.astype("datetime64[D]").astype(np.int64) + 3) % 7
-        return (t - t.astype("datetime64[D]")).astype(np.int64) // 3600  # hour
-    return get
+def _year(x: Any) -> np.ndarray:
+    return _as_days(x).astype("datetime64[Y]").astype(np.int64) + 1970
+
+
+def _month(x: Any) -> np.ndarray:
+    return _as_days(x).astype("datetime64[M]").astype(np.int64) % 12 + 1
+
+
+def _day(x: Any) -> np.ndarray:
+    t = _as_days(x)
+    return (t.astype("datetime64[D]") - t.astype("datetime64[M]")).astype(np.int64) + 1
+
+
+def _weekday(x: Any) -> np.ndarray:
+    """Monday = 0, as Python's date.weekday() (1970-01-01 was a Thursday)."""
+    return (_as_days(x).astype("datetime64[D]").astype(np.int64) + 3) % 7
+
+
+def _hour(x: Any) -> np.ndarray:
+    t = _as_days(x)
+    return (t - t.astype("datetime64[D]")).astype(np.int64) // 3600
 
 
 # functions that can go wrong on finite input, and what it is called then
@@ -96,8 +104,8 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {  # name: (function
     "floor": (np.floor, 1, 1), "ceil": (np.ceil, 1, 1), "round": (_round, 1, 2),
     "min": (lambda *a: _fold(np.minimum, a), 2, 8), "max": (lambda *a: _fold(np.maximum, a), 2, 8),
     "clip": (np.clip, 3, 3),
-    "year": (_calendar("year"), 1, 1), "month": (_calendar("month"), 1, 1), "day": (_calendar("day"), 1, 1),
-    "weekday": (_calendar("weekday"), 1, 1), "hour": (_calendar("hour"), 1, 1),
+    "year": (_year, 1, 1), "month": (_month, 1, 1), "day": (_day, 1, 1), "weekday": (_weekday, 1, 1),
+    "hour": (_hour, 1, 1),
 }
 
 
