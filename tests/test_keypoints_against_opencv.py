@@ -119,7 +119,7 @@ def test_a_category_s_layout_is_the_configured_one_else_coco_person() -> None:
     from synthgen.config.load import load_scene_config
     from synthgen.labels.keypoints import COCO_PERSON, keypoint_layout
     from synthgen.labels.model import KeypointLayout
-    from synthgen.scene.assets.people import COCO_KEYPOINTS, COCO_SKELETON
+    from synthgen.config.catalog import COCO_KEYPOINTS, COCO_SKELETON
     from synthgen.scene.build import build_scene
     from tests.conftest import MINIMAL
 
