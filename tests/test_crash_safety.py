@@ -111,7 +111,9 @@ def test_sigkill_at_random_moments_then_resume_gives_the_same_folder(tmp_path, r
         process = start(out, "--resume")
         more = chance.randint(0 if attempt < 4 else 1, 4)  # the last one inside a frame, after scratch exists
         if more == 0:  # anywhere in start-up: loading, Blender's import, the first render
-            time.sleep(chance.uniform(0.0, 2.5))
+            before, deadline = complete_frames(out), time.time() + chance.uniform(0.0, 2.5)
+            while time.time() < deadline and complete_frames(out) == before and process.poll() is None:
+                time.sleep(0.005)  # a fast machine is past start-up sooner: kill it inside the first frame
         else:  # somewhere inside a frame: its render, its files, its JSON
             wait_for_frames(process, out, complete_frames(out) + more)
             time.sleep(chance.uniform(0.0, 0.06))
