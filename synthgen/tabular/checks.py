@@ -41,7 +41,7 @@ def _column(source: ConfigSource, name: str, raw: Any) -> Any:
     if not isinstance(raw, dict):
         raise source.error(key, f"expected a mapping with a 'type' key, got {raw!r}")
     kind = raw.get("type")
-    if kind not in COLUMN_MODELS:
+    if not isinstance(kind, str) or kind not in COLUMN_MODELS:
         hint = suggest(str(kind), COLUMN_MODELS) if kind is not None else ""
         message = "missing required key" if kind is None else f"unknown column type '{kind}'{hint}"
         raise source.error(key + ("type",), message + f" (one of: {', '.join(COLUMN_MODELS)})")
