@@ -195,3 +195,30 @@ def test_merge_refuses_a_hostile_name_in_either_input(clean_exports, tmp_path, c
 def test_name_problem(name, problem):
     found = name_problem(name)
     assert (found is None) if problem is None else (found is not None and problem in found), found
+
+
+@pytest.mark.parametrize("reference", ["absolute", "../outside/zzimg.png", "images/zz\u0000img.png",
+                                       "images/../../outside/zzimg.png"])
+def test_coco_file_name_pointing_anywhere_is_read_but_written_inside(reference, clean_exports, tmp_path, capsys):
+    """An image reference may point outside the export (COCO's own layout keeps images in a sibling
+    folder): it is read from there, and its copy is named by its stem inside --out. A NUL byte cannot
+    name a file: one line."""
+    import shutil
+
+    shutil.copytree(clean_exports / "coco", tmp_path / "in")
+    (tmp_path / "outside").mkdir()
+    shutil.move(tmp_path / "in" / "images" / f"{TOKEN}.png", tmp_path / "outside" / f"{TOKEN}.png")
+    name = str(tmp_path / "outside" / f"{TOKEN}.png") if reference == "absolute" else reference
+    document = tmp_path / "in" / "annotations" / "instances.json"
+    data = json.loads(document.read_text())
+    data["images"][0]["file_name"] = name
+    document.write_text(json.dumps(data))
+    before = snapshot(tmp_path)
+    out = tmp_path / "out"
+    code, _, err = synthgen_cli(capsys, "convert", tmp_path / "in", "--from", "coco", "--to", "voc", "--out", out)
+    assert_contained(code, err, out, tmp_path, before)
+    if "\x00" in reference:
+        assert code == 2, err
+    else:
+        assert code == 0, err
+        assert (out / "JPEGImages" / f"{TOKEN}.png").read_bytes() == before[f"outside{os.sep}{TOKEN}.png"]
