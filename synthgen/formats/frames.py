@@ -12,7 +12,7 @@ from synthgen.labels.labelset import Category, LabelSet
 from synthgen.formats.losses import Losses
 from synthgen.labels.masks import encode_rle, mask_bbox
 from synthgen.labels.model import Box, CameraLabel, FrameLabels, InstanceLabel
-from synthgen.io.safe_names import checked_name
+from synthgen.io.safe_names import checked_name, name_problem
 
 
 def image_name(image: Path, root: Path) -> str:
@@ -51,19 +51,22 @@ def frame_names(frames: list[FrameLabels], source: str = "") -> list[str]:
     if not (len(set(stems)) == len(stems) and all(stems)):
         return [f"{f.frame_index:06d}" for f in frames]
     for frame, stem in zip(frames, stems):
-        checked_name(stem, source, frame_record(frame))
+        checked_file_name(stem, frame, source)
     return stems
 
 
 def image_file_name(frame: FrameLabels, stem: str, source: str = "") -> str:
     """The file name a writer gives the frame's image: its stem and the image's own suffix (PNG without
     one), checked like the stem, since the suffix comes from the input too."""
-    return checked_name(f"{stem}{Path(frame.image).suffix or '.png'}", source, frame_record(frame))
+    return checked_file_name(f"{stem}{Path(frame.image).suffix or '.png'}", frame, source)
 
 
-def frame_record(frame: FrameLabels) -> str:
-    """How an error names a frame: its index and the image it refers to."""
-    return f"frame {frame.frame_index} (image {frame.image!r})"
+def checked_file_name(name: str, frame: FrameLabels, source: str = "") -> str:
+    """`name`, taken from `frame`, unchanged when it is safe as one file or folder name in the output;
+    else the one-line error naming `source`, the frame's index and its image."""
+    if name_problem(name) is None:
+        return name
+    return checked_name(name, source, f"frame {frame.frame_index} (image {frame.image!r})")
 
 
 def visible(frame: FrameLabels) -> list[InstanceLabel]:

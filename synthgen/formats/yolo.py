@@ -27,13 +27,13 @@ import numpy as np
 import yaml
 
 from synthgen.errors import UserError
-from synthgen.formats.frames import frame_names, frame_record, image_file_name, make_frame, masked_instance, visible
+from synthgen.formats.frames import (checked_file_name, frame_names, image_file_name, make_frame, masked_instance,
+                                     visible)
 from synthgen.formats.image_locator import ImageLocator
 from synthgen.labels.labelset import Category, LabelSet
 from synthgen.formats.losses import Losses
 from synthgen.labels.masks import decode_rle, mask_bbox, mask_to_polygon, polygons_to_mask
 from synthgen.io.reading import IMAGE_SUFFIXES, fail, image_size, is_int, read_json
-from synthgen.io.safe_names import checked_name
 from synthgen.formats.writing import copy_image, write_staged
 from synthgen.labels.model import InstanceLabel
 
@@ -91,7 +91,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "detect") 
         splits_used.add(split)
         # merged datasets keep synthetic and real images in sub-folders of a split (Ultralytics reads them recursively)
         source = frame.extra.get("source")
-        folder = f"{split}/{checked_name(str(source), labels.source, frame_record(frame))}" if source else split
+        folder = f"{split}/{checked_file_name(str(source), frame, labels.source)}" if source else split
         if folder not in folders:
             folders[folder] = (out / "images" / folder, out / "labels" / folder)
         image_folder, label_folder = folders[folder]
