@@ -326,3 +326,30 @@ def test_annotation_files_never_crash_convert(annotation_inputs, request):
             shutil.rmtree(work)
 
     run_fuzz(corrupted_input(annotation_inputs), check, budget(request, 400))
+
+
+# ---- what the fuzzing found, kept as plain cases ----
+
+@pytest.mark.parametrize("command, config, edit, expected", [
+    ("validate", "scenes/minimal.yaml", lambda d: d["camera"].update(fov=10 ** 400), "expected"),
+    ("validate", "scenes/minimal.yaml", lambda d: d["camera"].update(fov=math.nan), "got nan"),
+    ("table", "configs/loans.yaml", lambda d: d["columns"]["income"].update(type=["lognormal"]), "unknown column type"),
+    ("table", "configs/transactions.yaml", lambda d: d["columns"]["channel"].update(
+        values={"chip": math.inf, "online": 1.0}), "columns.channel.values: "),
+    ("validate", None, "a: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 64 levels"),
+    ("validate", None, "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{k}: &{k} [{', '.join([f'*{p}'] * 10)}]\n" for p, k in zip("abcdef", "bcdefg")), "too large"),
+    ("validate", None, "? [a, b]\n: 1\n", "malformed YAML"),
+])
+def test_found_by_fuzzing(command, config, edit, expected, tmp_path):
+    if config is None:
+        text = edit
+    else:
+        data = yaml.safe_load((REPO / config).read_text())
+        edit(data)
+        text = yaml.safe_dump(data)
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    extra = () if command == "validate" else ("--out", tmp_path / "out", "-n", 2, "--jobs", 1, "--no-progress")
+    code, err = synthgen(command, path, *extra)
+    assert code == 2 and err.count("\n") == 1 and expected in err, err

@@ -7,6 +7,8 @@ The models here check one key at a time; the checks that look across columns
 
 from __future__ import annotations
 
+import math
+
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,8 +262,9 @@ def case_key(value: Any) -> str:
 
 
 def _check_weights(weights: list[float]) -> None:
-    if any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise ValueError("weights must be non-negative and not all zero")
+    total = sum(weights)
+    if any(w < 0 for w in weights) or not 0 < total < math.inf:  # a sum beyond a double would make them NaN
+        raise ValueError("weights must be finite, non-negative and not all zero")
 
 
 def as_datetime64(value: dt.date | dt.datetime) -> np.datetime64:
