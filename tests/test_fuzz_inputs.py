@@ -6,7 +6,7 @@ importable format (truncated, flipped bytes, wrong types in JSON, XML and text r
 numbers), and runs each through `cli.main`, the function the `synthgen` command runs: `validate` for
 scenes, `table` and `text` with -n 2, `convert` for annotations.
 
-The budget is fixed and the search derandomized, so CI runs the same >1,000 examples every time (a failure
+The budget is fixed and the search derandomized, so CI runs the same 1,050 examples every time (a failure
 is reproduced by running the test again). `pytest -m fuzz` runs 20 times as many, and
 SYNTHGEN_FUZZ_SCALE=N multiplies the budget by N: see docs/testing.md.
 """
