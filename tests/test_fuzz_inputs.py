@@ -335,7 +335,10 @@ def test_annotation_files_never_crash_convert(annotation_inputs, request):
     ("validate", "scenes/minimal.yaml", lambda d: d["camera"].update(fov=math.nan), "got nan"),
     ("table", "configs/loans.yaml", lambda d: d["columns"]["income"].update(type=["lognormal"]), "unknown column type"),
     ("table", "configs/transactions.yaml", lambda d: d["columns"]["channel"].update(
-        values={"chip": math.inf, "online": 1.0}), "columns.channel.values: "),
+        values={"chip": math.inf, "online": 1.0}), "columns.channel.values.chip: numbers in a table config"),
+    ("table", "configs/loans.yaml", lambda d: d["columns"]["term_months"]["values"].__setitem__(2, 9e307),
+     "columns.term_months.values.2: numbers in a table config are limited to"),
+    ("table", "configs/loans.yaml", lambda d: d["columns"]["term_months"]["values"].__setitem__(0, 2 ** 63), "limited"),
     ("validate", None, "a: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 64 levels"),
     ("validate", None, "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{k}: &{k} [{', '.join([f'*{p}'] * 10)}]\n" for p, k in zip("abcdef", "bcdefg")), "too large"),

@@ -60,8 +60,8 @@ class NormalColumn(_Numeric):
 
 class LognormalColumn(_Numeric):
     type: Literal["lognormal"]
-    mean: float  # of the logarithm
-    sigma: float = Field(ge=0.0)
+    mean: float = Field(le=36.0)  # of the logarithm; e^36 is 4e15, near the largest exact integer
+    sigma: float = Field(ge=0.0, le=10.0)  # so no value drawn overflows a double
 
 
 class UniformColumn(_Numeric, Ordered):
