@@ -356,3 +356,16 @@ def test_found_by_fuzzing(command, config, edit, expected, tmp_path):
     extra = () if command == "validate" else ("--out", tmp_path / "out", "-n", 2, "--jobs", 1, "--no-progress")
     code, err = synthgen(command, path, *extra)
     assert code == 2 and err.count("\n") == 1 and expected in err, err
+
+
+def test_table_statistics_of_values_beyond_a_double_are_null(tmp_path):
+    """A formula that divides by a tiny category value gives values whose squares leave a double: the
+    table is written, and its schema says mean and std are not computable instead of failing on NaN."""
+    config = tmp_path / "tiny.yaml"
+    config.write_text("columns:\n  a: {type: category, values: [12, 24, 4.7e-281]}\n"
+                      "  b: {type: formula, expr: \"1000 / a * 1.08\"}\n")
+    code, err = synthgen("table", config, "--out", tmp_path / "out", "-n", 50, "--jobs", 1, "--no-progress")
+    assert code == 0, err
+    stats = {c["name"]: c["stats"] for c in json.loads((tmp_path / "out" / "schema.json").read_text())["columns"]}
+    assert stats["b"]["mean"] is None and stats["b"]["std"] is None and stats["b"]["max"] > 1e280
+    assert math.isfinite(stats["a"]["std"])
