@@ -339,6 +339,8 @@ def test_annotation_files_never_crash_convert(annotation_inputs, request):
     ("table", "configs/loans.yaml", lambda d: d["columns"]["term_months"]["values"].__setitem__(2, 9e307),
      "columns.term_months.values.2: numbers in a table config are limited to"),
     ("table", "configs/loans.yaml", lambda d: d["columns"]["term_months"]["values"].__setitem__(0, 2 ** 63), "limited"),
+    ("table", "configs/transactions.yaml", lambda d: d["columns"]["merchant_category"]["values"].__setitem__(
+        4, False), "values must all be of one kind, got boolean and text"),
     ("validate", None, "a: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 64 levels"),
     ("validate", None, "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{k}: &{k} [{', '.join([f'*{p}'] * 10)}]\n" for p, k in zip("abcdef", "bcdefg")), "too large"),

@@ -98,6 +98,11 @@ class CategoryColumn(_Column):
     def _weights(self) -> "CategoryColumn":
         if not self.values:
             raise ValueError("expected at least one value")
+        if isinstance(self.values, list):  # one column holds one kind of value: numpy cannot order a mix
+            kinds = {"boolean" if isinstance(v, bool) else "number" if isinstance(v, (int, float)) else "text"
+                     for v in self.values}
+            if len(kinds) > 1:
+                raise ValueError(f"values must all be of one kind, got {' and '.join(sorted(kinds))}")
         if isinstance(self.values, dict):
             if self.weights is not None:
                 raise ValueError("give weights either in 'values' (a mapping) or in 'weights', not both")
