@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     labels = read_any(args.source_format, Path(args.dataset))
     chosen = select([f.frame_index for f in labels.frames], args.frames)
-    names = frame_names(labels.frames)
+    names = frame_names(labels.frames, labels.source)
     for position in chosen:  # every image is there before anything is written
         frame = labels.frames[position]
         if not labels.image_path(frame).is_file():

@@ -21,6 +21,8 @@ import colorsys
 import numpy as np
 from pydantic_core import PydanticCustomError
 
+from synthgen.io.reading import is_number
+
 
 class Distribution:
     """A sampler of values of one fixed shape."""
@@ -136,7 +138,9 @@ def _fail(message: str) -> PydanticCustomError:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite number that fits a double: NaN, infinities and integers beyond 1e308 would reach the scene
+    and Blender unchecked (no range check rejects NaN)."""
+    return is_number(value)
 
 
 def _as_array(raw: Any, spec: Spec, what: str) -> np.ndarray:

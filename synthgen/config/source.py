@@ -17,6 +17,13 @@ from synthgen.errors import UserError
 
 KeyPath = tuple[str | int, ...]
 
+# Bounds on what a config may hold, counted on the parsed YAML: far above any real config (the bundled ones
+# hold under 2,000 values and nest under 12 deep), and low enough that a hostile file (a "billion laughs"
+# of nested aliases, thousands of open brackets) is refused in a moment instead of exhausting memory or
+# Python's recursion limit.
+MAX_VALUES = 200_000  # keys and values, an alias counted each time it is used
+MAX_DEPTH = 64
+
 
 @dataclass
 class ConfigSource:
@@ -39,21 +46,35 @@ class ConfigSource:
         return UserError(message, file=self.path, key_path=key_path)
 
 
-def _record_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], file: Path) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
+def _record_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], file: Path,
+                  budget: list[int] | None = None) -> None:
+    """Map every key path under `node` to its line, refusing duplicate keys, keys that are not plain values,
+    and documents beyond MAX_VALUES or MAX_DEPTH. `budget` holds how many values may still be visited."""
+    budget = budget if budget is not None else [MAX_VALUES]
+    budget[0] -= 1
+    line = node.start_mark.line + 1
+    if budget[0] < 0:
+        raise UserError(f"too large: more than {MAX_VALUES} keys and values (an alias counts each time it is used)",
+                        file, line)
+    if len(path) > MAX_DEPTH:
+        raise UserError(f"nested more than {MAX_DEPTH} levels deep", file, line, path[:3] + ("...",))
+    lines.setdefault(path, line)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise UserError("a key must be a plain value, not a list or mapping", file,
+                                key_node.start_mark.line + 1, path)
             key = key_node.value
             if key in seen:
                 raise UserError(f"duplicate key '{key}'", file, key_node.start_mark.line + 1, path + (key,))
             seen.add(key)
             lines[path + (key,)] = key_node.start_mark.line + 1
-            _record_lines(value_node, path + (key,), lines, file)
+            _record_lines(value_node, path + (key,), lines, file, budget)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             lines[path + (index,)] = item.start_mark.line + 1
-            _record_lines(item, path + (index,), lines, file)
+            _record_lines(item, path + (index,), lines, file, budget)
 
 
 def _parse(text: str) -> tuple[Any, Any]:
@@ -99,6 +120,8 @@ def load_yaml(path: str | Path) -> ConfigSource:
         raise UserError(f"malformed YAML: {problem}", file=path, line=line) from None
     except yaml.YAMLError as exc:
         raise UserError(f"malformed YAML: {exc}", file=path) from None
+    except RecursionError:  # brackets or indentation nested thousands deep: the parser gives up
+        raise UserError(f"malformed YAML: nested more than {MAX_DEPTH} levels deep", file=path) from None
     lines: dict[KeyPath, int] = {}
     if node is not None:
         _record_lines(node, (), lines, path)

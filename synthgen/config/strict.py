@@ -10,9 +10,10 @@ from pydantic_core import PydanticCustomError
 
 
 class Strict(BaseModel):
-    """Base model: unknown keys are errors that suggest the closest valid key."""
+    """Base model: unknown keys are errors that suggest the closest valid key, and a float field takes
+    finite numbers only (NaN and infinities would reach generated values and JSON sidecars unchecked)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

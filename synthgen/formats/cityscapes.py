@@ -111,7 +111,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
     ids = label_ids(labels.categories)
     gt, left = out / "gtFine" / SPLIT / CITY, out / "leftImg8bit" / SPLIT / CITY
     gt.mkdir(parents=True)
-    for frame, name in zip(labels.frames, frame_names(labels.frames)):
+    for frame, name in zip(labels.frames, frame_names(labels.frames, labels.source)):
         stem = f"{CITY}_000000_{name}"
         width, height = frame.camera.width, frame.camera.height
         copy_image_as_png(labels, frame, left / f"{stem}_leftImg8bit.png")

@@ -119,7 +119,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
     gt, left = out / "gtFine", out / "leftImg8bit" / SPLIT / CITY
     (gt / BASE).mkdir(parents=True, exist_ok=True)
     entries = []
-    for frame, name in zip(labels.frames, frame_names(labels.frames)):
+    for frame, name in zip(labels.frames, frame_names(labels.frames, labels.source)):
         stem = f"{CITY}_000000_{name}"
         copy_image_as_png(labels, frame, left / f"{stem}_leftImg8bit.png")
         height, width = frame.camera.height, frame.camera.width

@@ -74,11 +74,11 @@ def _images(labels, files: list[str]) -> Iterator[dict]:
 
 def write_coco_dir(labels, out: Path, segmentation: str = "rle") -> None:
     """images/ plus annotations/instances.json (file_name relative to `out`)."""
-    from synthgen.formats.frames import frame_names
+    from synthgen.formats.frames import frame_names, image_file_name
     from synthgen.formats.writing import copy_image
 
-    names = frame_names(labels.frames)
-    files = [f"images/{name}{Path(frame.image).suffix or '.png'}" for name, frame in zip(names, labels.frames)]
+    names = frame_names(labels.frames, labels.source)
+    files = [f"images/{image_file_name(frame, name, labels.source)}" for name, frame in zip(names, labels.frames)]
     for frame, file in zip(labels.frames, files):
         copy_image(labels, frame, out / file)
     (out / "annotations").mkdir(parents=True, exist_ok=True)

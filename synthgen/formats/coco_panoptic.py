@@ -30,7 +30,7 @@ import numpy as np
 
 from synthgen.dataset.coco import image_entry, stream_coco
 from synthgen.errors import UserError
-from synthgen.formats.frames import frame_names, masked_instance, visible
+from synthgen.formats.frames import frame_names, image_file_name, masked_instance, visible
 from synthgen.labels.labelset import Category, LabelSet
 from synthgen.formats.losses import Losses
 from synthgen.labels.masks import decode_rle, encode_rle, mask_bbox
@@ -150,8 +150,8 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
     """Registry entry point: images/, panoptic/ and annotations/panoptic.json under `out`."""
     (out / PNG_DIR).mkdir(parents=True, exist_ok=True)
     images, annotations = [], []
-    for frame, name in zip(labels.frames, frame_names(labels.frames)):
-        image_file = f"images/{name}{Path(frame.image).suffix or '.png'}"
+    for frame, name in zip(labels.frames, frame_names(labels.frames, labels.source)):
+        image_file = f"images/{image_file_name(frame, name, labels.source)}"
         copy_image(labels, frame, out / image_file)
         ids, info = paint(coco_segments(frame, losses), frame.camera.height, frame.camera.width, losses)
         write_staged(out / PNG_DIR / f"{name}.png", png_bytes(ids))

@@ -27,7 +27,7 @@ from typing import Iterator
 
 import numpy as np
 
-from synthgen.formats.frames import frame_names, image_name, make_frame, masked_instance, visible
+from synthgen.formats.frames import frame_names, image_file_name, image_name, make_frame, masked_instance, visible
 from synthgen.formats.image_locator import ImageLocator
 from synthgen.labels.labelset import Category, LabelSet
 from synthgen.formats.losses import Losses
@@ -69,8 +69,8 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
         ET.SubElement(label, "type").text = "any"
         ET.SubElement(label, "attributes")
     group = 0
-    for frame, name in zip(labels.frames, frame_names(labels.frames)):
-        file = f"{name}{Path(frame.image).suffix or '.png'}"
+    for frame, name in zip(labels.frames, frame_names(labels.frames, labels.source)):
+        file = image_file_name(frame, name, labels.source)
         copy_image(labels, frame, out / "images" / file)
         image = ET.SubElement(root, "image", id=str(frame.frame_index), name=file,
                               width=str(frame.camera.width), height=str(frame.camera.height))

@@ -12,6 +12,7 @@ from synthgen.labels.labelset import Category, LabelSet
 from synthgen.formats.losses import Losses
 from synthgen.labels.masks import encode_rle, mask_bbox
 from synthgen.labels.model import Box, CameraLabel, FrameLabels, InstanceLabel
+from synthgen.io.safe_names import checked_name, name_problem
 
 
 def image_name(image: Path, root: Path) -> str:
@@ -42,13 +43,30 @@ def masked_instance(number: int, category: Category, mask: np.ndarray | None, bb
                          mask_rle=encode_rle(mask) if mask is not None else None, **fields)
 
 
-def frame_names(frames: list[FrameLabels]) -> list[str]:
+def frame_names(frames: list[FrameLabels], source: str = "") -> list[str]:
     """File stems for the frames' outputs: a frame's `name` field (merge sets it), else the image
-    stems when they are unique, else the frame indices."""
+    stems when they are unique, else the frame indices. A stem that would not be one plain file name inside
+    the output folder (`..`, a separator, a name Windows reserves) is refused, naming `source` and the frame."""
     stems = [str(f.extra.get("name") or Path(f.image).stem) for f in frames]
-    if len(set(stems)) == len(stems) and all(stems):
-        return stems
-    return [f"{f.frame_index:06d}" for f in frames]
+    if not (len(set(stems)) == len(stems) and all(stems)):
+        return [f"{f.frame_index:06d}" for f in frames]
+    for frame, stem in zip(frames, stems):
+        checked_file_name(stem, frame, source)
+    return stems
+
+
+def image_file_name(frame: FrameLabels, stem: str, source: str = "") -> str:
+    """The file name a writer gives the frame's image: its stem and the image's own suffix (PNG without
+    one), checked like the stem, since the suffix comes from the input too."""
+    return checked_file_name(f"{stem}{Path(frame.image).suffix or '.png'}", frame, source)
+
+
+def checked_file_name(name: str, frame: FrameLabels, source: str = "") -> str:
+    """`name`, taken from `frame`, unchanged when it is safe as one file or folder name in the output;
+    else the one-line error naming `source`, the frame's index and its image."""
+    if name_problem(name) is None:
+        return name
+    return checked_name(name, source, f"frame {frame.frame_index} (image {frame.image!r})")
 
 
 def visible(frame: FrameLabels) -> list[InstanceLabel]:

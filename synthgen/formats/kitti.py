@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.frames import frame_names, image_name, make_frame
+from synthgen.formats.frames import frame_names, image_file_name, image_name, make_frame
 from synthgen.formats.image_locator import ImageLocator
 from synthgen.labels.labelset import Category, LabelSet
 from synthgen.formats.losses import Losses
@@ -96,8 +96,8 @@ def _calib(camera: CameraLabel, read: dict[str, list[float]] | None = None) -> s
 def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> None:
     for name in ("image_2", "label_2", "calib"):
         (out / name).mkdir(parents=True, exist_ok=True)
-    for frame, name in zip(labels.frames, frame_names(labels.frames)):
-        copy_image(labels, frame, out / "image_2" / f"{name}{Path(frame.image).suffix or '.png'}")
+    for frame, name in zip(labels.frames, frame_names(labels.frames, labels.source)):
+        copy_image(labels, frame, out / "image_2" / image_file_name(frame, name, labels.source))
         down = None
         if frame.camera.world_to_cam is not None:  # synthgen's world is Z up
             down = frame.camera.world_to_cam[:3, :3] @ np.array([0.0, 0.0, -1.0])

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.frames import frame_names, make_frame, masked_instance, visible
+from synthgen.formats.frames import frame_names, image_file_name, make_frame, masked_instance, visible
 from synthgen.formats.image_locator import ImageLocator
 from synthgen.labels.labelset import Category, LabelSet
 from synthgen.formats.losses import Losses
@@ -143,8 +143,8 @@ def _regions(frame, instance, losses: Losses) -> list[dict]:
 def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "predictions") -> None:
     categories = [c.__class__(c.id, c.name, tuple(str(k) for k in range(len(c.keypoints)))) for c in labels.categories]
     tasks = []
-    for frame, name in zip(labels.frames, frame_names(labels.frames)):
-        file = f"images/{name}{Path(frame.image).suffix or '.png'}"
+    for frame, name in zip(labels.frames, frame_names(labels.frames, labels.source)):
+        file = f"images/{image_file_name(frame, name, labels.source)}"
         copy_image(labels, frame, out / file)
         result = [r for instance in visible(frame) for r in _regions(frame, instance, losses)]
         entry = {"result": result}

@@ -43,7 +43,7 @@ def merge(inputs: list[tuple[LabelSet, bool]], fixed: list[Category] | None = No
     for labels, synthetic in inputs:
         source = "synthetic" if synthetic else "real"
         old = {c.id: c.name for c in labels.categories}
-        for frame, name in zip(labels.frames, frame_names(labels.frames)):
+        for frame, name in zip(labels.frames, frame_names(labels.frames, labels.source)):
             instances = tuple(replace(i, category_id=by_name[old[i.category_id]].id) for i in frame.instances)
             image = str((labels.root / frame.image).resolve())
             frames.append(replace(frame, frame_index=len(frames), image=image, instances=instances, categories=names,

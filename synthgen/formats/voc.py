@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.errors import UserError
-from synthgen.formats.frames import frame_names, make_frame, masked_instance, visible
+from synthgen.formats.frames import frame_names, image_file_name, make_frame, masked_instance, visible
 from synthgen.formats.image_locator import ImageLocator
 from synthgen.labels.labelset import Category, LabelSet
 from synthgen.formats.losses import Losses
@@ -98,12 +98,12 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
     if len(labels.categories) > 254:
         raise UserError("VOC segmentation PNGs hold at most 254 classes", key_path="categories")
     class_value = {c.id: k + 1 for k, c in enumerate(labels.categories)}
-    names = frame_names(labels.frames)
+    names = frame_names(labels.frames, labels.source)
     segmented = []
     (out / "Annotations").mkdir(parents=True)
     for frame, name in zip(labels.frames, names):
         width, height = frame.camera.width, frame.camera.height
-        image_name = f"{name}{Path(frame.image).suffix or '.png'}"
+        image_name = image_file_name(frame, name, labels.source)
         copy_image(labels, frame, out / "JPEGImages" / image_name)
         root = ET.Element("annotation")
         _text(root, "folder", "JPEGImages")

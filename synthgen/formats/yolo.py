@@ -27,7 +27,8 @@ import numpy as np
 import yaml
 
 from synthgen.errors import UserError
-from synthgen.formats.frames import frame_names, make_frame, masked_instance, visible
+from synthgen.formats.frames import (checked_file_name, frame_names, image_file_name, make_frame, masked_instance,
+                                     visible)
 from synthgen.formats.image_locator import ImageLocator
 from synthgen.labels.labelset import Category, LabelSet
 from synthgen.formats.losses import Losses
@@ -85,16 +86,16 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "detect") 
     k = _kpt_count(labels)
     splits_used: set[str] = set()
     folders: dict[str, tuple[Path, Path]] = {}  # split or split/source -> (its image folder, its label folder)
-    for frame, name in zip(labels.frames, frame_names(labels.frames)):
+    for frame, name in zip(labels.frames, frame_names(labels.frames, labels.source)):
         split = frame.extra.get("split") if frame.extra.get("split") in SPLITS else "train"
         splits_used.add(split)
-        suffix = Path(frame.image).suffix or ".png"
         # merged datasets keep synthetic and real images in sub-folders of a split (Ultralytics reads them recursively)
-        folder = f"{split}/{frame.extra['source']}" if frame.extra.get("source") else split
+        source = frame.extra.get("source")
+        folder = f"{split}/{checked_file_name(str(source), frame, labels.source)}" if source else split
         if folder not in folders:
             folders[folder] = (out / "images" / folder, out / "labels" / folder)
         image_folder, label_folder = folders[folder]
-        copy_image(labels, frame, image_folder / f"{name}{suffix}")
+        copy_image(labels, frame, image_folder / image_file_name(frame, name, labels.source))
         if variant == "detect":
             text = _detect_rows(visible(frame), index, frame.camera.width, frame.camera.height)
         else:

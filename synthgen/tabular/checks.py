@@ -21,6 +21,7 @@ from synthgen.tabular.spec import (COLUMN_MODELS, NUMERIC, BooleanColumn, Catego
 def load_table_config(path: str | Path) -> TableSpec:
     """Load and fully check a table config."""
     source = load_yaml(path)
+    _check_magnitudes(source, source.data, ())
     top = validate_at(source, (), TableFile, source.data)
     locales, weights = parse_locales(source, top.locales, ("locales",))
     columns: dict[str, Any] = {}
@@ -36,12 +37,30 @@ def load_table_config(path: str | Path) -> TableSpec:
     return spec
 
 
+# The largest number a table config may hold: every integer up to it is exact as a double, and the
+# statistics of columns of such values (sums of squares over millions of rows) stay finite.
+MAX_MAGNITUDE = 2 ** 53
+
+
+def _check_magnitudes(source: ConfigSource, value: Any, key: tuple) -> None:
+    """Refuse a number beyond MAX_MAGNITUDE anywhere in the config, where it is written."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_magnitudes(source, v, key + (k,))
+    elif isinstance(value, list):
+        for k, v in enumerate(value):
+            _check_magnitudes(source, v, key + (k,))
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and not abs(value) <= MAX_MAGNITUDE:
+        if not (isinstance(value, float) and value != value):  # NaN: the config models refuse it by name
+            raise source.error(key, f"numbers in a table config are limited to ±{MAX_MAGNITUDE}, got {value!r}")
+
+
 def _column(source: ConfigSource, name: str, raw: Any) -> Any:
     key = ("columns", name)
     if not isinstance(raw, dict):
         raise source.error(key, f"expected a mapping with a 'type' key, got {raw!r}")
     kind = raw.get("type")
-    if kind not in COLUMN_MODELS:
+    if not isinstance(kind, str) or kind not in COLUMN_MODELS:
         hint = suggest(str(kind), COLUMN_MODELS) if kind is not None else ""
         message = "missing required key" if kind is None else f"unknown column type '{kind}'{hint}"
         raise source.error(key + ("type",), message + f" (one of: {', '.join(COLUMN_MODELS)})")

@@ -7,6 +7,8 @@ The models here check one key at a time; the checks that look across columns
 
 from __future__ import annotations
 
+import math
+
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,8 +60,8 @@ class NormalColumn(_Numeric):
 
 class LognormalColumn(_Numeric):
     type: Literal["lognormal"]
-    mean: float  # of the logarithm
-    sigma: float = Field(ge=0.0)
+    mean: float = Field(le=36.0)  # of the logarithm; e^36 is 4e15, near the largest exact integer
+    sigma: float = Field(ge=0.0, le=10.0)  # so no value drawn overflows a double
 
 
 class UniformColumn(_Numeric, Ordered):
@@ -96,6 +98,11 @@ class CategoryColumn(_Column):
     def _weights(self) -> "CategoryColumn":
         if not self.values:
             raise ValueError("expected at least one value")
+        if isinstance(self.values, list):  # one column holds one kind of value: numpy cannot order a mix
+            kinds = {"boolean" if isinstance(v, bool) else "number" if isinstance(v, (int, float)) else "text"
+                     for v in self.values}
+            if len(kinds) > 1:
+                raise ValueError(f"values must all be of one kind, got {' and '.join(sorted(kinds))}")
         if isinstance(self.values, dict):
             if self.weights is not None:
                 raise ValueError("give weights either in 'values' (a mapping) or in 'weights', not both")
@@ -260,8 +267,9 @@ def case_key(value: Any) -> str:
 
 
 def _check_weights(weights: list[float]) -> None:
-    if any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise ValueError("weights must be non-negative and not all zero")
+    total = sum(weights)
+    if any(w < 0 for w in weights) or not 0 < total < math.inf:  # a sum beyond a double would make them NaN
+        raise ValueError("weights must be finite, non-negative and not all zero")
 
 
 def as_datetime64(value: dt.date | dt.datetime) -> np.datetime64:

@@ -66,11 +66,13 @@ class ColumnStats:
                 self.squares.append(int((wide * wide).sum()))
                 return
             items = [float(v) for v in present.tolist()]
-            self.totals.append(math.fsum(items))
-            self.squares.append(math.fsum(v * v for v in items))
+            self.totals.append(_fsum(items))
+            self.squares.append(_fsum(v * v for v in items))
             return
-        self.totals.append(math.fsum(present.tolist()))
-        self.squares.append(math.fsum(np.square(present).tolist()))
+        with np.errstate(over="ignore"):  # a square beyond a double is infinite: its std is not computable
+            squares = np.square(present).tolist()
+        self.totals.append(_fsum(present.tolist()))
+        self.squares.append(_fsum(squares))
 
     def __getstate__(self) -> dict[str, Any]:
         """For the trip from a helper process: distinct strings as one NUL-joined string, which pickles
@@ -119,8 +121,10 @@ class ColumnStats:
         present = self.rows - self.missing
         if self.kind in ("integer", "number") and present:
             mean = _exact_sum(self.totals) / present
-            out.update(mean=mean, std=math.sqrt(max(_exact_sum(self.squares) / present - mean * mean, 0.0)),
-                       min=self.low, max=self.high)
+            std = math.sqrt(max(_exact_sum(self.squares) / present - mean * mean, 0.0)) if math.isfinite(mean) \
+                else math.nan
+            finite = math.isfinite(mean) and math.isfinite(std)  # values so large their sums leave a double
+            out.update(mean=mean if finite else None, std=std if finite else None, min=self.low, max=self.high)
         elif self.kind == "datetime":
             out.update(min=self.low, max=self.high)
         elif self.kind == "boolean":
@@ -138,5 +142,19 @@ class _Joined:
 
 
 def _exact_sum(parts: list) -> float:
-    """The sum of per-block parts, the same whatever their order: integers exactly, floats by fsum."""
-    return math.fsum(parts) if any(isinstance(p, float) for p in parts) else float(sum(parts))
+    """The sum of per-block parts, the same whatever their order: integers exactly, floats by fsum; NaN
+    when the sum leaves a double."""
+    if any(isinstance(p, float) for p in parts):
+        return _fsum(parts)
+    try:
+        return float(sum(parts))
+    except OverflowError:
+        return math.nan
+
+
+def _fsum(values: Any) -> float:
+    """math.fsum, or NaN where it overflows a double (or meets both infinities) instead of raising."""
+    try:
+        return math.fsum(values)
+    except (OverflowError, ValueError):
+        return math.nan
