@@ -286,7 +286,7 @@ def test_killing_ray_actors_then_the_whole_run_loses_nothing(one_process, tmp_pa
         for index in (out / "frames").glob("00000[024].json"):
             index.unlink()  # frames left to render, so that the kill lands mid-run
         process = _start(out, "--backend", "ray", "--resume")
-        time.sleep(chance.uniform(3.0, 15.0))
+        time.sleep(chance.uniform(2.0, 9.0))
         family = _descendants(process.pid)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
