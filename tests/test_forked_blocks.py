@@ -13,6 +13,7 @@ import pytest
 
 from synthgen.io.forked import ForkedBlocks
 from tests.conftest import REPO, one_line_error, run_cli
+from tests.processes import alive, children
 
 TABLE = REPO / "configs" / "transactions.yaml"
 TEXT = REPO / "configs" / "ner_invoices.yaml"
@@ -91,7 +92,7 @@ def test_a_helper_s_error_is_raised_at_its_block_and_helpers_are_stopped(tmp_pat
             seen.append(value)
     handle.close()
     assert seen == [0, 1, 2, 3]
-    assert not [c for c in _children(os.getpid()) if _alive(c)]
+    assert not [c for c in children(os.getpid()) if alive(c)]
 
 
 def test_interrupting_a_run_stops_its_helpers(tmp_path) -> None:
@@ -100,36 +101,18 @@ def test_interrupting_a_run_stops_its_helpers(tmp_path) -> None:
                                 "-n", "5000000", "--jobs", "3"], cwd=REPO, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
-    while len(_children(process.pid)) < 2:
+    while len(children(process.pid)) < 2:
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.05)
-    helpers = _children(process.pid)
+    helpers = children(process.pid)
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in err and err.count("\n") == 1, err
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in helpers):
+    while any(alive(pid) for pid in helpers):
         assert time.monotonic() < deadline, "helper processes outlived the run"
         time.sleep(0.05)
     assert not out.exists()
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @pytest.mark.parametrize("values", [["a\0b", "c", "a\0b"], [1, "x", 2.5], ["only"], [f"v{i}" for i in range(300)]])
@@ -174,14 +157,14 @@ def test_helpers_die_with_a_caller_killed_outright(tmp_path) -> None:
                                 "-n", "5000000", "--jobs", "3"], cwd=REPO, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 60
-    while len(_children(process.pid)) < 2:
+    while len(children(process.pid)) < 2:
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.05)
-    helpers = _children(process.pid)
+    helpers = children(process.pid)
     process.kill()  # SIGKILL to the caller alone: no handler, no cleanup runs
     process.communicate(timeout=60)
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in helpers):
+    while any(alive(pid) for pid in helpers):
         assert time.monotonic() < deadline, "helper processes outlived a killed caller"
         time.sleep(0.05)
 

@@ -16,6 +16,7 @@ import pytest
 
 from synthgen.io.workers import run_tasks
 from tests.conftest import MINIMAL, REPO, dataset_tree, one_line_error, run_cli
+from tests.processes import alive, children
 
 TINY = ("--set", "camera.resolution=[32,24]")
 
@@ -70,19 +71,6 @@ def test_the_dealing_process_never_imports_blender(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
     assert len(list((tmp_path / "out" / "frames").iterdir())) == 2
-
-
-def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def test_killing_the_run_outright_leaves_no_worker_behind(tmp_path):
