@@ -361,11 +361,11 @@ def _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err) 
           + (" on Ray" if request.backend == "ray" else ""),
           flush=True)
     renderer = None
+    job = WorkerJob(str(loaded.source.path), list(request.overrides or []), request.out.resolve(), seed,
+                    request.save_geometry, request.labels_only, threads_per_worker(workers))
     if request.backend == "ray":
         from synthgen.io.ray_tasks import run_tasks_on_ray
 
-        job = WorkerJob(str(loaded.source.path), list(request.overrides or []), request.out.resolve(), seed,
-                        request.save_geometry, request.labels_only, threads_per_worker(workers))
         outcomes = run_tasks_on_ray(todo, workers, _frame_worker, job, _render_in_worker, request.address,
                                     job.threads)
     elif workers == 1:  # one process is all there is to do: render here, without starting a worker
@@ -374,8 +374,6 @@ def _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err) 
         renderer = BlenderRenderer(labels_only=request.labels_only, normals=loaded.config.labels.normals)
         outcomes = _outcomes_in_process(renderer, loaded, seed, todo, layouts, request.save_geometry)
     else:
-        job = WorkerJob(str(loaded.source.path), list(request.overrides or []), request.out.resolve(), seed,
-                        request.save_geometry, request.labels_only, threads_per_worker(workers))
         outcomes = run_tasks(todo, workers, _frame_worker, job, _render_in_worker)
     try:
         with Progress(*columns, console=console, disable=not request.progress) as progress, \
