@@ -53,16 +53,17 @@ def boundary(ids: np.ndarray) -> np.ndarray:
     return edge
 
 
-def cast_objects(meshes: dict[int, trimesh.Trimesh], K, cam_to_world, width, height, near=0.0, batch=256):
+def cast_objects(meshes: dict[int, trimesh.Trimesh], K, cam_to_world, width, height, x0=0, y0=0, near=0.0,
+                 batch=256):
     """`cast` for scenes of many objects and many triangles, within bounded memory: each mesh is cast
     alone, with only the rays through pixels its projection can reach (all rays for a mesh reaching
     behind the camera), a batch of rays at a time; the nearest hit beyond `near` wins."""
-    origins, directions = pixel_rays(K, cam_to_world, width, height)
+    origins, directions = pixel_rays(K, cam_to_world, width, height, x0, y0)
     world_to_cam = np.linalg.inv(cam_to_world)
     ids = np.zeros(len(origins), dtype=np.int64)
     depth = np.full(len(origins), np.inf)
-    u = np.tile(np.arange(width) + 0.5, height)
-    v = np.repeat(np.arange(height) + 0.5, width)
+    u = np.tile(np.arange(x0, x0 + width) + 0.5, height)
+    v = np.repeat(np.arange(y0, y0 + height) + 0.5, width)
     for key, mesh in meshes.items():
         cam = mesh.vertices @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
         if (cam[:, 2] <= near).all():

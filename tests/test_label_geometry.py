@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import load_frame, run_cli
-from tests.raycast import boundary, cast
+from tests.raycast import boundary, cast_objects
 from tests.test_labels import camera, geometry, read_png
 
 W, H, NEAR = 64, 48, 0.05
@@ -49,8 +49,8 @@ def hard_frame(tmp_path_factory):
     mask = read_png(out / "masks" / "instance" / "000000.png")
     alone = {}
     for instance in frame["instances"]:
-        ids, _ = cast({1: meshes[instance["id"]]}, K, cam_to_world, (2 * SPREAD + 1) * W, (2 * SPREAD + 1) * H,
-                      -SPREAD * W, -SPREAD * H, near=NEAR)
+        ids, _ = cast_objects({1: meshes[instance["id"]]}, K, cam_to_world, (2 * SPREAD + 1) * W,
+                              (2 * SPREAD + 1) * H, -SPREAD * W, -SPREAD * H, near=NEAR)
         alone[instance["id"]] = ids == 1
     return frame, mask, alone
 
