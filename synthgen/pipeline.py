@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator
 
 from synthgen import __version__
 from synthgen.config.load import LoadedScene, load_scene_config
-from synthgen.config.checks import check_count_and_seed
+from synthgen.config.checks import check_count_and_seed, check_start
 from synthgen.config.diff import differing_keys
 from synthgen.dataset.coco import write_instances
 from synthgen.dataset.layout import COCO_FILE, LOG, MANAGED, MANIFEST, Layout
@@ -132,8 +132,7 @@ def _check_resume(layout: Layout, manifest: dict) -> None:
 
 def render_dataset(request: RenderRequest) -> RenderSummary:
     check_count_and_seed(request.frames, request.seed)
-    if request.start < 0:
-        raise UserError(f"--start must be at least 0, got {request.start}")
+    check_start(request.start, request.frames)
     if not 1 <= request.workers <= MAX_WORKERS:
         raise UserError(f"--workers must be between 1 and {MAX_WORKERS}, got {request.workers}")
     if request.backend == "ray" and importlib.util.find_spec("ray") is None:

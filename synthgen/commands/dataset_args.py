@@ -15,10 +15,13 @@ MAX_JOBS = 64  # processes; each helper keeps a pipe to the caller
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser, config_help: str, count_dest: str, items: str) -> None:
-    """CONFIG, --out, -n (stored as `count_dest`), --seed, --overwrite, --no-progress and --jobs."""
+    """CONFIG, --out, -n (stored as `count_dest`), --start, --seed, --overwrite, --no-progress and --jobs."""
     parser.add_argument("config", help=config_help)
     parser.add_argument("--out", required=True, help="output directory (refused if not empty, unless --overwrite)")
     parser.add_argument("-n", f"--{count_dest}", type=int, required=True, help=f"number of {items}")
+    parser.add_argument("--start", type=int, default=0,
+                        help=f"index of the first of the {items} (default 0), for shards: each is the same as in a "
+                             "run from 0")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="replace what synthgen wrote in --out before")
     parser.add_argument("--no-progress", action="store_true",
@@ -28,16 +31,17 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, config_help: str, cou
                              "up to 8); the output is the same for any N")
 
 
-def checked_output(count: int, seed: int, out: str, overwrite: bool,
-                   jobs: int | None = None) -> tuple[Path, Callable[[list[str]], None]]:
-    """Reject a bad -n or --seed; return the output directory and the function that prepares it
+def checked_output(count: int, seed: int, out: str, overwrite: bool, jobs: int | None = None,
+                   start: int = 0) -> tuple[Path, Callable[[list[str]], None]]:
+    """Reject a bad -n, --seed or --start; return the output directory and the function that prepares it
     (called only once the config has been checked, so a bad config writes nothing)."""
     from synthgen.errors import UserError
     from synthgen.io.outdir import output_mode, prepare_output_dir
 
-    from synthgen.config.checks import check_count_and_seed
+    from synthgen.config.checks import check_count_and_seed, check_start
 
     check_count_and_seed(count, seed)
+    check_start(start, count)
     if jobs is not None and not 1 <= jobs <= MAX_JOBS:
         raise UserError(f"--jobs must be between 1 and {MAX_JOBS}, got {jobs}")
     path = Path(out)

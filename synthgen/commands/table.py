@@ -21,8 +21,8 @@ def run(args: argparse.Namespace) -> int:
     from synthgen.io.outdir import removed_on_failure
     from synthgen.tabular.output import write_table
 
-    out, prepare = checked_output(args.rows, args.seed, args.out, args.overwrite, args.jobs)
+    out, prepare = checked_output(args.rows, args.seed, args.out, args.overwrite, args.jobs, args.start)
     with removed_on_failure(out):
         print(write_table(args.config, out, args.rows, args.seed, args.format, prepare=prepare,
-                          progress=not args.no_progress, jobs=args.jobs))
+                          progress=not args.no_progress, jobs=args.jobs, start=args.start))
     return 0

@@ -22,9 +22,9 @@ def run(args: argparse.Namespace) -> int:
     from synthgen.io.outdir import removed_on_failure
     from synthgen.text.output import write_text
 
-    out, prepare = checked_output(args.docs, args.seed, args.out, args.overwrite, args.jobs)
+    out, prepare = checked_output(args.docs, args.seed, args.out, args.overwrite, args.jobs, args.start)
     formats = list(dict.fromkeys(args.formats or ["jsonl"]))
     with removed_on_failure(out):
         print(write_text(args.config, out, args.docs, args.seed, formats, prepare=prepare,
-                         progress=not args.no_progress, jobs=args.jobs))
+                         progress=not args.no_progress, jobs=args.jobs, start=args.start))
     return 0

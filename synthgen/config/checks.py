@@ -1,6 +1,6 @@
 """Checks and validation helpers every config loader uses: parts of a config validated with their own
-key paths and lines, ranges that must not be upside down, "did you mean" suggestions, and the -n and
---seed checks every dataset command makes, worded the same way."""
+key paths and lines, ranges that must not be upside down, "did you mean" suggestions, and the -n,
+--seed and --start checks every dataset command makes, worded the same way."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from synthgen.errors import UserError
 
 Model = TypeVar("Model", bound=BaseModel)
 MAX_SEED = 2**63 - 1  # seeds go to numpy's SeedSequence, which takes any non-negative integer
+MAX_ITEMS = 10**18  # items a run may number: int64 row numbers, with room for a whole last block and id offsets
 
 
 def check_count_and_seed(count: int, seed: int | None) -> None:
@@ -22,6 +23,14 @@ def check_count_and_seed(count: int, seed: int | None) -> None:
         raise UserError(f"-n must be at least 1, got {count}")
     if seed is not None and not 0 <= seed <= MAX_SEED:
         raise UserError(f"--seed must be between 0 and 2**63-1, got {seed}")
+
+
+def check_start(start: int, count: int) -> None:
+    """--start of a shard: items start .. start + count - 1 must be indices a run can hold."""
+    if start < 0:
+        raise UserError(f"--start must be at least 0, got {start}")
+    if start + count > MAX_ITEMS:
+        raise UserError(f"--start + -n must be at most 10**18, got {start} + {count}")
 
 
 class Ordered(Strict):

@@ -42,7 +42,12 @@ class Block:
     missing: dict[str, np.ndarray] = field(default_factory=dict)
 
     def head(self, n: int) -> "Block":
-        return Block({k: v[:n] for k, v in self.values.items()}, {k: v[:n] for k, v in self.missing.items()})
+        return self.part(0, n)
+
+    def part(self, first: int, stop: int) -> "Block":
+        """Rows first .. stop - 1 (views, not copies)."""
+        return Block({k: v[first:stop] for k, v in self.values.items()},
+                     {k: v[first:stop] for k, v in self.missing.items()})
 
 
 @dataclass
@@ -55,6 +60,7 @@ class Generator:
     _sources: dict[int, list[FakerValues]] = field(default_factory=dict)
     _seen: dict[str, set] = field(default_factory=dict)
     limit: int = 0  # rows wanted; uniqueness is enforced on these only, in row order
+    first: int = 0  # the first row wanted (a shard's --start): expression errors before it are another shard's
     _case_memo: dict[int, tuple] = field(default_factory=dict)  # the last parent's case codes, kept with it
 
     def sources(self, pool: int) -> list[FakerValues]:
@@ -199,11 +205,13 @@ class Generator:
               on_error: Any = "error") -> np.ndarray:
         """Evaluate a config expression over a block. Rows where it went wrong (division by zero, domain,
         overflow) are an error naming the first of them, or with `on_error` set, NaN or that value;
-        rows past -n in the last block do not count."""
+        rows past -n in the last block, or before --start in the first, do not count."""
         try:
             return self.spec.exprs[key].evaluate(env, n)
         except ExprFault as fault:
-            rows = fault.rows if root != MAIN else fault.rows[fault.rows < self.limit - index * BLOCK_ROWS]
+            offset = index * BLOCK_ROWS
+            rows = fault.rows if root != MAIN else \
+                fault.rows[(fault.rows < self.limit - offset) & (fault.rows >= self.first - offset)]
             if rows.size and on_error == "error":
                 where = f"row {index * BLOCK_ROWS + int(rows[0])}" if root == MAIN else \
                     f"row {index * BLOCK_ROWS + int(rows[0])} of the label calibration sample"

@@ -17,7 +17,7 @@ import numpy as np
 
 from synthgen import __version__
 from synthgen.errors import UserError
-from synthgen.fake.blocks import blocks
+from synthgen.fake.blocks import block_ranges
 from synthgen.io.atomic import atomic_open, atomic_write_json
 from synthgen.io.forked import ForkedBlocks, process_count
 from synthgen.io.progress import DelayedProgress
@@ -31,8 +31,16 @@ SIDECAR = "schema.json"
 
 
 def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
-                prepare: Callable[[list[str]], None], progress: bool = True, jobs: int | None = None) -> str:
+                prepare: Callable[[list[str]], None], progress: bool = True, jobs: int | None = None,
+                start: int = 0) -> str:
+    """Rows start .. start + n - 1 of the table into `out`; each row as a run from row 0 writes it."""
     spec = load_table_config(config)
+    unique = [name for name, c in spec.columns.items() if getattr(c, "unique", False)]
+    if start and unique:  # which values are still free at a row depends on every row before it
+        raise spec.source.error(("columns", unique[0], "unique"),
+                                "a table with a unique column cannot start at --start > 0: the values left at a "
+                                "row depend on every earlier row; make the whole table in one run (an id column "
+                                "is unique and shards)")
     if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -40,26 +48,26 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
             raise UserError("--format parquet needs pyarrow: pip install 'synthgen[parquet]'") from None
     generator = Generator(spec, seed)
     generator.calibrate()
-    generator.limit = n
-    first = generator.block(0)
+    generator.first, generator.limit = start, start + n
+    parts = list(block_ranges(start, n, BLOCK_ROWS))  # (block, first row, stop row) inside each block
+    first = generator.block(parts[0][0])
     generator.store_faker_facts()
     prepare([*FILE_NAMES.values(), SIDECAR])  # --overwrite: a CSV run does not leave an earlier Parquet file
 
     names = spec.output_columns()
     tallies = Tallies(spec, names)
     encoder = ENCODERS.get(fmt)
-    wanted = dict(blocks(n, BLOCK_ROWS))  # rows of each block that -n keeps
-    count = len(wanted)
-    unique = any(getattr(c, "unique", False) for c in spec.columns.values())  # seen values carry over blocks
-    processes = 1 if encoder is None or unique else process_count(jobs, count)
+    count = len(parts)
+    processes = 1 if encoder is None or unique else process_count(jobs, count)  # seen values carry over blocks
 
-    def make(index: int) -> Any:
-        """Block `index`, cut to -n, tallied; as file bytes (and its row count) where the format allows."""
-        block = first if index == 0 else generator.block(index)
-        rows = wanted[index]
-        block = block if rows == BLOCK_ROWS else block.head(rows)
+    def make(part: int) -> Any:
+        """The rows of the run in its `part`-th block, tallied; as file bytes (and their count) where the
+        format allows."""
+        index, low, high = parts[part]
+        block = first if part == 0 else generator.block(index)
+        block = block if high - low == BLOCK_ROWS else block.part(low, high)
         tallies.add(block)
-        return (encoder[1](names, block), rows) if encoder is not None else block
+        return (encoder[1](names, block), high - low) if encoder is not None else block
 
     with DelayedProgress("table", n, "rows", enabled=progress) as bar:
         if encoder is not None:
@@ -80,8 +88,10 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
             write_parquet(out / FILE_NAMES[fmt], names, made())
     for other in forked.tallies:
         tallies.merge(other)
-    atomic_write_json(out / SIDECAR, sidecar(spec, seed, n, fmt, generator, tallies.stats, tallies.label_counts))
-    return f"{out / FILE_NAMES[fmt]}: {n} rows, {len(names)} columns; schema in {out / SIDECAR}"
+    atomic_write_json(out / SIDECAR, sidecar(spec, seed, n, fmt, generator, tallies.stats, tallies.label_counts,
+                                             start))
+    shard = f" (rows {start} .. {start + n - 1})" if start else ""
+    return f"{out / FILE_NAMES[fmt]}: {n} rows{shard}, {len(names)} columns; schema in {out / SIDECAR}"
 
 
 class Tallies:
@@ -107,7 +117,9 @@ class Tallies:
 
 
 def sidecar(spec: TableSpec, seed: int, n: int, fmt: str, generator: Generator,
-            stats: dict[str, ColumnStats], label_counts: dict[str, Counter]) -> dict[str, Any]:
+            stats: dict[str, ColumnStats], label_counts: dict[str, Counter], start: int = 0) -> dict[str, Any]:
+    """The sidecar: config, seed, schema, label rules, and statistics and counts of the rows written. A shard's
+    (--start > 0) also says where its rows start; a run from row 0 says nothing, as before shards existed."""
     from synthgen.fake.facts import faker_version
 
     raw = spec.source.data
@@ -147,6 +159,7 @@ def sidecar(spec: TableSpec, seed: int, n: int, fmt: str, generator: Generator,
         "config": str(spec.path),
         "config_sha256": digest,
         "seed": seed,
+        **({"start": start} if start else {}),
         "rows": n,
         "format": fmt,
         "file": {"csv": "data.csv", "parquet": "data.parquet", "jsonl": "data.jsonl"}[fmt],

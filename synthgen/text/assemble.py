@@ -94,4 +94,4 @@ class TextGenerator:
 
     def documents(self, n: int) -> Iterator[Document]:
         for index, wanted in blocks(n, BLOCK_DOCS):
-            yield from self.block(index).head(wanted).documents()
+            yield from self.block(index).part(0, wanted).documents()

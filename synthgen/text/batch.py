@@ -28,10 +28,11 @@ class Group:
     ends: np.ndarray
     values: list[list[str]]  # per entity, its text in each document
 
-    def head(self, n: int) -> "Group":
-        k = int(np.searchsorted(self.rows, n))
-        return Group(self.template, self.layout, self.rows[:k], self.texts[:k], self.starts[:k], self.ends[:k],
-                     [v[:k] for v in self.values])
+    def part(self, first: int, stop: int) -> "Group":
+        """The documents at block positions first .. stop - 1, their positions counted from `first`."""
+        i, k = (int(v) for v in np.searchsorted(self.rows, [first, stop]))
+        return Group(self.template, self.layout, self.rows[i:k] - first, self.texts[i:k], self.starts[i:k],
+                     self.ends[i:k], [v[i:k] for v in self.values])
 
 
 def fill(template: int, layout: Layout, rows: np.ndarray, values: dict[str, np.ndarray]) -> Group:
@@ -75,10 +76,13 @@ class Batch:
     groups: list[Group]
     template_labels: list[dict[str, str]]
 
-    def head(self, n: int) -> "Batch":
-        if n >= self.size:
+    def part(self, first: int, stop: int) -> "Batch":
+        """Documents first_id + first .. first_id + stop - 1, with the ids they have in the whole block."""
+        stop = min(stop, self.size)
+        if first == 0 and stop == self.size:
             return self
-        return Batch(self.first_id, n, self.locales[:n], [g.head(n) for g in self.groups], self.template_labels)
+        return Batch(self.first_id + first, stop - first, self.locales[first:stop],
+                     [g.part(first, stop) for g in self.groups], self.template_labels)
 
     def document(self, group: Group, i: int) -> Document:
         """Document number i of `group`, its spans in output order (empty entities have no span)."""

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from synthgen import __version__
 from synthgen.errors import UserError
-from synthgen.fake.blocks import blocks
+from synthgen.fake.blocks import block_ranges
 from synthgen.io.atomic import atomic_write_json
 from synthgen.io.forked import ForkedBlocks, process_count
 from synthgen.io.progress import DelayedProgress
@@ -25,7 +25,9 @@ SIDECAR = "dataset.json"
 
 
 def write_text(config: str | Path, out: Path, n: int, seed: int, formats: list[str],
-               prepare: Callable[[list[str]], None], progress: bool = True, jobs: int | None = None) -> str:
+               prepare: Callable[[list[str]], None], progress: bool = True, jobs: int | None = None,
+               start: int = 0) -> str:
+    """Documents start .. start + n - 1 in every format; each as a run from document 0 writes it."""
     spec = load_text_config(config)
     if "spacy" in formats:
         try:
@@ -33,20 +35,21 @@ def write_text(config: str | Path, out: Path, n: int, seed: int, formats: list[s
         except ImportError:
             raise UserError("--format spacy needs spaCy: pip install 'synthgen[spacy]'") from None
     generator = TextGenerator(spec, seed)
-    first = generator.block(0)  # any failure of the config shows up here, before anything is written
+    parts = list(block_ranges(start, n, BLOCK_DOCS))  # (block, first, stop) inside each block
+    first = generator.block(parts[0][0])  # any failure of the config shows up here, before anything is written
     generator.store_faker_facts()
     prepare([name for f in FILES for name in FILES[f]] + [SIDECAR])  # --overwrite: earlier runs' formats too
     counts = TextCounts(spec)
     only_jsonl = formats == ["jsonl"]  # the other formats are written document by document, in this process
-    wanted = dict(blocks(n, BLOCK_DOCS))  # rows of each block that -n keeps
-    count = len(wanted)
+    count = len(parts)
     processes = process_count(jobs, count) if only_jsonl else 1
 
-    def make(index: int) -> tuple[Any, int]:
-        """Block `index`, cut to -n and counted; as JSONL bytes when that is the only format."""
-        batch = (first if index == 0 else generator.block(index)).head(wanted[index])
+    def make(part: int) -> tuple[Any, int]:
+        """The run's documents in its `part`-th block, counted; as JSONL bytes when that is the only format."""
+        index, low, high = parts[part]
+        batch = (first if part == 0 else generator.block(index)).part(low, high)
         counts.add(batch)
-        return (jsonl_lines(batch).encode("utf-8") if only_jsonl else batch), wanted[index]
+        return (jsonl_lines(batch).encode("utf-8") if only_jsonl else batch), high - low
 
     with Writers(out, formats, spec.entity_labels, spec.labels) as writers, \
             DelayedProgress("text", n, "documents", enabled=progress) as bar:
@@ -61,8 +64,9 @@ def write_text(config: str | Path, out: Path, n: int, seed: int, formats: list[s
                 bar.advance(documents)
     for other in forked.tallies:
         counts.merge(other)
-    atomic_write_json(out / SIDECAR, _sidecar(spec, seed, n, formats, counts.entities, counts.labels))
-    return f"{out}: {n} documents, {sum(counts.entities.values())} entities, formats: {', '.join(formats)}"
+    atomic_write_json(out / SIDECAR, _sidecar(spec, seed, n, formats, counts.entities, counts.labels, start))
+    shard = f" ({start} .. {start + n - 1})" if start else ""
+    return f"{out}: {n} documents{shard}, {sum(counts.entities.values())} entities, formats: {', '.join(formats)}"
 
 
 class TextCounts:
@@ -84,7 +88,9 @@ class TextCounts:
 
 
 def _sidecar(spec: TextSpec, seed: int, n: int, formats: list[str], entities: Counter,
-             labels: dict[str, Counter]) -> dict:
+             labels: dict[str, Counter], start: int = 0) -> dict:
+    """What the run made and how, with counts of the documents written. A shard's (--start > 0) also says
+    where its documents start; a run from document 0 says nothing, as before shards existed."""
     from synthgen.fake.facts import faker_version
 
     return {
@@ -93,6 +99,7 @@ def _sidecar(spec: TextSpec, seed: int, n: int, formats: list[str], entities: Co
         "config": str(spec.path),
         "config_sha256": hashlib.sha256(json.dumps(spec.source.data, sort_keys=True, default=str).encode()).hexdigest(),
         "seed": seed,
+        **({"start": start} if start else {}),
         "documents": n,
         "locales": dict(zip(spec.locales, spec.locale_weights.tolist())),
         "formats": {f: {"files": FILES[f], "offsets": OFFSET_UNITS[f]} for f in formats},
