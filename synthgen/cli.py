@@ -10,6 +10,7 @@ import threading
 
 from synthgen import __version__
 from synthgen.errors import EXIT_USAGE, UserError
+from synthgen.io.folder_lock import release_all
 from synthgen.io.stopping import EXIT_STATUS, Terminated
 
 # Each command module exposes add_parser(subparsers) and keeps heavy imports inside
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"synthgen: {where}{error.strerror or error}", file=sys.stderr)
         return EXIT_USAGE
     finally:
+        release_all()  # the output folder's lock (synthgen/io/folder_lock.py), for the next command in this process
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 

@@ -266,3 +266,39 @@ def test_a_render_that_left_its_scratch_file_unchanged_is_caught(tmp_path):
     time.sleep(0.01)
     path.write_bytes(b"this frame")
     check_written(path, before)
+
+
+# ---- two runs, one folder ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("second", [
+    ("--resume",),
+    ("--overwrite",),
+])
+def test_a_second_run_into_a_folder_being_written_is_refused_and_the_first_finishes(tmp_path, reference, second):
+    """A --resume or --overwrite started while a run still writes the folder would interleave frames and
+    rewrite its manifest: it is refused in one line, and the first run's folder comes out as if alone. Once
+    the first run is gone (even killed outright), the folder is free again."""
+    out = tmp_path / "data"
+    first = start(out)
+    wait_for_frames(first, out, 2)
+    assert first.poll() is None, "the first run ended before the second could meet it"
+    message = one_line_error(run_cli(*render_args(out, *second)))
+    assert "another synthgen run is writing to this folder" in message and str(out) in message
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=60)
+    run_cli(*render_args(out, "--resume"), check=True)  # the kernel dropped the lock with the process
+    assert dataset_tree(out) == reference
+
+
+def test_table_and_text_runs_refuse_a_folder_a_render_is_writing(tmp_path):
+    out = tmp_path / "data"
+    render = start(out)
+    try:
+        wait_for_frames(render, out, 1)
+        assert render.poll() is None
+        for command in (["table", "configs/loans.yaml", "-n", "5"], ["text", "configs/intent.yaml", "-n", "5"]):
+            message = one_line_error(run_cli(*command, "--out", out, "--overwrite"))
+            assert "another synthgen run is writing to this folder" in message
+    finally:
+        render.kill()
+        render.wait(timeout=60)
+    assert (out / "frames").is_dir()  # --overwrite removed nothing of the render's

@@ -1,7 +1,8 @@
 """The output-directory contract shared by every command that writes a dataset.
 
 A non-empty directory is refused unless the user asks to overwrite it or to
-resume into it; `--overwrite` removes only what synthgen itself writes there.
+resume into it; `--overwrite` removes only what synthgen itself writes there. A folder
+another synthgen run is writing to is refused outright (synthgen/io/folder_lock.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from synthgen.errors import UserError
 from synthgen.io.atomic import is_partial, remove_partials
+from synthgen.io.folder_lock import lock_folder
 
 
 class OutputMode(Enum):
@@ -33,6 +35,8 @@ def prepare_output_dir(out: Path, mode: OutputMode, managed: list[str], resumabl
     `resumable` says whether the command has a --resume to suggest."""
     if out.exists() and not out.is_dir():
         raise UserError("exists and is not a directory", file=out)
+    if out.is_dir():
+        lock_folder(out)  # before anything is read or removed: another run may be writing here
     # temporary files of a run that was killed outright (SIGKILL, power loss) do not make a folder "not empty"
     non_empty = out.is_dir() and any(not is_partial(entry) for entry in out.iterdir())
     if non_empty and mode is OutputMode.NEW:
@@ -49,6 +53,7 @@ def prepare_output_dir(out: Path, mode: OutputMode, managed: list[str], resumabl
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # under a file, on a read-only or virtual file system, no permission
         raise UserError(f"cannot create the output directory: {exc.strerror or exc}", file=out) from None
+    lock_folder(out)  # made just now, or made by a run that started at the same moment: one of the two is refused
     remove_partials(out)
 
 
