@@ -119,11 +119,13 @@ def test_rows_far_beyond_the_image_are_sampled_without_bias(monkeypatch):
     assert sampled.total_pixels != exact.total_pixels  # sampling did happen
 
 
-@pytest.mark.parametrize("top, bottom", [(-123457.0, 98765.0), (-4097.3, 20.0), (10.0, 40961.7), (-9000.0, 9000.0)])
+@pytest.mark.parametrize("top, bottom", [(-123457.0, 98765.0), (-4097.3, 20.0), (10.0, 40961.7), (-9000.0, 9000.0),
+                                         (-20000.3, -10000.0), (100.0, 9000.4), (5000.2, 15000.0)])
 def test_huge_projections_are_counted_on_the_coarse_row_grid_without_loss(top, bottom):
     """Beyond MAX_OFF_IMAGE_ROWS rows the rows outside the image are sampled one per block, each standing for
     its block (and the last, shorter block for its own height). Every row of an upright rectangle holds the
-    same pixel centres, so the sampled count must equal the exact one, whatever the block layout."""
+    same pixel centres, so the sampled count must equal the exact one, whatever the block layout, and also
+    for rectangles wholly above or below the image."""
     left, right = 10.0, 50.3
     projected = np.array([[[left, top], [right, top], [right, bottom]], [[left, top], [right, bottom], [left, bottom]]])
     result = coverage_2d(projected, W, H)
