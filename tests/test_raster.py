@@ -247,7 +247,7 @@ def test_triangles_covering_no_centre_change_nothing(monkeypatch):
     triangles, or of flat ones, counts nothing."""
     monkeypatch.setattr(raster, "MAX_OFF_IMAGE_ROWS", 50)
     tall = tall_triangles(np.random.default_rng(3), -3000.2, 2000.7, 3)
-    slivers = np.array([[[10.6, -9000.0], [11.4, -5000.0], [11.0, -7000.0]],
+    slivers = np.array([[[10.6, -9000.0], [11.4, -5000.0], [11.2, -7000.0]],
                         [[30.55, -3000.2], [30.6, 2000.7], [31.45, 0.0]]])
     flat = np.array([[[10.0, -10000.0], [20.0, 0.0], [30.0, 10000.0]]])
     alone = coverage_2d(tall, W, H)
