@@ -231,13 +231,15 @@ def test_rows_a_trillion_apart_are_counted(half_width, half_height):
     assert result.pixels == W * H and result.full(W, H).all()
 
 
-def test_astronomically_wide_rows_are_clamped():
+@pytest.mark.parametrize("top, bottom", [(-10.3, 60.4), (-2.0 ** 40, 2.0 ** 40)])
+def test_astronomically_wide_rows_are_clamped(top, bottom):
     """Corners 10**20 pixels left and right (past int64): each row counts the 2**37 centres between the
-    clamps at +-2**36."""
-    left, right, top, bottom = -1e20, 1e20, -10.3, 60.4  # rows -10 .. 59
+    clamps at +-2**36, also where one sampled row stands for 2**29 rows (2**66 centres, past int64)."""
+    left, right = -1e20, 1e20
     projected = np.array([[[left, top], [right, top], [right, bottom]], [[left, top], [right, bottom], [left, bottom]]])
     result = coverage_2d(projected, W, H)
-    assert result.total_pixels == 70 * 2.0 ** 37
+    rows = np.floor(bottom - 0.5) - np.ceil(top - 0.5) + 1
+    assert result.total_pixels == pytest.approx(rows * 2.0 ** 37, rel=1e-12)
     assert result.pixels == W * H and (result.x0, result.y0) == (0, 0)
 
 

@@ -180,7 +180,9 @@ def _union_lengths(owner: np.ndarray, row: np.ndarray, lo: np.ndarray, hi: np.nd
     first = np.flatnonzero(new)
     last = np.append(first[1:] - 1, len(start) - 1)
     chosen = order[first]
-    return np.bincount(owner[chosen], weights=(reach[last] - start[first] + 1) * weight[chosen], minlength=count)
+    # in floats: a row 2**37 pixels wide (the clamp) standing for 2**26 rows or more passes int64
+    lengths = (reach[last] - start[first] + 1) * weight[chosen].astype(np.float64)
+    return np.bincount(owner[chosen], weights=lengths, minlength=count)
 
 
 def _spans_of(xs: tuple, ys: tuple, owner: np.ndarray, height: int, sample: bool):
