@@ -215,14 +215,15 @@ def test_sampling_starts_just_past_the_row_limit(monkeypatch, extra):
     assert (expected == every_row) == (extra <= 0)
 
 
-@pytest.mark.parametrize("half_width, half_height", [(2.0 ** 20, 2.0 ** 44), (8000.0, 2.0 ** 43)],
+@pytest.mark.parametrize("left, right, top, bottom", [(-0.3, 2.0 ** 21 - 3.2, -2.0 ** 44 + 0.2, H - 0.3 + 2.0 ** 44),
+                                                     (-8000.3, 8000.2, -2.0 ** 43, 2.0 ** 43)],
                          ids=["ranked", "keys-past-2**53"])
-def test_rows_a_trillion_apart_are_counted(half_width, half_height):
-    """Rectangles from 2**43 or 2**44 rows above the image to as many below: two million columns wide, the
-    (row, column) sort keys would pass int64, so rows are ranked first; 16,000 wide, the keys pass 2**53
-    and must stay integers. Every sampled row holds the same centres, so the count is exact up to float
-    rounding; the image is covered whole."""
-    left, right, top, bottom = -half_width - 0.3, half_width + 0.2, -half_height, half_height
+def test_rows_a_trillion_apart_are_counted(left, right, top, bottom):
+    """Rectangles from 2**43 or 2**44 rows above the image to as many below. Two million columns wide,
+    the (row, column) sort keys would pass int64, so rows are ranked first: unranked, rows 2**43 apart
+    (1024 blocks of 2**33) times 2**21 key columns would wrap round onto each other. 16,000 wide, the keys
+    pass 2**53 and must stay integers. Every sampled row holds the same centres, so the count is exact up
+    to float rounding; the image is covered whole."""
     projected = np.array([[[left, top], [right, top], [right, bottom]], [[left, top], [right, bottom], [left, bottom]]])
     result = coverage_2d(projected, W, H)
     columns = np.floor(right - 0.5) - np.ceil(left - 0.5) + 1
@@ -318,6 +319,36 @@ def test_blocks_on_one_side_and_short_last_blocks(monkeypatch, above, below):
     top, bottom = -above + 0.2, H - 1 + below + 0.7  # rows -above .. H - 1 + below
     triangles = tall_triangles(np.random.default_rng(above + 7 * below), top, bottom, 3)
     assert coverage_2d(triangles, W, H).total_pixels == sampled_estimate(triangles, H, 50)
+
+
+def test_objects_on_the_first_and_last_rows_keep_their_own_counts():
+    """Two rectangles, the first below the top of the image and across its left edge, the second wholly
+    above it: their spans beyond the image lie on the last and the first rows of all, at the same
+    distance from each one's left end, and must not be taken for one object's."""
+    rectangles = [(-20.3, 30.2, 10.2, 40.7), (-20.3, 30.2, -30.4, -5.6)]  # rows 10 .. 40 and -30 .. -7
+    objects = [np.array([[[l, t], [r, t], [r, b]], [[l, t], [r, b], [l, b]]]) for l, r, t, b in rectangles]
+    owner = np.array([0, 0, 1, 1])
+    projected = np.concatenate(objects)
+    xs = tuple(np.ascontiguousarray(projected[:, k, 0]) for k in range(3))
+    ys = tuple(np.ascontiguousarray(projected[:, k, 1]) for k in range(3))
+    together = raster._coverages_2d(xs, ys, owner, 2, W, H)
+    assert [c.total_pixels for c in together] == [50 * 31, 50 * 24]
+
+
+def test_ranked_rows_stay_integers():
+    """Twenty objects 4,000 rows tall, and one 2**23 rows tall and clamped at 2**37 columns wide: keys of
+    every (object, row) would pass int64, so they are ranked, and the ranks times 2**37 pass 2**53. Each
+    object's count is the one it has alone, where no ranking is needed."""
+    rng = np.random.default_rng(17)
+    objects = [tall_triangles(rng, -2000.3, 2000.6, 2) for _ in range(20)]
+    objects.append(np.array([[[-1e20, -2.0 ** 22], [1e20, -2.0 ** 22], [1e20, 2.0 ** 22]],
+                             [[-1e20, -2.0 ** 22], [1e20, 2.0 ** 22], [-1e20, 2.0 ** 22]]]))
+    owner = np.concatenate([np.full(len(t), k, dtype=np.int64) for k, t in enumerate(objects)])
+    projected = np.concatenate(objects)
+    xs = tuple(np.ascontiguousarray(projected[:, k, 0]) for k in range(3))
+    ys = tuple(np.ascontiguousarray(projected[:, k, 1]) for k in range(3))
+    together = raster._coverages_2d(xs, ys, owner, len(objects), W, H)
+    assert [c.total_pixels for c in together] == [coverage_2d(t, W, H).total_pixels for t in objects]
 
 
 @pytest.mark.parametrize("seed", range(3))
