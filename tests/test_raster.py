@@ -283,7 +283,7 @@ WINDOW_CASES = {
     "above-the-image": [[[10.0, -30.0], [30.0, -5.0], [20.0, -20.0]]],
     "below-the-image": [[[10.0, 60.0], [30.0, 75.0], [20.0, 90.0]]],
     "between-columns-and-rows": [[[10.6, 5.6], [11.4, 5.9], [11.0, 6.4]]],
-    "area-at-the-threshold": [[[0.0, 0.0], [1.0, 1.0], [0.0, 1e-12]]],  # flat: along it lies the centre (0.5, 0.5)
+    "area-at-the-threshold": [[[0.0, 0.0], [1.0, 1.0], [0.0, 1e-12]]],  # area 1e-12; its long edge holds the centre (0.5, 0.5)
 }
 
 
