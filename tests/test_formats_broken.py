@@ -95,6 +95,12 @@ CASES = {
                      "sum to 15"),
     "coco-rle-garbage": ("coco", _json_edit(COCO, _first_ann("segmentation", {"size": [72, 96], "counts": "\x7f~~~\x01"})),
                          "invalid character"),
+    "coco-rle-huge": ("coco", _json_edit(COCO, _first_ann("segmentation", {"size": [72, 96], "counts": [2 ** 70, 1]})),
+                      "beyond 64-bit integers"),
+    # runs of 2**62 that sum past int64 and wrap round to 72 x 96: pycocotools would read another mask
+    "coco-rle-wrap": ("coco", _json_edit(COCO, _first_ann("segmentation", {"size": [72, 96],
+                                                                          "counts": [2 ** 62] * 3 + [2 ** 62 + 6912]})),
+                      "longer than the image"),
     "coco-rle-size": ("coco", _json_edit(COCO, _first_ann("segmentation", {"size": [96, 72], "counts": [6912]})),
                       "disagrees with the image"),
     "coco-category": ("coco", _json_edit(COCO, _first_ann("category_id", 99)), "category_id 99 is not declared"),

@@ -88,8 +88,8 @@ def counts_from_string(text: str) -> np.ndarray:
 
 
 def rle_counts(rle: Any, height: int, width: int) -> np.ndarray:
-    """The run lengths of a COCO RLE after checking them against the image: non-negative, summing to
-    height x width. Raises RleError otherwise."""
+    """The run lengths of a COCO RLE after checking them against the image: non-negative, none longer
+    than the image, summing to height x width. Raises RleError otherwise."""
     if not isinstance(rle, dict) or set(rle) != {"size", "counts"}:
         raise RleError("RLE must be an object with exactly 'size' and 'counts'")
     size = rle["size"]
@@ -101,11 +101,16 @@ def rle_counts(rle: Any, height: int, width: int) -> np.ndarray:
     if isinstance(raw, str):
         counts = counts_from_string(raw)
     elif isinstance(raw, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
-        counts = np.array(raw, dtype=np.int64)
+        try:
+            counts = np.array(raw, dtype=np.int64)
+        except OverflowError:
+            raise RleError("RLE counts has a run beyond 64-bit integers") from None
     else:
         raise RleError("RLE counts must be a string or a list of integers")
     if (counts < 0).any():
         raise RleError("RLE counts has a negative run")
+    if (counts > height * width).any():  # else runs summed past int64 could wrap round to the right total
+        raise RleError(f"RLE counts has a run longer than the image, height x width = {height * width}")
     total = int(counts.sum())
     if total != height * width:
         raise RleError(f"RLE counts sum to {total}, expected height x width = {height * width}")

@@ -103,13 +103,15 @@ def _side_rows(first: np.ndarray, last: np.ndarray, origin: int, direction: int,
 def _sampled_rows(first: np.ndarray, last: np.ndarray, height: int):
     """The rows one object's triangles are cut with: every row inside the image and, beyond it, the
     middle rows of blocks of `stride` rows, `stride` chosen so that at most MAX_OFF_IMAGE_ROWS are used.
-    Returns (triangle index, row, weight = the rows it stands for)."""
+    The blocks on each side start at the object's row nearest the image, so they cover its rows there
+    whether or not it reaches the image. Returns (triangle index, row, weight = the rows it stands for)."""
     top, bottom = int(first.min()), int(last.max())
     above, below = max(0, min(bottom, -1) - top + 1), max(0, bottom - max(top, height) + 1)
     stride = max(1, -(-(above + below) // MAX_OFF_IMAGE_ROWS))
     index, rows = _expand(np.maximum(first, 0), np.minimum(last, height - 1))
     parts = [(index, rows, np.ones(len(rows), dtype=np.int64)),
-             _side_rows(first, last, -1, -1, above, stride), _side_rows(first, last, height, 1, below, stride)]
+             _side_rows(first, last, min(bottom, -1), -1, above, stride),
+             _side_rows(first, last, max(top, height), 1, below, stride)]
     return tuple(np.concatenate(column) for column in zip(*parts))
 
 
@@ -178,7 +180,9 @@ def _union_lengths(owner: np.ndarray, row: np.ndarray, lo: np.ndarray, hi: np.nd
     first = np.flatnonzero(new)
     last = np.append(first[1:] - 1, len(start) - 1)
     chosen = order[first]
-    return np.bincount(owner[chosen], weights=(reach[last] - start[first] + 1) * weight[chosen], minlength=count)
+    # in floats: a row 2**37 pixels wide (the clamp) standing for 2**26 rows or more passes int64
+    lengths = (reach[last] - start[first] + 1) * weight[chosen].astype(np.float64)
+    return np.bincount(owner[chosen], weights=lengths, minlength=count)
 
 
 def _spans_of(xs: tuple, ys: tuple, owner: np.ndarray, height: int, sample: bool):
