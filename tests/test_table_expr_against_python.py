@@ -274,3 +274,16 @@ def test_boundary_argument_counts_are_accepted() -> None:
     assert compile_expr("round(v)").evaluate(env, 2).tolist() == [1.0, 2.0]
     assert compile_expr("max(v, v, v, v, v, v, v, 3)").evaluate(env, 2).tolist() == [3.0, 3.0]
     assert compile_expr("min(v, 1.5)").evaluate(env, 2).tolist() == [1.0, 1.5]
+
+
+@pytest.mark.parametrize("digits", [1, 5, 300, 400, -1, -300, -400])
+def test_round_of_huge_numbers_is_pythons_not_inf(digits: int) -> None:
+    """numpy's round scales by 10**digits and overflows where Python's round does not; a finite number
+    must never round to inf or NaN, which would be written as an empty cell. (Where numpy does not
+    overflow, its scaling can still differ from Python's correctly rounded result in the last bits.)"""
+    values = [1e308, -1.7e308, 123.456, -5e300, 4.5e-320, 0.0, -0.0]
+    got = compile_expr(f"round(v, {digits})").evaluate({"v": np.array(values)}, len(values))
+    expected = [round(v, digits) for v in values]
+    assert np.isfinite(got).all()
+    assert got == pytest.approx(expected, rel=1e-12, abs=0)
+    assert [np.signbit(g) for g in got] == [np.signbit(e) for e in expected]

@@ -70,7 +70,15 @@ def _as_days(x: Any) -> np.ndarray:
 
 
 def _round(x: Any, digits: Any = 0) -> Any:
-    return np.round(x, int(digits))
+    """Python's round of huge numbers: numpy scales by 10**digits first, which overflows to inf (or, for
+    digits far below 0, gives 0/0) where Python's round keeps the number (or gives a signed 0)."""
+    digits = int(digits)
+    result = np.round(x, digits)
+    lost = np.isfinite(x) & ~np.isfinite(result)
+    if np.any(lost):
+        kept = np.asarray(x, dtype=float) if digits >= 0 else 0.0 * np.asarray(x, dtype=float)
+        result = np.where(lost, kept, result)
+    return result
 
 
 def _year(x: Any) -> np.ndarray:
