@@ -13,7 +13,10 @@ class Strict(BaseModel):
     """Base model: unknown keys are errors that suggest the closest valid key, and a float field takes
     finite numbers only (NaN and infinities would reach generated values and JSON sidecars unchecked)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
+    # defer_build: a model's validator is built when it first validates, so a run that finds its checked
+    # config in the cache (synthgen/tabular/prepared.py) never pays for building the models it does not use
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False,
+                              defer_build=True)
 
     @model_validator(mode="before")
     @classmethod

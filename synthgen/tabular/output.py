@@ -21,8 +21,8 @@ from synthgen.fake.blocks import block_ranges
 from synthgen.io.atomic import atomic_open, atomic_write_json
 from synthgen.io.forked import ForkedBlocks, process_count
 from synthgen.io.progress import DelayedProgress
-from synthgen.tabular.checks import load_table_config
 from synthgen.tabular.generate import BLOCK_ROWS, CALIBRATION_BLOCKS, Block, Generator
+from synthgen.tabular.prepared import prepared_table
 from synthgen.tabular.spec import IdColumn, LabelColumn, TableSpec
 from synthgen.tabular.stats import ColumnStats
 from synthgen.tabular.writers import ENCODERS, FILE_NAMES, write_parquet
@@ -34,7 +34,7 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
                 prepare: Callable[[list[str]], None], progress: bool = True, jobs: int | None = None,
                 start: int = 0) -> str:
     """Rows start .. start + n - 1 of the table into `out`; each row as a run from row 0 writes it."""
-    spec = load_table_config(config)
+    spec, thresholds = prepared_table(config, seed)
     unique = [name for name, c in spec.columns.items() if getattr(c, "unique", False)]
     if start and unique:  # which values are still free at a row depends on every row before it
         raise spec.source.error(("columns", unique[0], "unique"),
@@ -46,8 +46,7 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
             import pyarrow  # noqa: F401
         except ImportError:
             raise UserError("--format parquet needs pyarrow: pip install 'synthgen[parquet]'") from None
-    generator = Generator(spec, seed)
-    generator.calibrate()
+    generator = Generator(spec, seed, thresholds=thresholds)
     generator.first, generator.limit = start, start + n
     parts = list(block_ranges(start, n, BLOCK_ROWS))  # (block, first row, stop row) inside each block
     first = generator.block(parts[0][0])

@@ -1,0 +1,87 @@
+"""A checked table config and its label thresholds kept in the cache (synthgen/tabular/prepared.py): a warm run
+reads what a cold run kept and writes the same bytes as a cold run and a run with the cache off; what is read
+is what is used; a damaged entry is made again; an edited config or another seed never finds a stale entry."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synthgen.tabular.expr import compile_expr
+from synthgen.tabular.output import write_table
+from tests.conftest import REPO
+
+TABLE = REPO / "configs" / "transactions.yaml"
+
+
+def table(out: Path, config: Path = TABLE, seed: int = 0, n: int = 3000) -> bytes:
+    out.mkdir()
+    write_table(config, out, n, seed, "csv", prepare=lambda names: None, progress=False, jobs=1)
+    return (out / "data.csv").read_bytes() + (out / "schema.json").read_bytes()
+
+
+def entries(cache: Path) -> list[Path]:
+    return sorted(cache.glob("table-configs-*/*.pickle"))
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("SYNTHGEN_CACHE", str(folder))
+    return folder
+
+
+def test_cold_warm_and_off_write_the_same_table(tmp_path, cache, monkeypatch) -> None:
+    cold = table(tmp_path / "cold")
+    assert len(entries(cache)) == 1
+    warm = table(tmp_path / "warm")
+    monkeypatch.setenv("SYNTHGEN_CACHE", "off")
+    off = table(tmp_path / "off")
+    assert cold == warm == off
+
+
+def test_what_is_read_is_what_is_used(tmp_path, cache) -> None:
+    table(tmp_path / "cold")
+    entry, = entries(cache)
+    spec, thresholds = pickle.loads(entry.read_bytes())
+    assert thresholds["is_fraud"].tolist() != [-1e9]
+    entry.write_bytes(pickle.dumps((spec, {"is_fraud": np.array([-1e9])})))  # every row in the last class
+    table(tmp_path / "changed")
+    label = json.loads((tmp_path / "changed" / "schema.json").read_text())["labels"]["is_fraud"]
+    assert label["thresholds"] == [-1e9]
+    assert label["counts"] == {"1": 3000 - label["flipped"], "0": label["flipped"]}
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x80\x05truncated", pickle.dumps(("not", "a spec"))])
+def test_a_damaged_entry_is_made_again(tmp_path, cache, damage) -> None:
+    reference = table(tmp_path / "first")
+    entry, = entries(cache)
+    entry.write_bytes(damage)
+    assert table(tmp_path / "again") == reference
+    assert pickle.loads(entry.read_bytes())[0].__class__.__name__ == "TableSpec"  # written again, whole
+
+
+def test_an_edited_config_or_another_seed_finds_no_stale_entry(tmp_path, cache, monkeypatch) -> None:
+    config = tmp_path / "table.yaml"
+    shutil.copy(TABLE, config)
+    table(tmp_path / "before", config)
+    config.write_text(TABLE.read_text().replace("balance: 0.005", "balance: 0.2"))
+    edited = table(tmp_path / "edited", config)
+    other_seed = table(tmp_path / "seed", config, seed=5)
+    assert len(entries(cache)) == 3
+    monkeypatch.setenv("SYNTHGEN_CACHE", "off")
+    assert edited == table(tmp_path / "edited-off", config)
+    assert other_seed == table(tmp_path / "seed-off", config, seed=5)
+
+
+def test_a_pickled_expression_is_compiled_again_and_evaluates_the_same() -> None:
+    expr = compile_expr("log(a + 1) * 2 if b > 0 else a / b")
+    again = pickle.loads(pickle.dumps(expr))
+    env = {"a": np.array([1.0, 2.0, 3.0]), "b": np.array([1, 2, 5])}
+    assert (again.text, again.names, again._nodes) == (expr.text, expr.names, expr._nodes)
+    assert np.array_equal(again.evaluate(env, 3), expr.evaluate(env, 3))
