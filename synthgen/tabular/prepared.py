@@ -14,6 +14,7 @@ same bytes.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import pickle
 import sys
 from functools import lru_cache
@@ -71,7 +72,6 @@ def code_digest() -> str:
     """A digest of the code and libraries whose output is kept: synthgen's loading, checking and calibration
     code, Faker's (as facts.py digests it), numpy, pydantic, PyYAML and Python."""
     import pydantic
-    import yaml
 
     from synthgen.fake.facts import _digest as faker_digest
 
@@ -80,6 +80,8 @@ def code_digest() -> str:
         where = PACKAGE / part
         for file in sorted(where.rglob("*.py")) if where.is_dir() else [where]:
             digest.update(file.relative_to(PACKAGE).as_posix().encode() + b"\0" + file.read_bytes())
-    for version in (faker_digest(), np.__version__, pydantic.VERSION, yaml.__version__, sys.version):
-        digest.update(b"\0" + str(version).encode())
+    yaml = importlib.util.find_spec("yaml")  # its __init__ holds its version; read, not imported
+    yaml_init = Path(yaml.origin).read_bytes() if yaml is not None and yaml.origin else b""
+    for version in (faker_digest(), np.__version__, pydantic.VERSION, yaml_init, sys.version):
+        digest.update(b"\0" + (version if isinstance(version, bytes) else str(version).encode()))
     return digest.hexdigest()[:16]
