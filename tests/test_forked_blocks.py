@@ -143,6 +143,31 @@ def test_each_process_writes_its_blocks_in_place(tmp_path) -> None:
     assert path.read_bytes() == b"head|" + b"".join(f"<{i}:{'x' * (i * 37 % 11)}>".encode() for i in range(11))
 
 
+def test_helpers_forked_before_the_file_exists_are_handed_it_and_write_in_place(tmp_path) -> None:
+    path = tmp_path / "f"
+    started = []
+
+    def make(index: int) -> tuple[bytes, int]:
+        started.append(index)
+        return f"<{index}:{'y' * (index * 5 % 7)}>".encode(), index
+
+    with ForkedBlocks(10, make, lambda: sorted(started), 3, fd_later=True) as forked:
+        assert len(children(os.getpid())) == 2  # at work before the file is opened
+        with open(path, "wb") as handle:
+            handle.write(b"head|")
+            handle.flush()
+            assert list(forked.results(handle.fileno(), 5)) == list(range(10))
+    assert forked.tallies == [[1, 4, 7], [2, 5, 8]]
+    assert path.read_bytes() == b"head|" + b"".join(f"<{i}:{'y' * (i * 5 % 7)}>".encode() for i in range(10))
+
+
+def test_an_error_before_the_file_exists_stops_helpers_forked_early() -> None:
+    with pytest.raises(ValueError, match="block 0 of the caller"):
+        with ForkedBlocks(6, lambda i: (b"x" * 10**6, i), lambda: None, 3, fd_later=True):
+            raise ValueError("block 0 of the caller")
+    assert not [c for c in children(os.getpid()) if alive(c)]
+
+
 def test_a_block_that_cannot_be_written_fails_the_run(tmp_path) -> None:
     read_only = os.open(tmp_path, os.O_RDONLY)  # pwrite on a directory fails in every process
     forked = ForkedBlocks(4, lambda i: (b"data", i), lambda: None, 2, read_only, 0)

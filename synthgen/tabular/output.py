@@ -49,15 +49,12 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
     generator = Generator(spec, seed, thresholds=thresholds)
     generator.first, generator.limit = start, start + n
     parts = list(block_ranges(start, n, BLOCK_ROWS))  # (block, first row, stop row) inside each block
-    first = generator.block(parts[0][0])
-    generator.store_faker_facts()
-    prepare([*FILE_NAMES.values(), SIDECAR])  # --overwrite: a CSV run does not leave an earlier Parquet file
-
     names = spec.output_columns()
     tallies = Tallies(spec, names)
     encoder = ENCODERS.get(fmt)
     count = len(parts)
     processes = 1 if encoder is None or unique else process_count(jobs, count)  # seen values carry over blocks
+    first: Block | None = None  # block 0 is this process's, made once the helpers have started on theirs
 
     def make(part: int) -> Any:
         """The rows of the run in its `part`-th block, tallied; as file bytes (and their count) where the
@@ -68,23 +65,24 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
         tallies.add(block)
         return (encoder[1](names, block), high - low) if encoder is not None else block
 
-    with DelayedProgress("table", n, "rows", enabled=progress) as bar:
-        if encoder is not None:
-            with atomic_open(out / FILE_NAMES[fmt], "wb") as handle:
-                header = encoder[0](names)
-                handle.write(header)
-                handle.flush()
-                forked = ForkedBlocks(count, make, lambda: tallies, processes, handle.fileno(), len(header))
-                for rows in forked.results():  # each process writes its own blocks in place
-                    bar.advance(rows)
-        else:
-            forked = ForkedBlocks(count, make, lambda: tallies, 1)
-
-            def made() -> Iterator[Block]:
-                for block in forked.results():
-                    yield block
-                    bar.advance(len(block.values[names[0]]) if names else 0)
-            write_parquet(out / FILE_NAMES[fmt], names, made())
+    with ForkedBlocks(count, make, lambda: tallies, processes, fd_later=True) as forked:
+        first = generator.block(parts[0][0])  # a config error here leaves nothing behind: nothing is written yet
+        generator.store_faker_facts()
+        prepare([*FILE_NAMES.values(), SIDECAR])  # --overwrite: a CSV run does not leave an earlier Parquet file
+        with DelayedProgress("table", n, "rows", enabled=progress) as bar:
+            if encoder is not None:
+                with atomic_open(out / FILE_NAMES[fmt], "wb") as handle:
+                    header = encoder[0](names)
+                    handle.write(header)
+                    handle.flush()
+                    for rows in forked.results(handle.fileno(), len(header)):  # each process writes its blocks
+                        bar.advance(rows)
+            else:
+                def made() -> Iterator[Block]:
+                    for block in forked.results():
+                        yield block
+                        bar.advance(len(block.values[names[0]]) if names else 0)
+                write_parquet(out / FILE_NAMES[fmt], names, made())
     for other in forked.tallies:
         tallies.merge(other)
     atomic_write_json(out / SIDECAR, sidecar(spec, seed, n, fmt, generator, tallies.stats, tallies.label_counts,
