@@ -4,9 +4,13 @@ is what is used; a damaged entry is made again; an edited config or another seed
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +89,40 @@ def test_a_pickled_expression_is_compiled_again_and_evaluates_the_same() -> None
     env = {"a": np.array([1.0, 2.0, 3.0]), "b": np.array([1, 2, 5])}
     assert (again.text, again.names, again._nodes) == (expr.text, expr.names, expr._nodes)
     assert np.array_equal(again.evaluate(env, 3), expr.evaluate(env, 3))
+
+
+WARM_IMPORTS = """
+import sys
+from synthgen import cli
+try:
+    cli.main(sys.argv[1:])
+except SystemExit as end:
+    assert not end.code, end.code
+print(sorted({m.split(".")[0] for m in sys.modules} & {"pydantic", "yaml", "faker"}))
+"""
+
+
+def test_a_warm_run_imports_neither_pydantic_nor_yaml(tmp_path) -> None:
+    said = []
+    for run in ("cold", "warm"):
+        done = subprocess.run([sys.executable, "-c", WARM_IMPORTS, "table", str(TABLE), "--out", str(tmp_path / run),
+                               "-n", "50", "--no-progress"], check=True, capture_output=True, text=True, cwd=REPO,
+                              env={**os.environ, "SYNTHGEN_CACHE": str(tmp_path / "cache")})
+        said.append(done.stdout.strip().splitlines()[-1])
+    assert said == ["['faker', 'pydantic', 'yaml']", "[]"]
+    assert (tmp_path / "cold" / "data.csv").read_bytes() == (tmp_path / "warm" / "data.csv").read_bytes()
+
+
+@pytest.mark.parametrize("config", [REPO / "configs" / "loans.yaml", TABLE], ids=lambda p: p.name)
+def test_the_records_generation_works_from_hold_what_the_checked_models_hold(config) -> None:
+    from synthgen.config.source import load_yaml
+    from synthgen.tabular.checks import load_table_config
+    from synthgen.tabular.models import COLUMN_MODELS, plain
+
+    spec = load_table_config(config)
+    raw = load_yaml(config).data["columns"]
+    for name, record in spec.columns.items():
+        model = COLUMN_MODELS[raw[name]["type"]].model_validate(raw[name])
+        assert type(record).__name__ == type(model).__name__
+        assert dataclasses.asdict(record) == model.model_dump()
+        assert plain(model) == record

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
@@ -30,3 +30,16 @@ class Strict(BaseModel):
                 hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
                 raise PydanticCustomError("unknown_key", "unknown key '{key}'" + hint, {"key": str(key)})
         return data
+
+
+class Ordered(Strict):
+    """A config range whose two ends, named by `ends`, must not be given upside down."""
+
+    ends: ClassVar[tuple[str, str]] = ("low", "high")
+
+    @model_validator(mode="after")
+    def _order(self) -> "Ordered":
+        low, high = self.ends
+        if getattr(self, high) < getattr(self, low):
+            raise ValueError(f"expected {low} <= {high}")
+        return self

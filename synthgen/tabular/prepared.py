@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.io.cache import cache_base, write_whole
-from synthgen.tabular.checks import load_table_config
 from synthgen.tabular.spec import TableSpec
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -34,8 +33,6 @@ _CODE = ("tabular", "fake", "config", "io/cache.py", "errors.py", "__init__.py")
 def prepared_table(path: str | Path, seed: int) -> tuple[TableSpec, dict[str, np.ndarray]]:
     """The checked config at `path` and the thresholds of its score labels for `seed`, from the cache when an
     earlier run made them from the same bytes, else made (and kept)."""
-    from synthgen.tabular.generate import Generator
-
     stored = _entry(path, seed)
     if stored is not None:
         try:
@@ -44,6 +41,9 @@ def prepared_table(path: str | Path, seed: int) -> tuple[TableSpec, dict[str, np
                 return spec, thresholds
         except Exception:  # noqa: BLE001 - missing, truncated, or made by other code: made again
             pass
+    from synthgen.tabular.checks import load_table_config  # the config models (pydantic): only when checking
+    from synthgen.tabular.generate import Generator
+
     spec = load_table_config(path)
     generator = Generator(spec, seed)
     generator.calibrate()
@@ -71,8 +71,6 @@ def _entry(path: str | Path, seed: int) -> Path | None:
 def code_digest() -> str:
     """A digest of the code and libraries whose output is kept: synthgen's loading, checking and calibration
     code, Faker's (as facts.py digests it), numpy, pydantic, PyYAML and Python."""
-    import pydantic
-
     from synthgen.fake.facts import _digest as faker_digest
 
     digest = hashlib.sha256()
@@ -80,8 +78,19 @@ def code_digest() -> str:
         where = PACKAGE / part
         for file in sorted(where.rglob("*.py")) if where.is_dir() else [where]:
             digest.update(file.relative_to(PACKAGE).as_posix().encode() + b"\0" + file.read_bytes())
-    yaml = importlib.util.find_spec("yaml")  # its __init__ holds its version; read, not imported
-    yaml_init = Path(yaml.origin).read_bytes() if yaml is not None and yaml.origin else b""
-    for version in (faker_digest(), np.__version__, pydantic.VERSION, yaml_init, sys.version):
+    # pydantic's version.py names its version and the one pydantic-core it runs with
+    for version in (faker_digest(), np.__version__, _library_file("pydantic", "version.py"),
+                    _library_file("yaml", "__init__.py"), sys.version):
         digest.update(b"\0" + (version if isinstance(version, bytes) else str(version).encode()))
     return digest.hexdigest()[:16]
+
+
+def _library_file(package: str, name: str) -> bytes:
+    """A file of an installed package that holds its version, read without importing the package."""
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        return b""
+    try:
+        return (Path(list(found.submodule_search_locations)[0]) / name).read_bytes()
+    except OSError:
+        return b""
