@@ -128,7 +128,7 @@ def test_column_statistics_survive_the_trip_between_processes(values) -> None:
     array[:] = values
     stats.add(array, None)
     back = pickle.loads(pickle.dumps(stats))
-    assert back.distinct == set(values) and back.summary() == stats.summary()
+    assert back.seen() == set(values) and back.summary() == stats.summary()
 
 
 def test_each_process_writes_its_blocks_in_place(tmp_path) -> None:
@@ -236,3 +236,28 @@ def test_statistics_do_not_depend_on_how_blocks_are_shared_out() -> None:
         mine.merge(theirs)
         assert mine.summary() == one.summary()
     assert one.summary()["min"] == 0.0 and str(one.summary()["min"]) == "0.0"
+
+
+@pytest.mark.parametrize("sizes", [(3, 4, 5), (40, 30, 2), (60, 1, 1), (1, 1, 60), (60, 70, 80)])
+def test_distinct_text_values_are_counted_the_same_however_blocks_are_shared_out(sizes) -> None:
+    """Below 51 distinct values a column's counts hold them, above it a set does: merges across the
+    change (one side listing, the other past it) count every value once."""
+    import numpy as np
+
+    from synthgen.tabular.stats import ColumnStats
+
+    blocks = []
+    for number, size in enumerate(sizes):  # overlapping values, so merges meet values both sides saw
+        block = np.empty(size, dtype=object)
+        block[:] = [f"v{(number * 7 + i) % 90}" for i in range(size)]
+        blocks.append(block)
+    one = ColumnStats()
+    for block in blocks:
+        one.add(block, None)
+    assert one.summary()["distinct"] == len({v for block in blocks for v in block})
+    for split in ([0], [1], [2], [0, 2]):
+        mine, theirs = ColumnStats(), ColumnStats()
+        for number, block in enumerate(blocks):
+            (mine if number in split else theirs).add(block, None)
+        mine.merge(theirs)
+        assert mine.summary() == one.summary()

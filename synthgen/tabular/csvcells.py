@@ -50,8 +50,7 @@ def block_csv(columns: list[np.ndarray], missing: list[np.ndarray | None]) -> by
         if empty.any():
             parts[0] = _widen(parts[0], 2)
             parts[0][empty, :2] = _QUOTE
-    grid = np.hstack(parts)
-    return grid[grid != 0].tobytes()
+    return np.hstack(parts).tobytes().translate(None, b"\0")  # the padding out: faster than a boolean mask
 
 
 def column_cells(values: np.ndarray, missing: np.ndarray | None = None) -> np.ndarray | None:

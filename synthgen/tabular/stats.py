@@ -49,10 +49,10 @@ class ColumnStats:
         elif self.all_distinct:
             self.distinct_count += present.size
             self._count(present[:MAX_LISTED + 1].tolist())  # all distinct: these decide the listing
-        else:
-            items = present.tolist()
-            self._count(items)
-            self.distinct.update(items)
+        elif self.overflow:
+            self.distinct.update(present.tolist())
+        else:  # while every value is counted, the counts' keys are the distinct values (see _count)
+            self._count(present.tolist())
 
     def _sums(self, present: np.ndarray) -> None:
         """Exact sums of the values and their squares: numpy's vectorised float sum can differ in the last
@@ -100,17 +100,27 @@ class ColumnStats:
         self.kind = self.kind or other.kind
         if other.low is not None:
             self._range(other.low, other.high)
-        self.overflow |= other.overflow
+        if other.overflow and not self.overflow:
+            self._overflow()
         self._count(other.counts)
-        self.distinct |= other.distinct
+        self.distinct |= other.seen()
         self.distinct_count += other.distinct_count
+
+    def seen(self) -> set:
+        """The distinct values: the counts' keys while every value is counted, else the set kept since."""
+        return set(self.counts) if not self.overflow else self.distinct
 
     def _count(self, items: Any) -> None:
         if not self.overflow:
             self.counts.update(items)
             if len(self.counts) > MAX_LISTED:
-                self.counts.clear()
-                self.overflow = True
+                self._overflow()
+
+    def _overflow(self) -> None:
+        """Too many distinct values to list: from now on they are collected in `distinct`, not counted."""
+        self.distinct.update(self.counts)
+        self.counts.clear()
+        self.overflow = True
 
     def _range(self, low: Any, high: Any) -> None:
         self.low = low if self.low is None else min(self.low, low)
@@ -130,7 +140,7 @@ class ColumnStats:
         elif self.kind == "boolean":
             out["counts"] = dict(self.counts)
         elif self.kind == "string":
-            out["distinct"] = self.distinct_count if self.all_distinct else len(self.distinct)
+            out["distinct"] = self.distinct_count if self.all_distinct else len(self.seen())
             if not self.overflow:
                 out["counts"] = {str(k): v for k, v in sorted(self.counts.items(), key=lambda kv: (-kv[1], str(kv[0])))}
         return out
