@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import importlib
 import signal
 import sys
@@ -43,11 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quick_exit() -> None:
+    """At exit, before the interpreter tears its modules down: collect the garbage there is (so its
+    finalizers run), then freeze everything left, so the collections of the teardown do not walk every
+    object numpy and the run keep alive once more (20 to 40 ms of a table run's exit)."""
+    gc.collect()
+    gc.freeze()
+
+
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
 
 def main(argv: list[str] | None = None) -> int:
+    atexit.unregister(_quick_exit)  # once, however often main runs in one process
+    atexit.register(_quick_exit)
     args = build_parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
         else None
