@@ -161,6 +161,25 @@ def test_helpers_forked_before_the_file_exists_are_handed_it_and_write_in_place(
     assert path.read_bytes() == b"head|" + b"".join(f"<{i}:{'y' * (i * 5 % 7)}>".encode() for i in range(10))
 
 
+def test_a_helper_that_failed_before_the_file_existed_has_its_error_raised_at_its_block(tmp_path) -> None:
+    def make(index: int) -> tuple[bytes, int]:
+        if index == 1:
+            raise ValueError("block 1")
+        return b"x", index
+
+    with ForkedBlocks(4, make, lambda: None, 2, fd_later=True) as forked:
+        helper, = children(os.getpid())
+        deadline = time.monotonic() + 30
+        while alive(helper):  # it has sent its error and ended before it could be handed the file
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        seen = []
+        with open(tmp_path / "f", "wb") as handle, pytest.raises(ValueError, match="block 1"):
+            for value in forked.results(handle.fileno(), 0):
+                seen.append(value)
+    assert seen == [0]
+
+
 def test_an_error_before_the_file_exists_stops_helpers_forked_early() -> None:
     with pytest.raises(ValueError, match="block 0 of the caller"):
         with ForkedBlocks(6, lambda i: (b"x" * 10**6, i), lambda: None, 3, fd_later=True):

@@ -122,7 +122,10 @@ class ForkedBlocks:
             pipes = self._pipes
             if late:
                 for pipe, helper in zip(pipes, self._helpers):
-                    send_handle(pipe, self.fd, helper.pid)
+                    try:
+                        send_handle(pipe, self.fd, helper.pid)
+                    except (BrokenPipeError, ConnectionResetError):  # it failed and ended: its error is in
+                        pass  # the pipe, raised when this process reaches its block
             offset = self.start
             for index in range(self.count):
                 owner = index % self.processes
