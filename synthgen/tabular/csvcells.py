@@ -34,23 +34,33 @@ _SECONDS_PER_DAY = 86_400
 def block_csv(columns: list[np.ndarray], missing: list[np.ndarray | None]) -> bytes | None:
     """The CSV rows of one block (no header): `columns` of equal length, `missing` masks or None.
     None when a text cell holds a NUL byte (csv.writer writes those)."""
-    parts: list[np.ndarray] = []
+    cells: list[np.ndarray] = []
     n = len(columns[0]) if columns else 0
     for values, gone in zip(columns, missing):
-        cells = column_cells(values, gone)
-        if cells is None:
+        made = column_cells(values, gone)
+        if made is None:
             return None
-        parts.append(cells)
-        parts.append(np.full((n, 1), _COMMA, dtype=np.uint8))
-    if not parts or n == 0:
+        cells.append(made)
+    if not cells or n == 0:
         return b""
-    parts[-1] = np.full((n, 1), _NEWLINE, dtype=np.uint8)
     if len(columns) == 1:  # csv.writer writes the empty field of a one-field row as ""
-        empty = ~parts[0].any(axis=1)
+        empty = ~cells[0].any(axis=1)
         if empty.any():
-            parts[0] = _widen(parts[0], 2)
-            parts[0][empty, :2] = _QUOTE
-    return np.hstack(parts).tobytes().translate(None, b"\0")  # the padding out: faster than a boolean mask
+            cells[0] = _widen(cells[0], 2)
+            cells[0][empty, :2] = _QUOTE
+    # the cells side by side, each followed by a comma (the last by a newline), in a buffer the padding is
+    # then taken out of: bytes.translate deletes it faster than a boolean mask selects the rest
+    buffer = bytearray(n * sum(c.shape[1] + 1 for c in cells))
+    grid = np.frombuffer(buffer, dtype=np.uint8).reshape(n, -1)
+    at = 0
+    for column in cells:
+        grid[:, at:at + column.shape[1]] = column
+        at += column.shape[1]
+        grid[:, at] = _COMMA
+        at += 1
+    grid[:, -1] = _NEWLINE
+    del grid  # a buffer with a view on it cannot be resized, and translate makes a new one anyway
+    return bytes(buffer.translate(None, b"\0"))
 
 
 def column_cells(values: np.ndarray, missing: np.ndarray | None = None) -> np.ndarray | None:
