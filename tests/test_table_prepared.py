@@ -4,7 +4,6 @@ is what is used; a damaged entry is made again; an edited config or another seed
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import pickle
@@ -113,6 +112,15 @@ def test_a_warm_run_imports_neither_pydantic_nor_yaml(tmp_path) -> None:
     assert (tmp_path / "cold" / "data.csv").read_bytes() == (tmp_path / "warm" / "data.csv").read_bytes()
 
 
+def as_dict(value: object) -> object:
+    """A record as model_dump gives a model: fields by name, nested records and lists of them too."""
+    from synthgen.tabular.spec import Record
+
+    if isinstance(value, Record):
+        return {name: as_dict(getattr(value, name)) for name in value.field_names()}
+    return [as_dict(v) for v in value] if isinstance(value, list) else value
+
+
 @pytest.mark.parametrize("config", [REPO / "configs" / "loans.yaml", TABLE], ids=lambda p: p.name)
 def test_the_records_generation_works_from_hold_what_the_checked_models_hold(config) -> None:
     from synthgen.config.source import load_yaml
@@ -124,5 +132,18 @@ def test_the_records_generation_works_from_hold_what_the_checked_models_hold(con
     for name, record in spec.columns.items():
         model = COLUMN_MODELS[raw[name]["type"]].model_validate(raw[name])
         assert type(record).__name__ == type(model).__name__
-        assert dataclasses.asdict(record) == model.model_dump()
+        assert as_dict(record) == model.model_dump()
         assert plain(model) == record
+
+
+def test_records_are_read_only_and_name_their_fields() -> None:
+    from synthgen.tabular.spec import IdColumn, NormalColumn
+
+    column = NormalColumn(type="normal", mean=1.0, std=2.0)
+    assert (column.missing, column.by, column.outliers, column.mean) == (0.0, None, None, 1.0)  # defaults
+    with pytest.raises(AttributeError):
+        column.mean = 3.0
+    with pytest.raises(TypeError, match="unknown fields \\['sd'\\], missing fields \\['std'\\]"):
+        NormalColumn(type="normal", mean=1.0, sd=2.0)
+    assert column == pickle.loads(pickle.dumps(column)) != NormalColumn(type="normal", mean=1.0, std=2.5)
+    assert column != IdColumn(type="id") and repr(IdColumn(type="id")) == "IdColumn(type='id', start=0, prefix='', width=0)"
