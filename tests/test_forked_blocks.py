@@ -280,3 +280,30 @@ def test_distinct_text_values_are_counted_the_same_however_blocks_are_shared_out
             (mine if number in split else theirs).add(block, None)
         mine.merge(theirs)
         assert mine.summary() == one.summary()
+
+
+def test_distinct_values_arriving_from_helpers_are_merged_once_each() -> None:
+    """A helper's distinct strings travel joined and are added to the caller's set as they arrive."""
+    import pickle
+
+    import numpy as np
+
+    from synthgen.tabular.stats import ColumnStats
+
+    def column(values: list[str]) -> np.ndarray:
+        array = np.empty(len(values), dtype=object)
+        array[:] = values
+        return array
+
+    shares = [[f"a{i}" for i in range(80)], [f"a{i}" for i in range(40, 130)], ["b"] * 3, [f"a{i}" for i in range(125, 200)]]
+    one = ColumnStats()
+    for values in shares:
+        one.add(column(values), None)
+    caller, *helpers = (ColumnStats() for _ in shares)
+    caller.add(column(shares[0]), None)
+    for helper, values in zip(helpers, shares[1:]):
+        helper.add(column(values), None)
+        caller.merge(pickle.loads(pickle.dumps(helper)))
+    assert caller.summary() == one.summary() and caller.summary()["distinct"] == 201
+    again = pickle.loads(pickle.dumps(caller))  # what arrived and was merged travels on whole
+    assert again.seen() == caller.seen() and again.summary() == one.summary()

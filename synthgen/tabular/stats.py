@@ -23,6 +23,7 @@ class ColumnStats:
     counts: Counter = field(default_factory=Counter)
     overflow: bool = False  # more than MAX_LISTED distinct values: counts are no longer kept
     distinct: set = field(default_factory=set)
+    arrived: list = field(default_factory=list)  # distinct strings unpickled from a helper, not yet in `distinct`
     kind: str = ""
     all_distinct: bool = False  # values differ by construction (ids): counted, not collected
     distinct_count: int = 0  # of those
@@ -77,6 +78,7 @@ class ColumnStats:
     def __getstate__(self) -> dict[str, Any]:
         """For the trip from a helper process: distinct strings as one NUL-joined string, which pickles
         several times faster than a set of many small ones."""
+        self.seen()  # strings that arrived from another process join the set first
         state = dict(self.__dict__)
         try:
             joined = "\0".join(self.distinct)
@@ -87,8 +89,11 @@ class ColumnStats:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        """Joined strings come back as a list, made a set only if they are not merged into another set
+        first: a merge adds them to its set directly, which spares hashing them twice."""
         if isinstance(state["distinct"], _Joined):
-            state["distinct"] = set(state["distinct"].text.split("\0"))
+            state["arrived"] = state["distinct"].text.split("\0")
+            state["distinct"] = set()
         self.__dict__.update(state)
 
     def merge(self, other: "ColumnStats") -> None:
@@ -103,11 +108,18 @@ class ColumnStats:
         if other.overflow and not self.overflow:
             self._overflow()
         self._count(other.counts)
-        self.distinct |= other.seen()
+        if other.overflow:
+            self.distinct.update(other.arrived)
+            self.distinct |= other.distinct
+        else:
+            self.distinct.update(other.counts)
         self.distinct_count += other.distinct_count
 
     def seen(self) -> set:
         """The distinct values: the counts' keys while every value is counted, else the set kept since."""
+        if self.arrived:
+            self.distinct.update(self.arrived)
+            self.arrived = []
         return set(self.counts) if not self.overflow else self.distinct
 
     def _count(self, items: Any) -> None:
