@@ -119,26 +119,21 @@ def text_cells(items: list[Any]) -> np.ndarray | None:
 
 def _padded(raw: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray] | None:
     """n NUL-separated UTF-8 texts as an (n, width) zero-padded matrix and their byte lengths; None when
-    the separators are not n - 1 (a text held a NUL)."""
-    ends = np.flatnonzero(raw == 0)
+    the separators are not n - 1 (a text held a NUL). The texts' bytes fill, in order, the cells a mask of
+    each row's length selects (a boolean assignment fills row by row): cheaper than scattering them by
+    computed index."""
+    separators = raw == 0
+    ends = np.flatnonzero(separators)
     if ends.size != max(n - 1, 0):
         return None
     if n == 0:
         return np.zeros((0, 1), dtype=np.uint8), np.zeros(0, dtype=np.int64)
-    index = np.int32 if raw.size + n < 2**31 else np.int64  # half the memory traffic of int64 indices
-    ends = np.append(ends, raw.size).astype(index)
-    starts = np.empty(n, dtype=index)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    lengths = ends - starts
-    width = int(lengths.max()) + 1  # room for each text's separator, which lands as a zero after it
-    if n * width >= 2**31:
-        index = np.int64
+    bounds = np.empty(n + 1, dtype=np.int64)
+    bounds[0], bounds[1:-1], bounds[-1] = -1, ends, raw.size
+    lengths = np.diff(bounds) - 1
+    width = int(lengths.max()) + 1  # room for a zero after the longest text, as csv cells have had
     cells = np.zeros((n, width), dtype=np.uint8)
-    shift = np.arange(n, dtype=index) * width - starts
-    destination = np.repeat(shift, lengths + 1)[:raw.size]
-    destination += np.arange(raw.size, dtype=index)
-    cells.reshape(-1)[destination] = raw
+    cells[np.arange(width) < lengths[:, None]] = raw[~separators]
     return cells, lengths
 
 
