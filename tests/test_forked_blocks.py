@@ -128,7 +128,7 @@ def test_column_statistics_survive_the_trip_between_processes(values) -> None:
     array[:] = values
     stats.add(array, None)
     back = pickle.loads(pickle.dumps(stats))
-    assert back.distinct == set(values) and back.summary() == stats.summary()
+    assert back.seen() == set(values) and back.summary() == stats.summary()
 
 
 def test_each_process_writes_its_blocks_in_place(tmp_path) -> None:
@@ -141,6 +141,50 @@ def test_each_process_writes_its_blocks_in_place(tmp_path) -> None:
         assert list(forked.results()) == list(range(11))
     assert forked.tallies == ["done", "done"]
     assert path.read_bytes() == b"head|" + b"".join(f"<{i}:{'x' * (i * 37 % 11)}>".encode() for i in range(11))
+
+
+def test_helpers_forked_before_the_file_exists_are_handed_it_and_write_in_place(tmp_path) -> None:
+    path = tmp_path / "f"
+    started = []
+
+    def make(index: int) -> tuple[bytes, int]:
+        started.append(index)
+        return f"<{index}:{'y' * (index * 5 % 7)}>".encode(), index
+
+    with ForkedBlocks(10, make, lambda: sorted(started), 3, fd_later=True) as forked:
+        assert len(children(os.getpid())) == 2  # at work before the file is opened
+        with open(path, "wb") as handle:
+            handle.write(b"head|")
+            handle.flush()
+            assert list(forked.results(handle.fileno(), 5)) == list(range(10))
+    assert forked.tallies == [[1, 4, 7], [2, 5, 8]]
+    assert path.read_bytes() == b"head|" + b"".join(f"<{i}:{'y' * (i * 5 % 7)}>".encode() for i in range(10))
+
+
+def test_a_helper_that_failed_before_the_file_existed_has_its_error_raised_at_its_block(tmp_path) -> None:
+    def make(index: int) -> tuple[bytes, int]:
+        if index == 1:
+            raise ValueError("block 1")
+        return b"x", index
+
+    with ForkedBlocks(4, make, lambda: None, 2, fd_later=True) as forked:
+        helper, = children(os.getpid())
+        deadline = time.monotonic() + 30
+        while alive(helper):  # it has sent its error and ended before it could be handed the file
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        seen = []
+        with open(tmp_path / "f", "wb") as handle, pytest.raises(ValueError, match="block 1"):
+            for value in forked.results(handle.fileno(), 0):
+                seen.append(value)
+    assert seen == [0]
+
+
+def test_an_error_before_the_file_exists_stops_helpers_forked_early() -> None:
+    with pytest.raises(ValueError, match="block 0 of the caller"):
+        with ForkedBlocks(6, lambda i: (b"x" * 10**6, i), lambda: None, 3, fd_later=True):
+            raise ValueError("block 0 of the caller")
+    assert not [c for c in children(os.getpid()) if alive(c)]
 
 
 def test_a_block_that_cannot_be_written_fails_the_run(tmp_path) -> None:
@@ -211,3 +255,55 @@ def test_statistics_do_not_depend_on_how_blocks_are_shared_out() -> None:
         mine.merge(theirs)
         assert mine.summary() == one.summary()
     assert one.summary()["min"] == 0.0 and str(one.summary()["min"]) == "0.0"
+
+
+@pytest.mark.parametrize("sizes", [(3, 4, 5), (40, 30, 2), (60, 1, 1), (1, 1, 60), (60, 70, 80)])
+def test_distinct_text_values_are_counted_the_same_however_blocks_are_shared_out(sizes) -> None:
+    """Below 51 distinct values a column's counts hold them, above it a set does: merges across the
+    change (one side listing, the other past it) count every value once."""
+    import numpy as np
+
+    from synthgen.tabular.stats import ColumnStats
+
+    blocks = []
+    for number, size in enumerate(sizes):  # overlapping values, so merges meet values both sides saw
+        block = np.empty(size, dtype=object)
+        block[:] = [f"v{(number * 7 + i) % 90}" for i in range(size)]
+        blocks.append(block)
+    one = ColumnStats()
+    for block in blocks:
+        one.add(block, None)
+    assert one.summary()["distinct"] == len({v for block in blocks for v in block})
+    for split in ([0], [1], [2], [0, 2]):
+        mine, theirs = ColumnStats(), ColumnStats()
+        for number, block in enumerate(blocks):
+            (mine if number in split else theirs).add(block, None)
+        mine.merge(theirs)
+        assert mine.summary() == one.summary()
+
+
+def test_distinct_values_arriving_from_helpers_are_merged_once_each() -> None:
+    """A helper's distinct strings travel joined and are added to the caller's set as they arrive."""
+    import pickle
+
+    import numpy as np
+
+    from synthgen.tabular.stats import ColumnStats
+
+    def column(values: list[str]) -> np.ndarray:
+        array = np.empty(len(values), dtype=object)
+        array[:] = values
+        return array
+
+    shares = [[f"a{i}" for i in range(80)], [f"a{i}" for i in range(40, 130)], ["b"] * 3, [f"a{i}" for i in range(125, 200)]]
+    one = ColumnStats()
+    for values in shares:
+        one.add(column(values), None)
+    caller, *helpers = (ColumnStats() for _ in shares)
+    caller.add(column(shares[0]), None)
+    for helper, values in zip(helpers, shares[1:]):
+        helper.add(column(values), None)
+        caller.merge(pickle.loads(pickle.dumps(helper)))
+    assert caller.summary() == one.summary() and caller.summary()["distinct"] == 201
+    again = pickle.loads(pickle.dumps(caller))  # what arrived and was merged travels on whole
+    assert again.seen() == caller.seen() and again.summary() == one.summary()

@@ -104,3 +104,20 @@ def test_unique_faker_column_has_no_repeats_and_stays_prefix_stable(tmp_path: Pa
     small = read_csv(run_table(tmp_path, "small", str(config), "-n", "200") / "data.csv")
     assert len({r["first"] for r in big}) == 600 and len({r["n"] for r in big}) == 600
     assert big[:200] == small
+
+
+@pytest.mark.parametrize("args", [["table", "c.yaml", "--out", "o", "-n", "5", "--format", "jsonl", "--jobs", "2"],
+                                  ["text", "c.yaml", "--out", "o", "-n", "5", "--format", "conll", "hf", "--seed", "3"]])
+def test_a_command_s_own_parser_reads_its_arguments_as_the_full_parser_does(args) -> None:
+    from synthgen.cli import build_parser
+
+    own, full = build_parser(args[0]).parse_args(args), build_parser().parse_args(args)
+    assert vars(own) == vars(full)
+
+
+def test_a_mistyped_command_is_told_every_command(capsys) -> None:
+    with pytest.raises(SystemExit) as end:
+        main(["tabel", "c.yaml"])
+    assert end.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'tabel'" in err and all(f"'{c}'" in err for c in ("table", "text", "render", "report"))

@@ -5,15 +5,15 @@ key paths and lines, ranges that must not be upside down, "did you mean" suggest
 from __future__ import annotations
 
 import difflib
-from typing import Any, ClassVar, Iterable, TypeVar
-
-from pydantic import BaseModel, model_validator
+from typing import TYPE_CHECKING, Any, Iterable, TypeVar
 
 from synthgen.config.source import ConfigSource, KeyPath
-from synthgen.config.strict import Strict
 from synthgen.errors import UserError
 
-Model = TypeVar("Model", bound=BaseModel)
+if TYPE_CHECKING:  # pydantic is imported where a config is validated: a table run with a cached config never is
+    from pydantic import BaseModel
+
+Model = TypeVar("Model", bound="BaseModel")
 MAX_SEED = 2**63 - 1  # seeds go to numpy's SeedSequence, which takes any non-negative integer
 MAX_ITEMS = 10**18  # items a run may number: int64 row numbers, with room for a whole last block and id offsets
 
@@ -31,19 +31,6 @@ def check_start(start: int, count: int) -> None:
         raise UserError(f"--start must be at least 0, got {start}")
     if start + count > MAX_ITEMS:
         raise UserError(f"--start + -n must be at most 10**18, got {start} + {count}")
-
-
-class Ordered(Strict):
-    """A config range whose two ends, named by `ends`, must not be given upside down."""
-
-    ends: ClassVar[tuple[str, str]] = ("low", "high")
-
-    @model_validator(mode="after")
-    def _order(self) -> "Ordered":
-        low, high = self.ends
-        if getattr(self, high) < getattr(self, low):
-            raise ValueError(f"expected {low} <= {high}")
-        return self
 
 
 def suggest(name: str, known: Iterable[str]) -> str:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from synthgen.errors import UserError
+
+if TYPE_CHECKING:
+    import yaml  # imported where a file is parsed: a run that finds its config checked in the cache never parses
 
 KeyPath = tuple[str | int, ...]
 
@@ -50,6 +51,8 @@ def _record_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], fil
                   budget: list[int] | None = None) -> None:
     """Map every key path under `node` to its line, refusing duplicate keys, keys that are not plain values,
     and documents beyond MAX_VALUES or MAX_DEPTH. `budget` holds how many values may still be visited."""
+    import yaml
+
     budget = budget if budget is not None else [MAX_VALUES]
     budget[0] -= 1
     line = node.start_mark.line + 1
@@ -82,6 +85,8 @@ def _parse(text: str) -> tuple[Any, Any]:
     PyYAML has it (the pure-Python scanner took a third of a text run's start-up on the bundled NER
     config); any error is raised by the pure-Python parser, whose messages the config errors quote.
     tests/test_config_errors.py checks both give the same data and lines for every YAML file here."""
+    import yaml
+
     fast = getattr(yaml, "CSafeLoader", None)
     if fast is not None:
         try:
@@ -101,6 +106,8 @@ def _node_and_data(loader: Any) -> tuple[Any, Any]:
 
 def load_yaml(path: str | Path) -> ConfigSource:
     """Parse a YAML file; malformed YAML becomes a one-line `UserError`."""
+    import yaml
+
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -134,6 +141,8 @@ def _parse_dotted(key: str) -> KeyPath:
 
 def apply_overrides(source: ConfigSource, assignments: list[str]) -> None:
     """Apply `--set dotted.key=value` overrides in place; values are parsed as YAML."""
+    import yaml
+
     for assignment in assignments:
         key, sep, raw_value = assignment.partition("=")
         if not sep or not key.strip():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
@@ -13,7 +13,10 @@ class Strict(BaseModel):
     """Base model: unknown keys are errors that suggest the closest valid key, and a float field takes
     finite numbers only (NaN and infinities would reach generated values and JSON sidecars unchecked)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
+    # defer_build: a model's validator is built when it first validates, so a run that finds its checked
+    # config in the cache (synthgen/tabular/prepared.py) never pays for building the models it does not use
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False,
+                              defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -27,3 +30,16 @@ class Strict(BaseModel):
                 hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
                 raise PydanticCustomError("unknown_key", "unknown key '{key}'" + hint, {"key": str(key)})
         return data
+
+
+class Ordered(Strict):
+    """A config range whose two ends, named by `ends`, must not be given upside down."""
+
+    ends: ClassVar[tuple[str, str]] = ("low", "high")
+
+    @model_validator(mode="after")
+    def _order(self) -> "Ordered":
+        low, high = self.ends
+        if getattr(self, high) < getattr(self, low):
+            raise ValueError(f"expected {low} <= {high}")
+        return self

@@ -26,6 +26,7 @@ import os
 import pickle
 import signal
 import traceback
+from multiprocessing.reduction import recv_handle, send_handle
 from typing import Any, Callable, Iterator
 
 MAX_PROCESSES = 8
@@ -55,33 +56,76 @@ class ForkedBlocks:
     blocks into `fd` at their place (os.pwrite from `start` on, in block order) while `results()` yields
     the infos. A helper learns where its block goes when the caller reaches that block. Afterwards
     `tallies` holds each helper's `tally()`, taken after its last block. Without `fd` there is one
-    process, and `results()` yields make(0), make(1), ... as they are made."""
+    process, and `results()` yields make(0), make(1), ... as they are made.
+
+    Used as a context manager (`with ForkedBlocks(...) as forked:`), the helpers are forked on entry,
+    before the file exists, and start on their first blocks while the caller still checks its own first
+    block and prepares the output; `results(fd, start)` then hands each helper the file's descriptor (over
+    its pipe). Leaving the context stops the helpers, whatever happened."""
 
     def __init__(self, count: int, make: Callable[[int], Any], tally: Callable[[], Any], processes: int,
-                 fd: int | None = None, start: int = 0) -> None:
-        if processes > 1 and fd is None:
+                 fd: int | None = None, start: int = 0, fd_later: bool = False) -> None:
+        if processes > 1 and fd is None and not fd_later:
             raise ValueError("helper processes write their blocks into a file: give its descriptor")
         self.count, self.make, self.tally, self.processes = count, make, tally, processes
         self.fd, self.start = fd, start
         self.tallies: list[Any] = []
+        self._helpers: list[Any] = []
+        self._pipes: list[Any] = []
+        self._forked = False
 
-    def results(self) -> Iterator[Any]:
+    def __enter__(self) -> "ForkedBlocks":
+        self._fork()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop()
+
+    def _fork(self) -> None:
+        if self._forked:
+            return
+        self._forked = True
         context = multiprocessing.get_context("fork")
-        helpers, pipes = [], []
+        for first in range(1, self.processes):
+            mine, theirs = context.Pipe()
+            # a helper must not run the caller's Ctrl-C and SIGTERM handlers before it has set its own
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            try:
+                helper = context.Process(target=self._helper,
+                                         args=(first, theirs, [*self._pipes, mine], held, os.getpid()), daemon=True)
+                helper.start()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            theirs.close()
+            self._helpers.append(helper)
+            self._pipes.append(mine)
+
+    def _stop(self) -> None:
+        for pipe in self._pipes:
+            pipe.close()
+        for helper in self._helpers:
+            if helper.is_alive():
+                helper.terminate()
+            helper.join()
+        self._pipes, self._helpers = [], []
+
+    def results(self, fd: int | None = None, start: int = 0) -> Iterator[Any]:
+        """The infos (or, in one process, the blocks) in block order. `fd` and `start` are the file's, when
+        the helpers were forked before it existed."""
+        late = self._forked and self.fd is None
+        if fd is not None:
+            self.fd, self.start = fd, start
+        if self.processes > 1 and self.fd is None:
+            raise ValueError("helper processes write their blocks into a file: give its descriptor")
         try:
-            for first in range(1, self.processes):
-                mine, theirs = context.Pipe()
-                # a helper must not run the caller's Ctrl-C and SIGTERM handlers before it has set its own
-                held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-                try:
-                    helper = context.Process(target=self._helper, args=(first, theirs, [*pipes, mine], held, os.getpid()),
-                                             daemon=True)
-                    helper.start()
-                finally:
-                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
-                theirs.close()
-                helpers.append(helper)
-                pipes.append(mine)
+            self._fork()
+            pipes = self._pipes
+            if late:
+                for pipe, helper in zip(pipes, self._helpers):
+                    try:
+                        send_handle(pipe, self.fd, helper.pid)
+                    except (BrokenPipeError, ConnectionResetError):  # it failed and ended: its error is in
+                        pass  # the pipe, raised when this process reaches its block
             offset = self.start
             for index in range(self.count):
                 owner = index % self.processes
@@ -99,12 +143,7 @@ class ForkedBlocks:
                 yield info
             self.tallies = [self._receive(pipe) for pipe in pipes]  # sent after each helper's last write
         finally:
-            for pipe in pipes:
-                pipe.close()
-            for helper in helpers:
-                if helper.is_alive():
-                    helper.terminate()
-                helper.join()
+            self._stop()
 
     def _helper(self, first: int, pipe: Any, callers_ends: list[Any], held: set, caller: int) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -113,13 +152,16 @@ class ForkedBlocks:
         die_with(caller)
         for end in callers_ends:  # so that the caller's death closes this helper's pipe
             end.close()
+        fd = self.fd  # None when forked before the file existed: then the caller sends it before any place
         try:
             for index in range(first, self.count, self.processes):
                 data, info = self.make(index)
                 pipe.send((True, (len(data), info)))
-                _write_at(self.fd, data, pipe.recv())
+                if fd is None:
+                    fd = recv_handle(pipe)
+                _write_at(fd, data, pipe.recv())
             pipe.send((True, self.tally()))
-        except (BrokenPipeError, EOFError):  # the caller stopped early
+        except (BrokenPipeError, EOFError, ConnectionResetError):  # the caller stopped early
             pass
         except BaseException as error:  # noqa: BLE001 - raised again in the caller, in block order
             try:

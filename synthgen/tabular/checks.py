@@ -13,9 +13,9 @@ from synthgen.config.checks import suggest, validate_at
 from synthgen.config.source import ConfigSource, KeyPath, load_yaml
 from synthgen.fake.locales import parse_locales
 from synthgen.tabular.expr import ExprError, compile_expr
-from synthgen.tabular.spec import (COLUMN_MODELS, NUMERIC, BooleanColumn, CategoryColumn, Correlation, FakerColumn,
-                                   FormulaColumn, IdColumn, LabelColumn, TableFile, TableSpec, case_key,
-                                   dependencies)
+from synthgen.tabular.models import (COLUMN_MODELS, BooleanColumn, CategoryColumn, Correlation, FakerColumn,
+                                     FormulaColumn, IdColumn, LabelColumn, TableFile, plain)
+from synthgen.tabular.spec import NUMERIC, TableSpec, case_key, dependencies
 
 
 def load_table_config(path: str | Path) -> TableSpec:
@@ -34,6 +34,10 @@ def load_table_config(path: str | Path) -> TableSpec:
     _check_faker(spec)
     _correlations(spec, top.correlations)
     spec.order = _order(spec)
+    # the checked models become the plain records generation works from (synthgen/tabular/spec.py)
+    spec.columns = {name: plain(column) for name, column in spec.columns.items()}
+    spec.case_specs = {name: {value: plain(case) for value, case in cases.items()}
+                       for name, cases in spec.case_specs.items()}
     return spec
 
 

@@ -76,7 +76,12 @@ def is_int(spec: Any) -> bool:
 
 
 def category(spec: CategoryColumn, rng: np.random.Generator, n: int) -> np.ndarray:
-    return natural_array(spec.categories())[InverseCdf(spec.probabilities()).draw(rng, n)]
+    return natural_array(spec.categories())[category_codes(spec, rng, n)]
+
+
+def category_codes(spec: CategoryColumn, rng: np.random.Generator, n: int) -> np.ndarray:
+    """The positions in `spec.categories()` of n values drawn by their weights."""
+    return InverseCdf(spec.probabilities()).draw(rng, n)
 
 
 def natural_array(items: list[Any]) -> np.ndarray:

@@ -34,24 +34,33 @@ _SECONDS_PER_DAY = 86_400
 def block_csv(columns: list[np.ndarray], missing: list[np.ndarray | None]) -> bytes | None:
     """The CSV rows of one block (no header): `columns` of equal length, `missing` masks or None.
     None when a text cell holds a NUL byte (csv.writer writes those)."""
-    parts: list[np.ndarray] = []
+    cells: list[np.ndarray] = []
     n = len(columns[0]) if columns else 0
     for values, gone in zip(columns, missing):
-        cells = column_cells(values, gone)
-        if cells is None:
+        made = column_cells(values, gone)
+        if made is None:
             return None
-        parts.append(cells)
-        parts.append(np.full((n, 1), _COMMA, dtype=np.uint8))
-    if not parts or n == 0:
+        cells.append(made)
+    if not cells or n == 0:
         return b""
-    parts[-1] = np.full((n, 1), _NEWLINE, dtype=np.uint8)
     if len(columns) == 1:  # csv.writer writes the empty field of a one-field row as ""
-        empty = ~parts[0].any(axis=1)
+        empty = ~cells[0].any(axis=1)
         if empty.any():
-            parts[0] = _widen(parts[0], 2)
-            parts[0][empty, :2] = _QUOTE
-    grid = np.hstack(parts)
-    return grid[grid != 0].tobytes()
+            cells[0] = _widen(cells[0], 2)
+            cells[0][empty, :2] = _QUOTE
+    # the cells side by side, each followed by a comma (the last by a newline), in a buffer the padding is
+    # then taken out of: bytes.translate deletes it faster than a boolean mask selects the rest
+    buffer = bytearray(n * sum(c.shape[1] + 1 for c in cells))
+    grid = np.frombuffer(buffer, dtype=np.uint8).reshape(n, -1)
+    at = 0
+    for column in cells:
+        grid[:, at:at + column.shape[1]] = column
+        at += column.shape[1]
+        grid[:, at] = _COMMA
+        at += 1
+    grid[:, -1] = _NEWLINE
+    del grid  # a buffer with a view on it cannot be resized, and translate makes a new one anyway
+    return bytes(buffer.translate(None, b"\0"))
 
 
 def column_cells(values: np.ndarray, missing: np.ndarray | None = None) -> np.ndarray | None:
@@ -110,26 +119,21 @@ def text_cells(items: list[Any]) -> np.ndarray | None:
 
 def _padded(raw: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray] | None:
     """n NUL-separated UTF-8 texts as an (n, width) zero-padded matrix and their byte lengths; None when
-    the separators are not n - 1 (a text held a NUL)."""
-    ends = np.flatnonzero(raw == 0)
+    the separators are not n - 1 (a text held a NUL). The texts' bytes fill, in order, the cells a mask of
+    each row's length selects (a boolean assignment fills row by row): cheaper than scattering them by
+    computed index."""
+    separators = raw == 0
+    ends = np.flatnonzero(separators)
     if ends.size != max(n - 1, 0):
         return None
     if n == 0:
         return np.zeros((0, 1), dtype=np.uint8), np.zeros(0, dtype=np.int64)
-    index = np.int32 if raw.size + n < 2**31 else np.int64  # half the memory traffic of int64 indices
-    ends = np.append(ends, raw.size).astype(index)
-    starts = np.empty(n, dtype=index)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    lengths = ends - starts
-    width = int(lengths.max()) + 1  # room for each text's separator, which lands as a zero after it
-    if n * width >= 2**31:
-        index = np.int64
+    bounds = np.empty(n + 1, dtype=np.int64)
+    bounds[0], bounds[1:-1], bounds[-1] = -1, ends, raw.size
+    lengths = np.diff(bounds) - 1
+    width = int(lengths.max()) + 1  # room for a zero after the longest text, as csv cells have had
     cells = np.zeros((n, width), dtype=np.uint8)
-    shift = np.arange(n, dtype=index) * width - starts
-    destination = np.repeat(shift, lengths + 1)[:raw.size]
-    destination += np.arange(raw.size, dtype=index)
-    cells.reshape(-1)[destination] = raw
+    cells[np.arange(width) < lengths[:, None]] = raw[~separators]
     return cells, lengths
 
 

@@ -148,6 +148,10 @@ class Expr:
             raise ExprFault(rows, where, problem, value)
         return value
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its text, compiled again when read (closures do not pickle; compiling is deterministic)."""
+        return compile_expr, (self.text,)
+
 
 class _Nodes:
     """The fallible nodes met while compiling, numbered from 1 in the order they were compiled."""

@@ -62,6 +62,7 @@ class Generator:
     limit: int = 0  # rows wanted; uniqueness is enforced on these only, in row order
     first: int = 0  # the first row wanted (a shard's --start): expression errors before it are another shard's
     _case_memo: dict[int, tuple] = field(default_factory=dict)  # the last parent's case codes, kept with it
+    _drawn_codes: dict[int, tuple] = field(default_factory=dict)  # this block's category columns: their codes
 
     def sources(self, pool: int) -> list[FakerValues]:
         if pool not in self._sources:
@@ -99,6 +100,7 @@ class Generator:
         """The columns of a block in dependency order, or, with `stop_at`, up to that label's score."""
         spec, n = self.spec, BLOCK_ROWS
         env: dict[str, np.ndarray] = {}
+        self._drawn_codes = {}
         locale_index = choose_weighted(self.rng(index, "locale", root), spec.locale_weights, n)
         uniforms = self._copula(index, root, n)
         needed = self._needed(stop_at) if stop_at is not None else None
@@ -150,8 +152,13 @@ class Generator:
         if isinstance(column, FormulaColumn):
             values = self._formula(name, column, env, index, root, n)
             return self._outliers(name, column, values, index, root, n) if values.dtype.kind in "if" else values
-        if isinstance(column, CategoryColumn):
-            return self._per_case(name, column, env, n, lambda spec, rows: draw.category(spec, rng, rows.size))
+        if isinstance(column, CategoryColumn):  # drawn as positions in the categories, kept for its dependents
+            codes = self._per_case(name, column, env, n, lambda spec, rows: draw.category_codes(spec, rng, rows.size))
+            categories = column.categories()  # a case changes the weights, never the categories
+            values = draw.natural_array(categories)[codes]
+            if not column.unique:  # a unique column's repeated values are redrawn afterwards: codes would be stale
+                self._drawn_codes[id(values)] = (values, codes, categories)
+            return values
         if isinstance(column, BooleanColumn):
             return self._per_case(name, column, env, n, lambda spec, rows: draw.boolean(spec, rng, rows.size))
         if isinstance(column, DateColumn):
@@ -169,13 +176,23 @@ class Generator:
         if cases:
             parent = env[column.by]
             if id(parent) not in self._case_memo:  # several columns may condition on one parent
-                self._case_memo = {id(parent): (parent, _case_codes(parent))}
+                self._case_memo = {id(parent): (parent, self._parent_codes(parent))}
             codes, keys = self._case_memo[id(parent)][1]
             for value, case in cases.items():
                 rows = np.flatnonzero(codes == keys.index(value)) if value in keys else ()
                 if len(rows):
                     values[rows] = make(case, rows)
         return values
+
+    def _parent_codes(self, parent: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """_case_codes of a parent column; for a category column, the codes it was drawn as (when its
+        categories' case keys differ, as they do unless a config repeats a value)."""
+        drawn = self._drawn_codes.get(id(parent))
+        if drawn is not None and drawn[0] is parent:
+            keys = [case_key(v) for v in drawn[2]]
+            if len(set(keys)) == len(keys):
+                return drawn[1], keys
+        return _case_codes(parent)
 
     def _outliers(self, name: str, column: Any, values: np.ndarray, index: int, root: int, n: int) -> np.ndarray:
         if column.outliers is None or column.outliers.rate <= 0:

@@ -21,8 +21,8 @@ from synthgen.fake.blocks import block_ranges
 from synthgen.io.atomic import atomic_open, atomic_write_json
 from synthgen.io.forked import ForkedBlocks, process_count
 from synthgen.io.progress import DelayedProgress
-from synthgen.tabular.checks import load_table_config
 from synthgen.tabular.generate import BLOCK_ROWS, CALIBRATION_BLOCKS, Block, Generator
+from synthgen.tabular.prepared import prepared_table
 from synthgen.tabular.spec import IdColumn, LabelColumn, TableSpec
 from synthgen.tabular.stats import ColumnStats
 from synthgen.tabular.writers import ENCODERS, FILE_NAMES, write_parquet
@@ -34,7 +34,7 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
                 prepare: Callable[[list[str]], None], progress: bool = True, jobs: int | None = None,
                 start: int = 0) -> str:
     """Rows start .. start + n - 1 of the table into `out`; each row as a run from row 0 writes it."""
-    spec = load_table_config(config)
+    spec, thresholds = prepared_table(config, seed)
     unique = [name for name, c in spec.columns.items() if getattr(c, "unique", False)]
     if start and unique:  # which values are still free at a row depends on every row before it
         raise spec.source.error(("columns", unique[0], "unique"),
@@ -46,19 +46,15 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
             import pyarrow  # noqa: F401
         except ImportError:
             raise UserError("--format parquet needs pyarrow: pip install 'synthgen[parquet]'") from None
-    generator = Generator(spec, seed)
-    generator.calibrate()
+    generator = Generator(spec, seed, thresholds=thresholds)
     generator.first, generator.limit = start, start + n
     parts = list(block_ranges(start, n, BLOCK_ROWS))  # (block, first row, stop row) inside each block
-    first = generator.block(parts[0][0])
-    generator.store_faker_facts()
-    prepare([*FILE_NAMES.values(), SIDECAR])  # --overwrite: a CSV run does not leave an earlier Parquet file
-
     names = spec.output_columns()
     tallies = Tallies(spec, names)
     encoder = ENCODERS.get(fmt)
     count = len(parts)
     processes = 1 if encoder is None or unique else process_count(jobs, count)  # seen values carry over blocks
+    first: Block | None = None  # block 0 is this process's, made once the helpers have started on theirs
 
     def make(part: int) -> Any:
         """The rows of the run in its `part`-th block, tallied; as file bytes (and their count) where the
@@ -69,23 +65,24 @@ def write_table(config: str | Path, out: Path, n: int, seed: int, fmt: str,
         tallies.add(block)
         return (encoder[1](names, block), high - low) if encoder is not None else block
 
-    with DelayedProgress("table", n, "rows", enabled=progress) as bar:
-        if encoder is not None:
-            with atomic_open(out / FILE_NAMES[fmt], "wb") as handle:
-                header = encoder[0](names)
-                handle.write(header)
-                handle.flush()
-                forked = ForkedBlocks(count, make, lambda: tallies, processes, handle.fileno(), len(header))
-                for rows in forked.results():  # each process writes its own blocks in place
-                    bar.advance(rows)
-        else:
-            forked = ForkedBlocks(count, make, lambda: tallies, 1)
-
-            def made() -> Iterator[Block]:
-                for block in forked.results():
-                    yield block
-                    bar.advance(len(block.values[names[0]]) if names else 0)
-            write_parquet(out / FILE_NAMES[fmt], names, made())
+    with ForkedBlocks(count, make, lambda: tallies, processes, fd_later=True) as forked:
+        first = generator.block(parts[0][0])  # a config error here leaves nothing behind: nothing is written yet
+        generator.store_faker_facts()
+        prepare([*FILE_NAMES.values(), SIDECAR])  # --overwrite: a CSV run does not leave an earlier Parquet file
+        with DelayedProgress("table", n, "rows", enabled=progress) as bar:
+            if encoder is not None:
+                with atomic_open(out / FILE_NAMES[fmt], "wb") as handle:
+                    header = encoder[0](names)
+                    handle.write(header)
+                    handle.flush()
+                    for rows in forked.results(handle.fileno(), len(header)):  # each process writes its blocks
+                        bar.advance(rows)
+            else:
+                def made() -> Iterator[Block]:
+                    for block in forked.results():
+                        yield block
+                        bar.advance(len(block.values[names[0]]) if names else 0)
+                write_parquet(out / FILE_NAMES[fmt], names, made())
     for other in forked.tallies:
         tallies.merge(other)
     atomic_write_json(out / SIDECAR, sidecar(spec, seed, n, fmt, generator, tallies.stats, tallies.label_counts,

@@ -1,117 +1,62 @@
-"""Table config: what each column, label rule and correlation may say, and the checked table it loads into.
+"""The checked table a generator works from: a plain, frozen record per column and the table around them.
 
-The models here check one key at a time; the checks that look across columns
-(names, expressions, `by` cases, correlations, generation order) are in
-`synthgen.tabular.checks`.
+The config is checked by the pydantic models of `synthgen.tabular.models` (one key at a time) and by
+`synthgen.tabular.checks` (across columns), which turns each checked model into the record of the same
+name here, field for field. Records need no pydantic to import or to unpickle, so a run that finds its
+checked config in the cache (synthgen/tabular/prepared.py) never imports it.
 """
 
 from __future__ import annotations
 
-import math
-
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Union
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
 
-from synthgen.config.checks import Ordered
 from synthgen.config.source import ConfigSource, KeyPath
-from synthgen.config.strict import Strict
 from synthgen.tabular.expr import Expr
 
-Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 Scalar = Union[bool, int, float, str]
-
-
-class Outliers(Strict):
-    rate: Rate
-    factor: float = 10.0
-
-
-class _Column(Strict):
-    missing: Rate = 0.0
-    unique: bool = False
-    by: str | None = None
-    cases: dict[Union[bool, int, str], dict[str, Any]] | None = None
-
-    @model_validator(mode="after")
-    def _by_and_cases(self) -> "_Column":
-        if (self.by is None) != (self.cases is None):
-            raise ValueError("'by' and 'cases' go together: by names a column, cases maps its values to overrides")
-        return self
-
-
-class _Numeric(_Column):
-    min: float | None = None
-    max: float | None = None
-    decimals: int | None = Field(default=None, ge=0, le=12)
-    dtype: Literal["float", "int"] | None = None
-    outliers: Outliers | None = None
-
-
-class NormalColumn(_Numeric):
-    type: Literal["normal"]
-    mean: float
-    std: float = Field(ge=0.0)
-
-
-class LognormalColumn(_Numeric):
-    type: Literal["lognormal"]
-    mean: float = Field(le=36.0)  # of the logarithm; e^36 is 4e15, near the largest exact integer
-    sigma: float = Field(ge=0.0, le=10.0)  # so no value drawn overflows a double
-
-
-class UniformColumn(_Numeric, Ordered):
-    type: Literal["uniform"]
-    low: float
-    high: float
-
-
-class IntegerColumn(_Numeric, Ordered):
-    type: Literal["integer"]
-    low: int
-    high: int  # inclusive
-
-
-class ExponentialColumn(_Numeric):
-    type: Literal["exponential"]
-    scale: float = Field(gt=0.0)
-
-
-class PoissonColumn(_Numeric):
-    type: Literal["poisson"]
-    lam: float = Field(gt=0.0)
-
-
 NUMERIC = ("normal", "lognormal", "uniform", "integer", "exponential", "poisson")
 
 
-class CategoryColumn(_Column):
-    type: Literal["category"]
-    values: list[Scalar] | dict[str, float]
-    weights: list[float] | None = None
+class Record:
+    """A checked model's values as read-only attributes. A class lists its fields as annotations, with
+    their defaults as class attributes; records are equal when of one class with equal fields. (Plain
+    classes: a dataclass costs about a millisecond of start-up each.)"""
 
-    @model_validator(mode="after")
-    def _weights(self) -> "CategoryColumn":
-        if not self.values:
-            raise ValueError("expected at least one value")
-        if isinstance(self.values, list):  # one column holds one kind of value: numpy cannot order a mix
-            kinds = {"boolean" if isinstance(v, bool) else "number" if isinstance(v, (int, float)) else "text"
-                     for v in self.values}
-            if len(kinds) > 1:
-                raise ValueError(f"values must all be of one kind, got {' and '.join(sorted(kinds))}")
-        if isinstance(self.values, dict):
-            if self.weights is not None:
-                raise ValueError("give weights either in 'values' (a mapping) or in 'weights', not both")
-            _check_weights(list(self.values.values()))
-        elif self.weights is not None:
-            if len(self.weights) != len(self.values):
-                raise ValueError(f"expected {len(self.values)} weights (one per value), got {len(self.weights)}")
-            _check_weights(self.weights)
-        return self
+    def __init__(self, **values: Any) -> None:
+        names = self.field_names()
+        unknown = [name for name in values if name not in names]
+        missing = [name for name in names if name not in values and not hasattr(type(self), name)]
+        if unknown or missing:
+            raise TypeError(f"{type(self).__name__}: unknown fields {unknown}, missing fields {missing}")
+        self.__dict__.update(values)
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """The annotated names of the class and its bases, bases first."""
+        names: dict[str, None] = {}
+        for klass in reversed(cls.__mro__):
+            names.update(dict.fromkeys(klass.__dict__.get("__annotations__", {})))
+        return tuple(names)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(getattr(self, n) == getattr(other, n) for n in self.field_names())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self.field_names())})"
+
+
+class CategoryMethods:
+    """What a category column's model and record both answer (from their `values` and `weights`)."""
 
     def categories(self) -> list[Scalar]:
         return list(self.values) if isinstance(self.values, dict) else list(self.values)
@@ -126,91 +71,8 @@ class CategoryColumn(_Column):
         return w / w.sum()
 
 
-class BooleanColumn(_Column):
-    type: Literal["boolean"]
-    p: Rate = 0.5
-
-
-class DateColumn(_Column):
-    type: Literal["date"]
-    start: dt.date | dt.datetime
-    end: dt.date | dt.datetime
-    resolution: Literal["day", "second"] = "day"
-
-    @model_validator(mode="after")
-    def _order(self) -> "DateColumn":
-        if as_datetime64(self.end) < as_datetime64(self.start):
-            raise ValueError("expected start <= end")
-        return self
-
-
-class IdColumn(Strict):
-    type: Literal["id"]
-    start: int = 0
-    prefix: str = ""
-    width: int = Field(default=0, ge=0, le=30)
-
-
-class FakerColumn(_Column):
-    type: Literal["faker"]
-    provider: str
-    pool: int = Field(default=1000, ge=1, le=1_000_000)
-
-
-class Noise(Strict):
-    std: float = Field(ge=0.0)
-
-
-class FormulaColumn(_Numeric):
-    type: Literal["formula"]
-    expr: str
-    noise: Noise | None = None
-    on_error: Literal["error"] | None | float = "error"  # rows where expr divides by zero, leaves a domain...
-
-    @model_validator(mode="after")
-    def _missing_needs_floats(self) -> "FormulaColumn":
-        if self.on_error is None and self.dtype == "int":
-            raise ValueError("on_error: null needs a float column: an integer column has no NaN for the "
-                             "expressions that read it (give a number, or dtype: float)")
-        return self
-
-
-class Rule(Strict):
-    when: str | None = None
-    value: Scalar
-
-
-class LabelColumn(Strict):
-    type: Literal["label"]
-    rules: list[Rule] | None = None
-    score: str | None = None
-    classes: list[Scalar] | None = None
-    balance: list[float] | float | None = None
-    noise: Rate = 0.0
-    noise_column: str | None = None
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> "LabelColumn":
-        if (self.rules is None) == (self.score is None):
-            raise ValueError("give either 'rules' (ordered conditions) or 'score' with 'classes' and 'balance'")
-        if self.rules is not None:
-            if self.classes is not None or self.balance is not None:
-                raise ValueError("'classes' and 'balance' go with 'score', not with 'rules'")
-            if not self.rules or self.rules[-1].when is not None:
-                raise ValueError("the last rule must be a default without 'when', e.g. {value: 0}")
-            if any(rule.when is None for rule in self.rules[:-1]):
-                raise ValueError("only the last rule may leave out 'when'")
-        else:
-            if not self.classes or len(self.classes) < 2:
-                raise ValueError("a score label needs 'classes' with at least two classes, lowest score first")
-            if self.balance is None:
-                raise ValueError("a score label needs 'balance': the share of each class (or of the last class)")
-            shares = self.shares()
-            if len(shares) != len(self.classes):
-                raise ValueError(f"expected {len(self.classes)} balance shares, one per class")
-            if any(s <= 0 for s in shares) or abs(sum(shares) - 1.0) > 1e-6:
-                raise ValueError("balance shares must be positive and add up to 1")
-        return self
+class LabelMethods:
+    """What a label column's model and record both answer (from their `rules`, `classes` and `balance`)."""
 
     def label_values(self) -> list[Scalar]:
         if self.classes is not None:
@@ -229,34 +91,115 @@ class LabelColumn(Strict):
         return [(1.0 - last) / (count - 1)] * (count - 1) + [last] if count > 1 else [1.0]
 
 
-ColumnSpec = Union[NormalColumn, LognormalColumn, UniformColumn, IntegerColumn, ExponentialColumn, PoissonColumn,
-                   CategoryColumn, BooleanColumn, DateColumn, IdColumn, FakerColumn, FormulaColumn, LabelColumn]
-COLUMN_MODELS: dict[str, type[Strict]] = {
-    "normal": NormalColumn, "lognormal": LognormalColumn, "uniform": UniformColumn, "integer": IntegerColumn,
-    "exponential": ExponentialColumn, "poisson": PoissonColumn, "category": CategoryColumn,
-    "boolean": BooleanColumn, "date": DateColumn, "id": IdColumn, "faker": FakerColumn,
-    "formula": FormulaColumn, "label": LabelColumn,
-}
+class Outliers(Record):
+    rate: float
+    factor: float = 10.0
 
 
-class Correlation(Strict):
-    columns: list[str] = Field(min_length=2, max_length=2)
-    r: float = Field(gt=-1.0, lt=1.0)
+class _Column(Record):
+    missing: float = 0.0
+    unique: bool = False
+    by: str | None = None
+    cases: dict[Union[bool, int, str], dict[str, Any]] | None = None
 
 
-class TableFile(Strict):
-    """Top level of a table config; columns are validated one by one afterwards."""
+class _Numeric(_Column):
+    min: float | None = None
+    max: float | None = None
+    decimals: int | None = None
+    dtype: str | None = None
+    outliers: Outliers | None = None
 
-    locales: str | list[str] | dict[str, float] = "en_US"
-    columns: dict[str, dict[str, Any]]
-    correlations: list[Correlation] = []
 
-    @field_validator("columns")
-    @classmethod
-    def _some_columns(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if not value:
-            raise ValueError("expected at least one column")
-        return value
+class NormalColumn(_Numeric):
+    type: str
+    mean: float
+    std: float
+
+
+class LognormalColumn(_Numeric):
+    type: str
+    mean: float
+    sigma: float
+
+
+class UniformColumn(_Numeric):
+    type: str
+    low: float
+    high: float
+
+
+class IntegerColumn(_Numeric):
+    type: str
+    low: int
+    high: int  # inclusive
+
+
+class ExponentialColumn(_Numeric):
+    type: str
+    scale: float
+
+
+class PoissonColumn(_Numeric):
+    type: str
+    lam: float
+
+
+class CategoryColumn(_Column, CategoryMethods):
+    type: str
+    values: list[Scalar] | dict[str, float]
+    weights: list[float] | None = None
+
+
+class BooleanColumn(_Column):
+    type: str
+    p: float = 0.5
+
+
+class DateColumn(_Column):
+    type: str
+    start: dt.date | dt.datetime
+    end: dt.date | dt.datetime
+    resolution: str = "day"
+
+
+class IdColumn(Record):
+    type: str
+    start: int = 0
+    prefix: str = ""
+    width: int = 0
+
+
+class FakerColumn(_Column):
+    type: str
+    provider: str
+    pool: int = 1000
+
+
+class Noise(Record):
+    std: float
+
+
+class FormulaColumn(_Numeric):
+    type: str
+    expr: str
+    noise: Noise | None = None
+    on_error: str | None | float = "error"
+
+
+class Rule(Record):
+    when: str | None = None
+    value: Scalar
+
+
+class LabelColumn(Record, LabelMethods):
+    type: str
+    rules: list[Rule] | None = None
+    score: str | None = None
+    classes: list[Scalar] | None = None
+    balance: list[float] | float | None = None
+    noise: float = 0.0
+    noise_column: str | None = None
 
 
 def case_key(value: Any) -> str:
@@ -264,12 +207,6 @@ def case_key(value: Any) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
     return str(value)
-
-
-def _check_weights(weights: list[float]) -> None:
-    total = sum(weights)
-    if any(w < 0 for w in weights) or not 0 < total < math.inf:  # a sum beyond a double would make them NaN
-        raise ValueError("weights must be finite, non-negative and not all zero")
 
 
 def as_datetime64(value: dt.date | dt.datetime) -> np.datetime64:

@@ -23,6 +23,7 @@ class ColumnStats:
     counts: Counter = field(default_factory=Counter)
     overflow: bool = False  # more than MAX_LISTED distinct values: counts are no longer kept
     distinct: set = field(default_factory=set)
+    arrived: list = field(default_factory=list)  # distinct strings unpickled from a helper, not yet in `distinct`
     kind: str = ""
     all_distinct: bool = False  # values differ by construction (ids): counted, not collected
     distinct_count: int = 0  # of those
@@ -49,10 +50,10 @@ class ColumnStats:
         elif self.all_distinct:
             self.distinct_count += present.size
             self._count(present[:MAX_LISTED + 1].tolist())  # all distinct: these decide the listing
-        else:
-            items = present.tolist()
-            self._count(items)
-            self.distinct.update(items)
+        elif self.overflow:
+            self.distinct.update(present.tolist())
+        else:  # while every value is counted, the counts' keys are the distinct values (see _count)
+            self._count(present.tolist())
 
     def _sums(self, present: np.ndarray) -> None:
         """Exact sums of the values and their squares: numpy's vectorised float sum can differ in the last
@@ -77,6 +78,7 @@ class ColumnStats:
     def __getstate__(self) -> dict[str, Any]:
         """For the trip from a helper process: distinct strings as one NUL-joined string, which pickles
         several times faster than a set of many small ones."""
+        self.seen()  # strings that arrived from another process join the set first
         state = dict(self.__dict__)
         try:
             joined = "\0".join(self.distinct)
@@ -87,8 +89,11 @@ class ColumnStats:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        """Joined strings come back as a list, made a set only if they are not merged into another set
+        first: a merge adds them to its set directly, which spares hashing them twice."""
         if isinstance(state["distinct"], _Joined):
-            state["distinct"] = set(state["distinct"].text.split("\0"))
+            state["arrived"] = state["distinct"].text.split("\0")
+            state["distinct"] = set()
         self.__dict__.update(state)
 
     def merge(self, other: "ColumnStats") -> None:
@@ -100,17 +105,34 @@ class ColumnStats:
         self.kind = self.kind or other.kind
         if other.low is not None:
             self._range(other.low, other.high)
-        self.overflow |= other.overflow
+        if other.overflow and not self.overflow:
+            self._overflow()
         self._count(other.counts)
-        self.distinct |= other.distinct
+        if other.overflow:
+            self.distinct.update(other.arrived)
+            self.distinct |= other.distinct
+        else:
+            self.distinct.update(other.counts)
         self.distinct_count += other.distinct_count
+
+    def seen(self) -> set:
+        """The distinct values: the counts' keys while every value is counted, else the set kept since."""
+        if self.arrived:
+            self.distinct.update(self.arrived)
+            self.arrived = []
+        return set(self.counts) if not self.overflow else self.distinct
 
     def _count(self, items: Any) -> None:
         if not self.overflow:
             self.counts.update(items)
             if len(self.counts) > MAX_LISTED:
-                self.counts.clear()
-                self.overflow = True
+                self._overflow()
+
+    def _overflow(self) -> None:
+        """Too many distinct values to list: from now on they are collected in `distinct`, not counted."""
+        self.distinct.update(self.counts)
+        self.counts.clear()
+        self.overflow = True
 
     def _range(self, low: Any, high: Any) -> None:
         self.low = low if self.low is None else min(self.low, low)
@@ -130,7 +152,7 @@ class ColumnStats:
         elif self.kind == "boolean":
             out["counts"] = dict(self.counts)
         elif self.kind == "string":
-            out["distinct"] = self.distinct_count if self.all_distinct else len(self.distinct)
+            out["distinct"] = self.distinct_count if self.all_distinct else len(self.seen())
             if not self.overflow:
                 out["counts"] = {str(k): v for k, v in sorted(self.counts.items(), key=lambda kv: (-kv[1], str(kv[0])))}
         return out

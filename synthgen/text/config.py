@@ -16,8 +16,8 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from synthgen.config.source import ConfigSource, load_yaml
-from synthgen.config.strict import Strict
-from synthgen.config.checks import Ordered, suggest, validate_at
+from synthgen.config.strict import Ordered, Strict
+from synthgen.config.checks import suggest, validate_at
 from synthgen.fake.locales import parse_locales
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
