@@ -278,10 +278,13 @@ def test_killing_ray_actors_then_the_whole_run_loses_nothing(one_process, tmp_pa
         family = _descendants(process.pid)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        deadline = time.time() + 20
+        # Ray's own processes notice that their driver is gone by polling; on a slow, shared machine that
+        # once took longer than 20 s
+        deadline = time.time() + 90
         while time.time() < deadline and any(alive(pid) for pid in family):
-            time.sleep(0.1)
-        assert not any(alive(pid) for pid in family), f"Ray processes outlived the run (seed {seed})"
+            time.sleep(0.2)
+        left = [_cmdline(pid)[:80] for pid in family if alive(pid)]
+        assert not left, f"Ray processes outlived the run by 90 s (seed {seed}): {left}"
     result = render(out, "-n", 6, *RAY, "--resume")
     assert result.returncode == 0, (seed, result.stderr)
     assert dataset_tree(out) == dataset_tree(one_process), f"seed {seed}, {killed} actors killed"
