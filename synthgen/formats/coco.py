@@ -72,8 +72,9 @@ def _images(labels, files: list[str]) -> Iterator[dict]:
         yield entry
 
 
-def write_coco_dir(labels, out: Path, segmentation: str = "rle") -> None:
-    """images/ plus annotations/instances.json (file_name relative to `out`)."""
+def write_coco_dir(labels, out: Path, segmentation: str = "rle", annotations=None, images=None) -> None:
+    """images/ plus annotations/instances.json (file_name relative to `out`). `annotations` and `images`,
+    when given, map the stream of entries to the one written (coco_video adds its fields so)."""
     from synthgen.formats.frames import frame_names, image_file_name
     from synthgen.formats.writing import copy_image
 
@@ -83,7 +84,8 @@ def write_coco_dir(labels, out: Path, segmentation: str = "rle") -> None:
         copy_image(labels, frame, out / file)
     (out / "annotations").mkdir(parents=True, exist_ok=True)
     categories = [category_entry(c.id, c.name, c.keypoints or None, c.skeleton) for c in labels.categories]
-    stream_coco(out / COCO_JSON, categories, _annotations(labels, segmentation), _images(labels, files))
+    entries = _annotations(labels, segmentation), _images(labels, files)
+    stream_coco(out / COCO_JSON, categories, (annotations or iter)(entries[0]), (images or iter)(entries[1]))
 
 
 def _find_coco_json(path: Path) -> Path:

@@ -64,7 +64,9 @@ def _wrap(angle: float) -> float:
     return (angle + math.pi) % (2 * math.pi) - math.pi
 
 
-def _row(instance: InstanceLabel, losses: Losses, down: np.ndarray | None) -> str:
+def object_values(instance: InstanceLabel, losses: Losses, down: np.ndarray | None) -> list[float]:
+    """alpha, left, top, right, bottom, h, w, l, x, y, z, rotation_y of a visible instance: the columns
+    KITTI object and KITTI tracking rows share (KITTI's placeholders where there is no 3D box)."""
     x, y, w, h = instance.bbox
     dims, location, rotation_y, alpha = (-1.0, -1.0, -1.0), (-1000.0, -1000.0, -1000.0), -10.0, -10.0
     if instance.box3d is not None:
@@ -72,24 +74,46 @@ def _row(instance: InstanceLabel, losses: Losses, down: np.ndarray | None) -> st
         if tilted:
             losses.add("3D boxes tilted against the camera (KITTI keeps a yaw only)")
         alpha = _wrap(rotation_y - math.atan2(location[0], location[2]))
-    truncation = instance.truncation if instance.truncation is not None else 0.0
-    name = instance.category.replace(" ", "_")
+    return [alpha, x, y, x + w, y + h, *dims, *location, rotation_y]
+
+
+def type_name(instance: InstanceLabel) -> str:
+    return instance.category.replace(" ", "_")
+
+
+def occluded_value(instance: InstanceLabel) -> int:
     # a level read from KITTI is written as read; VOC's 0/1 'occluded' flag is another thing and is not used
-    occluded = int(instance.attributes.get("kitti_occluded", occlusion_level(instance.visibility)))
-    values = [truncation, occluded, alpha, x, y, x + w, y + h, *dims, *location, rotation_y]
-    return " ".join([name, decimal_text(values[0], 6), str(values[1]), *(decimal_text(v, 6) for v in values[2:])])
+    return int(instance.attributes.get("kitti_occluded", occlusion_level(instance.visibility)))
+
+
+def world_down(camera: CameraLabel) -> np.ndarray | None:
+    """The world's down direction in camera coordinates when the camera pose is known (synthgen's world is Z up)."""
+    if camera.world_to_cam is None:
+        return None
+    return camera.world_to_cam[:3, :3] @ np.array([0.0, 0.0, -1.0])
+
+
+def _row(instance: InstanceLabel, losses: Losses, down: np.ndarray | None) -> str:
+    values = object_values(instance, losses, down)
+    truncation = instance.truncation if instance.truncation is not None else 0.0
+    return " ".join([type_name(instance), decimal_text(truncation, 6), str(occluded_value(instance)),
+                     *(decimal_text(v, 6) for v in values)])
+
+
+def calib_matrices(camera: CameraLabel) -> list[np.ndarray]:
+    """P (K with a zero fourth column, for all four cameras), an identity rectification, and identity
+    velodyne and IMU transforms: synthgen renders one camera, whose frame is the rectified one."""
+    p = np.hstack([camera.K, np.zeros((3, 1))])
+    eye34 = np.hstack([np.eye(3), np.zeros((3, 1))])
+    return [p, p, p, p, np.eye(3), eye34, eye34]
 
 
 def _calib(camera: CameraLabel, read: dict[str, list[float]] | None = None) -> str:
     """A calib file from K; a calibration read from KITTI (`read`) is written back as it was."""
     if read:
         return "".join(f"{key}: {' '.join(f'{v:.12e}' for v in values)}\n" for key, values in read.items())
-    p = np.hstack([camera.K, np.zeros((3, 1))])
-    eye34 = np.hstack([np.eye(3), np.zeros((3, 1))])
-    lines = [f"P{k}: " + " ".join(decimal_text(v, 6) for v in p.ravel()) for k in range(4)]
-    lines.append("R0_rect: " + " ".join(decimal_text(v, 6) for v in np.eye(3).ravel()))
-    lines.append("Tr_velo_to_cam: " + " ".join(decimal_text(v, 6) for v in eye34.ravel()))
-    lines.append("Tr_imu_to_velo: " + " ".join(decimal_text(v, 6) for v in eye34.ravel()))
+    keys = ("P0", "P1", "P2", "P3", "R0_rect", "Tr_velo_to_cam", "Tr_imu_to_velo")
+    lines = [f"{key}: " + " ".join(decimal_text(v, 6) for v in m.ravel()) for key, m in zip(keys, calib_matrices(camera))]
     return "\n".join(lines) + "\n"
 
 
@@ -98,9 +122,7 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
         (out / name).mkdir(parents=True, exist_ok=True)
     for frame, name in zip(labels.frames, frame_names(labels.frames, labels.source)):
         copy_image(labels, frame, out / "image_2" / image_file_name(frame, name, labels.source))
-        down = None
-        if frame.camera.world_to_cam is not None:  # synthgen's world is Z up
-            down = frame.camera.world_to_cam[:3, :3] @ np.array([0.0, 0.0, -1.0])
+        down = world_down(frame.camera)
         rows = []
         for instance in frame.instances:
             if instance.bbox is None:
@@ -134,7 +156,7 @@ def _read_calib(path: Path) -> tuple[np.ndarray | None, dict[str, list[float]]]:
     return np.array(p2).reshape(3, 4)[:, :3], entries
 
 
-def _box3d(dims: list[float], location: list[float], rotation_y: float) -> Box3D | None:
+def box3d_from_kitti(dims: list[float], location: list[float], rotation_y: float) -> Box3D | None:
     h, w, l = dims
     if h < 0 or w < 0 or l < 0:
         return None
@@ -200,7 +222,7 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
             if fields[0] not in names:
                 names.append(fields[0])
             rows.append((fields[0], truncated, int(occluded), (left, top, right - left, bottom - top),
-                         _box3d(values[7:10], values[10:13], values[13])))
+                         box3d_from_kitti(values[7:10], values[10:13], values[13])))
         parsed.append((index, image, width, height, K, calib, rows))
     categories = [Category(k + 1, n) for k, n in enumerate(names)]
     ids = {c.name: c.id for c in categories}

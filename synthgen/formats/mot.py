@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthgen.errors import UserError
+from synthgen.formats import sequences
 from synthgen.formats.frames import make_frame
 from synthgen.formats.image_locator import ImageLocator
 from synthgen.labels.labelset import Category, LabelSet
@@ -39,13 +40,19 @@ UNTRACKED = -1  # the id of rows that belong to no track (detections; datumaro's
 
 
 def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> None:
-    sizes = {(f.camera.width, f.camera.height) for f in labels.frames}
+    """One SEQ/ folder per sequence (synthgen.formats.sequences): `synthgen/` for a plain dataset, the
+    sequence folder's name (`seq_000000/`) for a rendered sequence."""
+    for sequence in sequences.split(labels, SEQUENCE):
+        _write_sequence(labels, sequence, out / sequence.name, losses)
+
+
+def _write_sequence(labels: LabelSet, sequence: sequences.Sequence, seq: Path, losses: Losses) -> None:
+    sizes = {(f.camera.width, f.camera.height) for f in sequence.frames}
     if len(sizes) > 1:
         raise UserError("MOT needs every frame of a sequence to have the same size", key_path="frames")
     width, height = sizes.pop()
-    seq = out / SEQUENCE
     rows = []
-    for number, frame in enumerate(labels.frames, start=1):
+    for number, frame in enumerate(sequence.frames, start=1):
         copy_image_as_png(labels, frame, seq / "img1" / f"{number:06d}.png")
         untracked = set(frame.extra.get("untracked", ()))
         for instance in frame.instances:
@@ -63,8 +70,8 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
     (seq / "gt").mkdir(parents=True, exist_ok=True)
     write_staged(seq / "gt" / "gt.txt", "".join(r + "\n" for r in rows))
     write_staged(seq / "gt" / "labels.txt", "".join(c.name + "\n" for c in labels.categories))
-    info = (f"[Sequence]\nname={SEQUENCE}\nimDir=img1\nframeRate=30\nseqLength={len(labels.frames)}\n"
-            f"imWidth={width}\nimHeight={height}\nimExt=.png\n")
+    info = (f"[Sequence]\nname={seq.name}\nimDir=img1\nframeRate={sequences.frame_rate(sequence.frames)}\n"
+            f"seqLength={len(sequence.frames)}\nimWidth={width}\nimHeight={height}\nimExt=.png\n")
     write_staged(seq / "seqinfo.ini", info)
 
 

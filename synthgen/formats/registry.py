@@ -28,6 +28,7 @@ class FormatSpec:
 
 
 FLAGS = {"coco": "iscrowd", "voc": "truncated occluded difficult pose", "kitti": "kitti_occluded", "mot": "ignore",
+         "kitti_tracking": "kitti_occluded kitti_truncated", "coco_video": "iscrowd",
          "cityscapes": "iscrowd", "coco_panoptic": "iscrowd", "cityscapes_panoptic": "iscrowd"}
 
 
@@ -51,6 +52,9 @@ FORMATS: dict[str, FormatSpec] = {s.name: s for s in [
     _spec("labelstudio", "labelstudio", "predictions", "mask", "Label Studio tasks with predictions"),
     _spec("labelstudio-annotations", "labelstudio", "annotations", "mask", "Label Studio tasks with annotations"),
     _spec("mot", "mot", "", "hidden track", "MOT challenge gt.txt"),
+    _spec("kitti-tracking", "kitti_tracking", "", "box3d track", "KITTI tracking label_02 per sequence, image_02, calib"),
+    _spec("coco-video", "coco_video", "rle", "mask keypoints track",
+          "COCO with videos, video_id/frame_id and instance_id (MMTracking's CocoVideoDataset)"),
 ]}
 
 READ_ONLY = {"synthgen": "a rendered synthgen dataset directory"}
