@@ -290,3 +290,14 @@ def test_coco_video_round_trip_keeps_track_ids_and_videos(sequence, exported, tm
     assert by_image[5] == [32768 + i.instance_id - 1 for i in labels.frames[5].instances if i.bbox is not None]
     again = coco_video.read(tmp_path)
     assert [f.extra["sequence"] for f in again.frames] == [f"part{k // 4}" for k in range(FRAMES)]
+
+
+def test_coco_video_reads_frames_in_video_and_frame_id_order_whatever_the_image_order(sequence, exported, tmp_path):
+    shutil.copytree(exported / "coco-video", tmp_path / "in")
+    path = tmp_path / "in" / "annotations" / "instances.json"
+    doc = json.loads(path.read_text())
+    doc["images"].reverse()
+    path.write_text(json.dumps(doc))
+    back = coco_video.read(tmp_path / "in")
+    assert [f.frame_index for f in back.frames] == list(range(FRAMES))
+    assert_same_boxes(rendered(sequence), back)

@@ -77,8 +77,9 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "rle") -> 
 
 def read(path: Path, images: Path | None = None, masks: bool = True) -> LabelSet:
     """A COCO file with video fields: what `coco` reads, each frame's video as its `sequence` and each
-    object's `instance_id` (else `track_id`) + 1 as its instance id. Images without `video_id` are a video
-    of their own each; annotations without a track keep coco's numbering."""
+    object's `instance_id` (else `track_id`) + 1 as its instance id; when every image has `video_id` and
+    `frame_id`, frames go video by video (in order of first appearance) in `frame_id` order. Annotations of
+    an image without a track keep coco's numbering."""
     from dataclasses import replace
 
     labels = coco.read_coco(path, images, masks)
@@ -107,6 +108,10 @@ def read(path: Path, images: Path | None = None, masks: bool = True) -> LabelSet
                        f"instance_id must be an integer >= 0, got {track!r}")
         tracks.setdefault(annotation["image_id"], []).append(track)
     frames = []
+    order = {image["id"]: (image.get("video_id"), image.get("frame_id")) for image in doc["images"]}
+    if all(v is not None and f is not None for v, f in order.values()):  # each video's frames in frame_id order
+        videos_first = {vid: k for k, vid in reversed(list(enumerate(v for v, _ in order.values())))}
+        labels.frames.sort(key=lambda f: (videos_first[order[f.frame_index][0]], order[f.frame_index][1]))
     for frame in labels.frames:
         numbers = tracks.get(frame.frame_index, [])
         if numbers and None not in numbers:

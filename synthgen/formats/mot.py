@@ -1,5 +1,8 @@
 """MOT challenge ground truth: SEQ/gt/gt.txt, SEQ/img1/NNNNNN.png and SEQ/seqinfo.ini.
 
+One SEQ/ folder per sequence (synthgen.formats.sequences): `synthgen/` for a
+dataset that is not a sequence, the folder's name (`seq_000000/`) for a rendered
+sequence, whose `seconds` give seqinfo.ini's frameRate (else 30).
 Rows are `frame, id, left, top, width, height, conf, class, visibility` with
 frames counted from 1 and left/top 1-based (MATLAB style, as motmetrics reads
 them: it subtracts 1). Track ids are instance ids, which synthgen keeps stable
