@@ -301,3 +301,41 @@ def test_coco_video_reads_frames_in_video_and_frame_id_order_whatever_the_image_
     back = coco_video.read(tmp_path / "in")
     assert [f.frame_index for f in back.frames] == list(range(FRAMES))
     assert_same_boxes(rendered(sequence), back)
+
+
+def _edit_line(root: Path, number: int, edit) -> None:
+    path = root / "label_02" / "0001.txt"
+    lines = path.read_text().splitlines()
+    lines[number] = edit(lines[number].split())
+    path.write_text("\n".join(lines) + "\n")
+
+
+BROKEN_KITTI_TRACKING = {  # what is broken: (change to the corpus copy, what the one line must say)
+    "columns": (lambda r: _edit_line(r, 6, lambda f: " ".join(f[:16])), "line 7: expected 17 values"),
+    "float truncation": (lambda r: _edit_line(r, 6, lambda f: " ".join(f[:3] + ["0.5"] + f[4:])),
+                         "truncated must be 0, 1 or 2"),
+    "track twice": (lambda r: _edit_line(r, 6, lambda f: " ".join(f[:1] + ["0"] + f[2:])), "track 0 appears twice"),
+    "frame": (lambda r: _edit_line(r, 6, lambda f: " ".join(["-1"] + f[1:])), "frame (from 0)"),
+    "image missing": (lambda r: (r / "image_02" / "0001" / "000005.png").unlink(), "image file not found"),
+    "calib": (lambda r: (r / "calib" / "0001.txt").write_text("P2: 1 2 3\n"), "P2: needs 12 numbers"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_KITTI_TRACKING))
+def test_broken_kitti_tracking_gives_one_line_and_exit_2(tmp_path, case):
+    from tests.conftest import one_line_error
+
+    root = _kitti_corpus(tmp_path)
+    change, message = BROKEN_KITTI_TRACKING[case]
+    change(root)
+    result = run_cli("convert", root, "--from", "kitti-tracking", "--to", "coco", "--out", tmp_path / "out")
+    assert message in one_line_error(result)
+    assert not (tmp_path / "out").exists()
+
+
+def test_tracking_exports_are_byte_identical_across_runs(sequence, exported, tmp_path):
+    run_cli("export", sequence, "--format", "mot", "--format", "kitti-tracking", "--format", "coco-video",
+            "--out", tmp_path, check=True)
+    for name in ("mot", "kitti-tracking", "coco-video"):
+        files = sorted(p.relative_to(tmp_path) for p in (tmp_path / name).rglob("*") if p.is_file())
+        assert files and all((tmp_path / f).read_bytes() == (exported / f).read_bytes() for f in files)
