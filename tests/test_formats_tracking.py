@@ -339,3 +339,21 @@ def test_tracking_exports_are_byte_identical_across_runs(sequence, exported, tmp
     for name in ("mot", "kitti-tracking", "coco-video"):
         files = sorted(p.relative_to(tmp_path) for p in (tmp_path / name).rglob("*") if p.is_file())
         assert files and all((tmp_path / f).read_bytes() == (exported / f).read_bytes() for f in files)
+
+
+def test_a_mot_sequence_keeps_its_name_and_frame_rate_through_the_tracking_formats(tmp_path):
+    root = tmp_path / "in"
+    shutil.copytree(REPO / "tests" / "corpus" / "mot" / "mot17-05-sdp", root)
+    for k in range(1, 4):
+        path = root / "MOT17-05-SDP" / "img1" / f"{k:06d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (640, 480), (96, 96, 96)).save(path)
+    run_cli("convert", root, "--from", "mot", "--to", "mot", "--out", tmp_path / "mot", check=True)
+    info = (tmp_path / "mot" / "MOT17-05-SDP" / "seqinfo.ini").read_text()
+    assert "name=MOT17-05-SDP\n" in info and "frameRate=14\n" in info and "seqLength=3\n" in info
+    rows = (root / "MOT17-05-SDP" / "gt" / "gt.txt").read_text().splitlines()
+    assert sorted((tmp_path / "mot" / "MOT17-05-SDP" / "gt" / "gt.txt").read_text().splitlines()) == sorted(rows)
+    run_cli("convert", root, "--from", "mot", "--to", "coco-video", "--out", tmp_path / "coco", check=True)
+    doc = json.loads((tmp_path / "coco" / "annotations" / "instances.json").read_text())
+    assert doc["videos"] == [{"id": 1, "name": "MOT17-05-SDP", "fps": 14, "width": 640, "height": 480}]
+    assert sorted({a["instance_id"] for a in doc["annotations"]}) == sorted({int(r.split(",")[1]) - 1 for r in rows})

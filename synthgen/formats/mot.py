@@ -9,7 +9,8 @@ them: it subtracts 1). Track ids are instance ids, which synthgen keeps stable
 across a sequence. Fully hidden objects keep a row with their amodal box and
 visibility 0, the way MOT17 lists occluded people.
 
-Reading takes MOT15's 10 columns (`..., conf, x, y, z`: world coordinates, -1
+Reading keeps seqinfo.ini's name and frameRate as each frame's `sequence` and
+`seconds`. It takes MOT15's 10 columns (`..., conf, x, y, z`: world coordinates, -1
 when unknown, no class or visibility) as well, and rows with id -1 (no track:
 datumaro and CVAT write them for shapes outside a track): each gets an instance
 id of its own above every track id, listed in the frame's `untracked`, and is
@@ -225,6 +226,16 @@ def _frame_images(seq: Path, info: dict[str, str], numbers: set[int], locator: I
     return dict(sorted(found.items()))
 
 
+def timing(info: dict[str, str], number: int) -> dict:
+    """The frame's `sequence` (seqinfo.ini's name) and `seconds` (from its frameRate), when the file has them,
+    so a sequence written again keeps its name and frame rate."""
+    extra: dict = {"sequence": info["name"]} if info.get("name") else {}
+    rate = info.get("framerate", "")
+    if rate.replace(".", "", 1).isdigit() and float(rate) > 0:
+        extra["seconds"] = round((number - 1) / float(rate), 9)
+    return extra
+
+
 def read(path: Path, images: Path | None = None) -> LabelSet:
     seq = _sequence_dir(Path(path))
     gt = seq / "gt" / "gt.txt"
@@ -243,6 +254,7 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
             raise fail(image, "(size)", f"{width}x{height} disagrees with seqinfo.ini's imWidth x imHeight "
                                         f"({declared[0]}x{declared[1]})")
         extra = {"untracked": untracked[number]} if number in untracked else {}
+        extra.update(timing(info, number))
         relative = image.relative_to(seq).as_posix() if image.is_relative_to(seq) else str(image)
         frames.append(make_frame(number - 1, relative, width, height, by_frame.get(number, []), categories, **extra))
     return LabelSet(categories, frames, seq, str(gt), +unread)
