@@ -357,3 +357,18 @@ def test_a_mot_sequence_keeps_its_name_and_frame_rate_through_the_tracking_forma
     doc = json.loads((tmp_path / "coco" / "annotations" / "instances.json").read_text())
     assert doc["videos"] == [{"id": 1, "name": "MOT17-05-SDP", "fps": 14, "width": 640, "height": 480}]
     assert sorted({a["instance_id"] for a in doc["annotations"]}) == sorted({int(r.split(",")[1]) - 1 for r in rows})
+
+
+@pytest.mark.parametrize("hostile", ["../up", "a/b", "CON", "", "x" * 300])
+def test_a_sequence_value_that_is_no_plain_file_name_never_names_a_folder(sequence, tmp_path, hostile):
+    from dataclasses import replace
+
+    labels = rendered(sequence)
+    labels.frames = [replace(f, extra={**f.extra, "sequence": hostile if f.frame_index < 4 else "b"})
+                     for f in labels.frames]
+    out = tmp_path / "out" / "inside"
+    mot.write(labels, out, Losses())
+    kitti_tracking.write(labels, out / "kitti", Losses())
+    assert {p.name for p in out.iterdir()} == {"seq_000000", "b", "kitti"}
+    assert sorted(p.name for p in (out / "kitti" / "label_02").iterdir()) == ["0000.txt", "0001.txt"]
+    assert all(p.resolve().is_relative_to(out) for p in (tmp_path / "out").rglob("*"))
