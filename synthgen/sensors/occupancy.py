@@ -143,6 +143,13 @@ def touched_voxels(tris: np.ndarray, shape: tuple[int, int, int]):
     dims = np.array(shape)
     lo = np.clip(np.ceil(tris.min(axis=1) - TOUCH).astype(np.int64) - 1, 0, dims - 1)
     hi = np.clip(np.floor(tris.max(axis=1) + TOUCH).astype(np.int64), 0, dims - 1)
+    # most triangles of detailed meshes lie inside one voxel: their box is in it, so they touch it
+    single = (lo == hi).all(axis=1) & (tris.min(axis=1) >= -TOUCH).all(axis=1) & (tris.max(axis=1) <= dims + TOUCH).all(axis=1)
+    if single.any():
+        yield (lo[single, 0] * shape[1] + lo[single, 1]) * shape[2] + lo[single, 2], index[single]
+    tris, normal, index, lo, hi = tris[~single], normal[~single], index[~single], lo[~single], hi[~single]
+    if not len(tris):
+        return
     d = np.abs(normal).argmax(axis=1)
     a, b = (d + 1) % 3, (d + 2) % 3
     rows = np.arange(len(tris))
@@ -155,6 +162,8 @@ def touched_voxels(tris: np.ndarray, shape: tuple[int, int, int]):
     ga, gb = normal[rows, a] / nd, normal[rows, b] / nd
     c0 = tris[rows, 0, d] + ga * tris[rows, 0, a] + gb * tris[rows, 0, b]
     spread = 0.5 * (np.abs(ga) + np.abs(gb))
+    along = tris[rows, :, d]  # (triangles, 3): the vertices' d coordinates
+    d_min, d_max = along.min(axis=1), along.max(axis=1)
     for first in range(0, int(start[-1]), COLUMN_CHUNK):
         flat = np.arange(first, min(first + COLUMN_CHUNK, int(start[-1])), dtype=np.int64)
         t = np.searchsorted(start, flat, side="right") - 1
@@ -162,9 +171,8 @@ def touched_voxels(tris: np.ndarray, shape: tuple[int, int, int]):
         ia = lo[t, a[t]] + local // count_b[t]
         ib = lo[t, b[t]] + local % count_b[t]
         mid = c0[t] - ga[t] * (ia + 0.5) - gb[t] * (ib + 0.5)
-        along = tris[t, :, d[t]]  # (columns, 3): the vertices' d coordinates
-        low = np.maximum(mid - spread[t], along.min(axis=1))
-        high = np.minimum(mid + spread[t], along.max(axis=1))
+        low = np.maximum(mid - spread[t], d_min[t])
+        high = np.minimum(mid + spread[t], d_max[t])
         k_lo = np.maximum(np.ceil(low - TOUCH).astype(np.int64) - 1, lo[t, d[t]])
         k_hi = np.minimum(np.floor(high + TOUCH).astype(np.int64), hi[t, d[t]])
         n = np.maximum(k_hi - k_lo + 1, 0)
@@ -188,17 +196,26 @@ def triangle_box_overlap(v: np.ndarray, half: float = 0.5) -> np.ndarray:
     [-half, half]^3: the 13 separating axes of Akenine-Moeller's test (3 box faces, the triangle's
     normal, 9 edge cross products). Touching within TOUCH counts."""
     reach = half + TOUCH
-    ok = (v.min(axis=1) <= reach).all(axis=1) & (v.max(axis=1) >= -reach).all(axis=1)
-    edges = (v[:, 1] - v[:, 0], v[:, 2] - v[:, 1], v[:, 0] - v[:, 2])
-    normal = np.cross(edges[0], edges[1])
-    ok &= np.abs(np.einsum("pi,pi->p", normal, v[:, 0])) <= reach * np.abs(normal).sum(axis=1)
-    for edge in edges:
+    c = np.ascontiguousarray(np.asarray(v, dtype=np.float64).transpose(1, 2, 0))  # [vertex][axis] -> (P,)
+    ok = np.ones(c.shape[2], dtype=bool)
+    for axis in range(3):
+        x0, x1, x2 = c[0][axis], c[1][axis], c[2][axis]
+        ok &= (np.minimum(np.minimum(x0, x1), x2) <= reach) & (np.maximum(np.maximum(x0, x1), x2) >= -reach)
+    edges = [c[1] - c[0], c[2] - c[1], c[0] - c[2]]  # each (3, P)
+    e0, e1 = edges[0], edges[1]
+    normal = (e0[1] * e1[2] - e0[2] * e1[1], e0[2] * e1[0] - e0[0] * e1[2], e0[0] * e1[1] - e0[1] * e1[0])
+    ok &= (np.abs(normal[0] * c[0][0] + normal[1] * c[0][1] + normal[2] * c[0][2])
+           <= reach * (np.abs(normal[0]) + np.abs(normal[1]) + np.abs(normal[2])))
+    for n, edge in enumerate(edges):
+        # the vertex opposite the edge projects apart; the edge's own two project to one value
+        own, other = c[n], c[(n + 2) % 3]
         for j in range(3):
             k, m = (j + 1) % 3, (j + 2) % 3
-            # the axis e_j x edge; projecting the vertices onto it
-            p = v[:, :, m] * edge[:, None, k] - v[:, :, k] * edge[:, None, m]
-            r = reach * (np.abs(edge[:, k]) + np.abs(edge[:, m]))
-            ok &= (p.min(axis=1) <= r) & (p.max(axis=1) >= -r)
+            # the axis e_j x edge
+            p_own = own[m] * edge[k] - own[k] * edge[m]
+            p_other = other[m] * edge[k] - other[k] * edge[m]
+            r = reach * (np.abs(edge[k]) + np.abs(edge[m]))
+            ok &= (np.minimum(p_own, p_other) <= r) & (np.maximum(p_own, p_other) >= -r)
     return ok
 
 
@@ -251,25 +268,33 @@ def traverse(origins: np.ndarray, ends: np.ndarray, shape: tuple[int, int, int],
     start = o + t0[:, None] * dvec
     voxel = np.clip(np.floor(start).astype(np.int64), 0, np.array(shape) - 1)
     step = np.sign(dvec).astype(np.int64)
+    never = 1e300  # the next boundary along an axis the segment does not move on
     with np.errstate(divide="ignore", invalid="ignore"):
-        boundary = voxel + (step > 0)
-        t_max = np.where(step != 0, (boundary - o) / dvec, np.inf)
-        t_delta = np.where(step != 0, np.abs(1.0 / dvec), np.inf)
-    rows = np.arange(len(o))
+        t_max = np.where(step != 0, (voxel + (step > 0) - o) / dvec, never)
+        t_delta = np.where(step != 0, np.abs(1.0 / dvec), 0.0)
     strides = np.array([shape[1] * shape[2], shape[2], 1])
-    upper = np.array(shape) - 1
-    while len(rows):
-        mask[voxel @ strides] = True
-        axis = t_max.argmin(axis=1)
-        nxt = t_max[rows, axis]
+    # one array per axis: stepping with boolean arithmetic beats fancy indexing by axis
+    cell = [np.ascontiguousarray(voxel[:, k]) for k in range(3)]
+    tm = [np.ascontiguousarray(t_max[:, k]) for k in range(3)]
+    td = [np.ascontiguousarray(t_delta[:, k]) for k in range(3)]
+    st = [np.ascontiguousarray(step[:, k]) for k in range(3)]
+    flat = voxel @ strides
+    while len(flat):
+        mask[flat] = True
+        on_x = (tm[0] <= tm[1]) & (tm[0] <= tm[2])
+        on_y = ~on_x & (tm[1] <= tm[2])
+        on_z = ~(on_x | on_y)
+        nxt = np.where(on_x, tm[0], np.where(on_y, tm[1], tm[2]))
         go = nxt < t1
-        voxel[rows, axis] += step[rows, axis]
-        t_max[rows, axis] += t_delta[rows, axis]
-        go &= ((voxel >= 0) & (voxel <= upper)).all(axis=1)
+        for k, on in enumerate((on_x, on_y, on_z)):
+            move = st[k] * on
+            cell[k] += move
+            flat += move * strides[k]
+            tm[k] += td[k] * on
+            go &= (cell[k] >= 0) & (cell[k] < shape[k])
         if not go.all():
-            voxel, t_max, t_delta, step, t1 = voxel[go], t_max[go], t_delta[go], step[go], t1[go]
-            o, dvec = o[go], dvec[go]
-        rows = np.arange(len(voxel))
+            flat, t1 = flat[go], t1[go]
+            cell, tm, td, st = ([a[go] for a in arrays] for arrays in (cell, tm, td, st))
 
 
 def grid_arrays(grid: OccupancyGrid) -> dict[str, np.ndarray]:
