@@ -318,7 +318,8 @@ def occupancy_bytes(grid: OccupancyGrid) -> bytes:
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = 0o644 << 16
             content = io.BytesIO()
-            np.lib.format.write_array(content, np.ascontiguousarray(array), allow_pickle=False)
+            array = array if array.flags.c_contiguous else np.ascontiguousarray(array)  # keeps 0-d arrays 0-d
+            np.lib.format.write_array(content, array, allow_pickle=False)
             archive.writestr(member, content.getvalue())
     return buffer.getvalue()
 
