@@ -342,3 +342,9 @@ def test_good_occupancy_config_validates(tmp_path):
     assert run_cli("validate", path).returncode == 0
     config = load_scene_config(path).config
     assert GridSpec.from_config(config.occupancy).shape == (40, 40, 8)
+
+
+def test_every_occupancy_key_is_documented():
+    text = (REPO / "docs" / "occupancy.md").read_text()
+    for key in Occupancy.model_fields:
+        assert f"| `{key}` |" in text, key
