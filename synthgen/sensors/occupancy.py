@@ -15,10 +15,11 @@ import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
+from synthgen.config.scene_config import Occupancy
 from synthgen.io.atomic import atomic_write_bytes
 from synthgen.scene.ego import ego_to_world
 from synthgen.scene.model import CameraSpec, Instance, Scene, invert_rigid
@@ -41,8 +42,7 @@ class GridSpec:
     shape: tuple[int, int, int]  # voxels along ego x, y, z
 
     @classmethod
-    def from_config(cls, occupancy) -> "GridSpec":
-        """From a validated `config.scene_config.Occupancy`."""
+    def from_config(cls, occupancy: Occupancy) -> "GridSpec":
         return cls(np.array([low for low, _ in occupancy.extent], dtype=np.float64), float(occupancy.voxel_size),
                    occupancy.shape())
 
@@ -88,6 +88,18 @@ def occupancy_grid(scene: Scene, spec: GridSpec, camera_rays: Rays | Sequence[Ra
     return OccupancyGrid(semantics, instances, observed(camera_rays, to_grid, spec.shape),
                          observed(lidar_rays, to_grid, spec.shape), spec.origin.copy(), spec.voxel_size,
                          np.array(ego, dtype=np.float64), class_names)
+
+
+def frame_occupancy(scene: Scene, occupancy: Occupancy, depths: Mapping[str, np.ndarray] | None = None,
+                    lidar_rays: Rays | Sequence[Rays] | None = None) -> OccupancyGrid:
+    """The grid a config's `occupancy` section asks for, from the frame's depth maps by camera name
+    ("" without a rig, as `scene.views()` names them) and lidar rays, each used when `visibility` lists it."""
+    cameras = None
+    if "cameras" in occupancy.visibility and depths:
+        cameras = [camera_rays(view.camera, depths[name], occupancy.camera_stride)
+                   for name, view in scene.views() if name in depths]
+    lidar = lidar_rays if "lidar" in occupancy.visibility else None
+    return occupancy_grid(scene, GridSpec.from_config(occupancy), cameras, lidar)
 
 
 def priority_order(scene: Scene) -> list[Instance]:
