@@ -8,13 +8,15 @@ every rendered object), (b) the file write, and (c) the grid with the camera's r
 (rays end on the ground, sky rays reach the grid's edge), and every ray hitting nothing
 (each one crosses the grid to its edge: the worst case). Depth comes from the camera
 model, not a render, so no Blender is needed. Prints the best of `--repeats` per frame
-and voxels per second.
+and voxels per second, and the resident memory after each frame (flat: nothing is kept
+between frames; `--quick` times only the voxelisation, for long runs).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 import time
 from pathlib import Path
@@ -40,6 +42,11 @@ def ground_depth(camera) -> np.ndarray:
     return np.where(down < 0, depth, np.inf)
 
 
+def rss_mib() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def best(repeats: int, work) -> float:
     times = []
     for _ in range(repeats):
@@ -54,17 +61,26 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=5)
     parser.add_argument("--stride", type=int, default=Occupancy().camera_stride)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="voxelisation only, once per frame")
     args = parser.parse_args()
     loaded = load_scene_config(REPO / "scenes" / "street.yaml")
     spec = GridSpec.from_config(Occupancy())
     voxels = int(np.prod(spec.shape))
     print(f"grid {spec.shape[0]}x{spec.shape[1]}x{spec.shape[2]} = {voxels} voxels of {spec.voxel_size} m; "
           f"camera rays every {args.stride}th pixel")
-    print("frame  triangles  voxelise s  write s  +ground rays s  +sky rays s  rays  voxels/s (voxelise)")
+    if args.quick:
+        print("frame  triangles  voxelise s  rss MiB")
+    else:
+        print("frame  triangles  voxelise s  write s  +ground rays s  +sky rays s  rays  voxels/s (voxelise)  rss MiB")
     totals = []
     for frame in range(args.frames):
         scene = build_scene(loaded.config, 0, frame, loaded.mesh_paths)
         triangles = sum(len(o.mesh.faces) for o in scene.rendered())
+        if args.quick:
+            seconds = best(1, lambda: occupancy_grid(scene, spec))
+            totals.append((seconds, 0.0, 0.0, 0.0))
+            print(f"{frame:5d}  {triangles:9d}  {seconds:10.3f}  {rss_mib():7.1f}")
+            continue
         camera = scene.camera
         ground = camera_rays(camera, ground_depth(camera), args.stride)
         sky = camera_rays(camera, np.full((camera.height, camera.width), np.inf), args.stride)
@@ -75,7 +91,7 @@ def main() -> None:
         with_sky = best(args.repeats, lambda: occupancy_grid(scene, spec, camera_rays=sky))
         totals.append((alone, write, with_ground, with_sky))
         print(f"{frame:5d}  {triangles:9d}  {alone:10.3f}  {write:7.3f}  {with_ground:14.3f}  {with_sky:11.3f}  "
-              f"{len(ground.origins):5d}  {voxels / alone:,.0f}")
+              f"{len(ground.origins):5d}  {voxels / alone:19,.0f}  {rss_mib():7.1f}")
     mean = np.mean(totals, axis=0)
     print(f"mean   {'':9s}  {mean[0]:10.3f}  {mean[1]:7.3f}  {mean[2]:14.3f}  {mean[3]:11.3f}")
 

@@ -125,11 +125,11 @@ def voxel_owners(objects: Sequence[Instance], to_grid: np.ndarray, shape: tuple[
     triangles, owner = [], []
     upper = np.array(shape, dtype=np.float64)
     for index, obj in enumerate(objects):
-        vertices = (np.asarray(obj.matrix_world) @ np.c_[obj.mesh.vertices, np.ones(len(obj.mesh.vertices))].T).T
-        vertices = vertices @ to_grid.T
-        if (vertices[:, :3].min(axis=0) > upper + TOUCH).any() or (vertices[:, :3].max(axis=0) < -TOUCH).any():
+        local_to_grid = to_grid @ obj.matrix_world
+        vertices = obj.mesh.vertices @ local_to_grid[:3, :3].T + local_to_grid[:3, 3]
+        if (vertices.min(axis=0) > upper + TOUCH).any() or (vertices.max(axis=0) < -TOUCH).any():
             continue
-        tris = vertices[:, :3][obj.mesh.faces]
+        tris = vertices[obj.mesh.faces]
         keep = ((tris.min(axis=1) <= upper + TOUCH) & (tris.max(axis=1) >= -TOUCH)).all(axis=1)
         triangles.append(tris[keep])
         owner.append(np.full(int(keep.sum()), index, dtype=np.int64))
