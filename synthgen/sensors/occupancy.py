@@ -291,8 +291,10 @@ def traverse(origins: np.ndarray, ends: np.ndarray, shape: tuple[int, int, int],
     td = [np.ascontiguousarray(t_delta[:, k]) for k in range(3)]
     st = [np.ascontiguousarray(step[:, k]) for k in range(3)]
     flat = voxel @ strides
+    sentinel = mask.size  # where a finished segment keeps writing until the arrays are compacted
+    seen = np.zeros(mask.size + 1, dtype=bool)
     while len(flat):
-        mask[flat] = True
+        seen[flat] = True
         on_x = (tm[0] <= tm[1]) & (tm[0] <= tm[2])
         on_y = ~on_x & (tm[1] <= tm[2])
         on_z = ~(on_x | on_y)
@@ -304,9 +306,15 @@ def traverse(origins: np.ndarray, ends: np.ndarray, shape: tuple[int, int, int],
             flat += move * strides[k]
             tm[k] += td[k] * on
             go &= (cell[k] >= 0) & (cell[k] < shape[k])
-        if not go.all():
+        done = np.flatnonzero(~go)
+        if 4 * len(done) > len(flat):  # compacting copies every array: only when a quarter is done
             flat, t1 = flat[go], t1[go]
             cell, tm, td, st = ([a[go] for a in arrays] for arrays in (cell, tm, td, st))
+        elif len(done):  # freeze: no more steps, marks go to the sentinel
+            flat[done], t1[done] = sentinel, -np.inf
+            for k in range(3):
+                st[k][done], tm[k][done] = 0, never
+    mask |= seen[:-1]
 
 
 def grid_arrays(grid: OccupancyGrid) -> dict[str, np.ndarray]:
