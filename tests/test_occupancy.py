@@ -4,6 +4,10 @@ and a fine-step march along rays. No Blender: the grid comes from the scene's ow
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
 import textwrap
 import zipfile
 from dataclasses import replace
@@ -282,6 +286,14 @@ def test_depth_map_of_a_wall_observes_the_space_before_it(street):
     # lidar rays are the same segments
     lidar = occupancy_grid(scene, spec, lidar_rays=Rays(rays.origins, rays.ends))
     assert (lidar.mask_lidar == grid.mask_camera).all()
+    # the config's visibility list decides which sensors count
+    section = Occupancy(voxel_size=0.5, extent=[[-2, 10], [-4, 4], [-1, 4]], camera_stride=1)
+    both = frame_occupancy(scene, section.model_copy(update={"visibility": ["cameras", "lidar"]}),
+                           depths={"": depth}, lidar_rays=Rays(rays.origins[:1], rays.ends[:1]))
+    assert (both.mask_camera == grid.mask_camera).all() and 0 < both.mask_lidar.sum() < grid.mask_camera.sum()
+    lidar_only = frame_occupancy(scene, section.model_copy(update={"visibility": ["lidar"]}), depths={"": depth})
+    assert not lidar_only.mask_camera.any() and not lidar_only.mask_lidar.any()
+    assert (lidar_only.semantics == grid.semantics).all()
 
 
 def test_grid_moves_with_the_ego(street, street_grid):
@@ -308,6 +320,15 @@ def test_file_is_reproducible_and_reads_back(tmp_path, street, street_grid):
     assert back.class_names == street_grid.class_names and back.voxel_size == 0.4
     assert np.array_equal(back.ego_to_world, street_grid.ego_to_world)
     assert not list(tmp_path.glob(".*partial"))
+    # another process (another hash seed, fresh caches) writes the same bytes
+    script = ("import hashlib, sys; from synthgen.config.load import load_scene_config; "
+              "from synthgen.config.scene_config import Occupancy; from synthgen.scene.build import build_scene; "
+              "from synthgen.sensors.occupancy import GridSpec, occupancy_bytes, occupancy_grid; "
+              "l = load_scene_config('scenes/street.yaml'); s = build_scene(l.config, 0, 0, l.mesh_paths); "
+              "print(hashlib.sha256(occupancy_bytes(occupancy_grid(s, GridSpec.from_config(Occupancy())))).hexdigest())")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True,
+                            env={**os.environ, "PYTHONHASHSEED": "123", "PYTHONPATH": str(REPO)})
+    assert result.stdout.strip() == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_voxel_centres_map_to_metres(street, street_grid):
