@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, PlainValidator, model_validator
+from pydantic import BeforeValidator, Field, PlainValidator, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from synthgen.config.catalog import ASSET_KINDS, COCO_KEYPOINTS, DRIVING_CATEGORIES, LAYOUT_CATEGORIES
@@ -196,6 +196,60 @@ class Rig(Strict):
     cameras: list[RigCamera] = Field(min_length=1)
 
 
+OCC3D_EXTENT = ((-40.0, 40.0), (-40.0, 40.0), (-1.0, 5.4))  # Occ3D-nuScenes, metres in the ego frame
+MAX_OCCUPANCY_VOXELS = 1 << 24  # 16.8 million: 0.1 m voxels over Occ3D's extent would be 41 million
+OCCUPANCY_SENSORS = ("cameras", "lidar")
+
+
+def _check_extent(raw: Any) -> Any:
+    import math
+
+    ok = isinstance(raw, (list, tuple)) and len(raw) == 3 and all(
+        isinstance(pair, (list, tuple)) and len(pair) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in pair)
+        for pair in raw)
+    if not ok:
+        raise PydanticCustomError("synthgen", "expected [[xmin, xmax], [ymin, ymax], [zmin, zmax]] in metres "
+                                  f"(ego frame), got {raw!r}")
+    for axis, (low, high) in zip("xyz", raw):
+        if not low < high:
+            raise PydanticCustomError("synthgen", f"expected {axis}min < {axis}max, got [{low}, {high}]")
+    return tuple((float(low), float(high)) for low, high in raw)
+
+
+class Occupancy(Strict):
+    """A semantic voxel grid around the ego per frame (docs/occupancy.md)."""
+
+    voxel_size: float = Field(default=0.4, gt=0.0)  # metres, the edge of a cubic voxel
+    extent: Annotated[tuple[tuple[float, float], tuple[float, float], tuple[float, float]],
+                      BeforeValidator(_check_extent)] = Field(default=OCC3D_EXTENT, validate_default=True)
+    visibility: list[Literal[OCCUPANCY_SENSORS]] = Field(default_factory=lambda: ["cameras"])  # type: ignore[valid-type]
+    camera_stride: int = Field(default=4, ge=1, le=1024)  # every k-th pixel's ray marks the free space it crosses
+
+    @field_validator("extent")
+    @classmethod
+    def _whole_voxels(cls, extent: tuple, info: ValidationInfo) -> tuple:
+        size = info.data.get("voxel_size")
+        if size is None:
+            return extent
+        counts = []
+        for axis, (low, high) in zip("xyz", extent):
+            count = (high - low) / size
+            if abs(count - round(count)) > 1e-6 * max(1.0, count):
+                raise PydanticCustomError("synthgen", f"the {axis} extent [{low:g}, {high:g}] is {count:g} voxels of "
+                                          f"{size:g} m; expected a whole number")
+            counts.append(round(count))
+        total = counts[0] * counts[1] * counts[2]
+        if total > MAX_OCCUPANCY_VOXELS:
+            raise PydanticCustomError("synthgen", f"{counts[0]}x{counts[1]}x{counts[2]} = {total} voxels; at most "
+                                      f"{MAX_OCCUPANCY_VOXELS} (a larger voxel_size or a smaller extent)")
+        return extent
+
+    def shape(self) -> tuple[int, int, int]:
+        """Voxels along ego x, y, z."""
+        return tuple(round((high - low) / self.voxel_size) for low, high in self.extent)  # type: ignore[return-value]
+
+
 class Light(Strict):
     type: Literal["sun", "point", "area"]
     energy: NonNegative = Field(default_factory=lambda: const(1000.0))
@@ -298,6 +352,7 @@ class SceneConfig(Strict):
     layout: Layout | None = None
     environment: Environment | None = None
     rig: Rig | None = None
+    occupancy: Occupancy | None = None  # a semantic voxel grid around the ego (docs/occupancy.md)
     categories_: Literal["driving"] | list[str | CategoryEntry] | None = Field(default=None, alias="categories")
     labels: Labels = Field(default_factory=Labels)
 
