@@ -19,7 +19,7 @@ LAYERS = {
     "io": 1,
     "config": 2,
     "scene": 3, "fake": 3,
-    "labels": 4, "text": 4, "tabular": 4,
+    "labels": 4, "sensors": 4, "text": 4, "tabular": 4,
     "render": 5, "dataset": 5, "annotate": 5, "viz": 5,
     "formats": 6,
     "compare": 7,
