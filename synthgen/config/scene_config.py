@@ -253,13 +253,6 @@ class Lidar(Strict):
     rotation_hz: float = Field(default=10.0, gt=0.0, le=1000.0)
     motion_distortion: bool = True
 
-    @model_validator(mode="after")
-    def _angles_per_channel(self) -> "Lidar":
-        if isinstance(self.vertical_angles, list) and len(self.vertical_angles) != self.channels:
-            raise PydanticCustomError("synthgen", f"vertical_angles lists {len(self.vertical_angles)} angles for "
-                                      f"{self.channels} channels; give one per channel or {{min, max}}")
-        return self
-
 
 class Light(Strict):
     type: Literal["sun", "point", "area"]
@@ -386,6 +379,10 @@ class SceneConfig(Strict):
             if name in lidar_names[:k]:
                 found.append((("lidars", k, "name"), f"lidar names must differ: {name!r} appears more than once "
                               "(it names the lidar's folder)"))
+        for k, lidar in enumerate(self.lidars):
+            if isinstance(lidar.vertical_angles, list) and len(lidar.vertical_angles) != lidar.channels:
+                found.append((("lidars", k, "vertical_angles"), f"lists {len(lidar.vertical_angles)} angles for "
+                              f"{lidar.channels} channels; give one per channel or {{min, max}}"))
         for i, group in enumerate(self.objects):
             if group.placement in REGIONS and self.layout is None:
                 found.append((("objects", i, "placement"), f"'{group.placement}' is a region of a street layout; "
