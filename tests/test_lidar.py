@@ -4,6 +4,7 @@ survive the file formats as KITTI and SemanticKITTI tools read them, and move as
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -280,3 +281,13 @@ def test_intensity_falls_with_incidence_and_albedo(loaded, scene):
     darker = sweep(dark, _lidar(loaded), 3)
     dark_floor = np.array([dark.rendered()[t].category == "floor" for t in darker.target])
     assert darker.intensity[dark_floor].mean() < 0.5 * result.intensity[floor].mean()
+
+
+def test_every_lidar_key_is_documented():
+    from synthgen.config.scene_config import Lidar, LidarIntensity
+
+    text = (REPO / "docs" / "lidar.md").read_text()
+    documented = set(re.findall(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)*", text, flags=re.MULTILINE))
+    names = {name for row in documented for name in row if name} | set(re.findall(r"`([a-z_]+)`", text))
+    for key in list(Lidar.model_fields) + list(LidarIntensity.model_fields):
+        assert key in names, f"Lidar.{key} is missing from docs/lidar.md"
