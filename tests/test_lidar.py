@@ -292,3 +292,48 @@ def test_every_lidar_key_is_documented():
     documented |= set(re.findall(r"`(albedo_gain|specular_gain|specular_exponent)`", text))
     for key in list(Lidar.model_fields) + list(LidarIntensity.model_fields):
         assert key in documented, f"Lidar.{key} is missing from docs/lidar.md"
+
+
+RIG = """
+version: 1
+camera: {resolution: [96, 54], fov: 70}
+ground: {size: 40}
+rig:
+  ego: {position: [3, -2, 0], heading: 30}
+  cameras:
+    - {name: front, position: [1.5, 0, 1.6]}
+    - {name: left, position: [1.2, 0.5, 1.6], yaw: 70, pitch: -5, fov: 90}
+    - {name: rear, position: [-0.5, 0, 1.5], yaw: 180, roll: 3, resolution: [64, 48]}
+objects:
+  - {category: box, shape: cube, count: 4, position: {uniform: [[-8, -8, 0], [8, 8, 0]]}}
+lidars:
+  - {name: roof, channels: 4, columns: 8, position: [0.5, 0.1, 1.9], yaw: 10, pitch: 2, roll: -1}
+  - {name: bumper, channels: 2, columns: 8, position: [3.5, 0, 0.5], yaw: {uniform: [-5, 5]}}
+"""
+
+
+def test_the_calibration_projects_like_each_rig_camera(tmp_path):
+    """P_k R0_rect Tr_velo_to_cam maps a point in the first lidar's frame to camera k's pixels, as the
+    camera's own K and world_to_cam do; Tr_imu_to_velo and calib JSON agree with the sweep's mounts."""
+    (tmp_path / "rig.yaml").write_text(RIG)
+    loaded = load_scene_config(tmp_path / "rig.yaml")
+    scene = build_scene(loaded.config, 5, 2, loaded.mesh_paths)
+    write_lidar_frame(tmp_path, scene, loaded.config, 5, 2)
+    calib = _calibration(tmp_path / "calib" / "000002.txt")
+    rig = json.loads((tmp_path / "calib" / "000002.json").read_text())
+    assert [c["name"] for c in rig["cameras"]] == ["front", "left", "rear"] and rig["kitti_P"] == [
+        "front", "left", "rear", "front"]
+    assert [lidar["name"] for lidar in rig["lidars"]] == ["roof", "bumper"]
+    mounts = [sweep(scene, lidar, 5, k).lidar_to_ego for k, lidar in enumerate(loaded.config.lidars)]
+    assert np.allclose([lidar["lidar_to_ego"] for lidar in rig["lidars"]], mounts)
+    lidar_to_world = ego_to_world(scene) @ mounts[0]
+    assert np.allclose(calib["Tr_imu_to_velo"].reshape(3, 4), np.linalg.inv(mounts[0])[:3], atol=1e-9)
+    world = np.random.default_rng(0).uniform(-10, 10, size=(50, 3)) + [0, 0, 10]
+    in_lidar = np.c_[world, np.ones(50)] @ np.linalg.inv(lidar_to_world).T
+    to_cam = np.vstack([calib["Tr_velo_to_cam"].reshape(3, 4), [0, 0, 0, 1]])
+    for k, (_, view) in enumerate(scene.views()):
+        expected = (np.c_[world, np.ones(50)] @ view.camera.world_to_cam.T)[:, :3] @ view.camera.K.T
+        rectified = (in_lidar @ to_cam.T)[:, :3] @ calib["R0_rect"].reshape(3, 3).T
+        got = np.c_[rectified, np.ones(50)] @ calib[f"P{k}"].reshape(3, 4).T
+        assert np.allclose(got[:, :2] / got[:, 2:], expected[:, :2] / expected[:, 2:], atol=1e-6)
+    assert np.array_equal(calib["P3"], calib["P0"])
