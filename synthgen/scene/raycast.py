@@ -92,11 +92,14 @@ def cast(targets: list[Target] | tuple[Target, ...], origins: np.ndarray, direct
     target = np.full(count, -1, dtype=np.int64)
     triangle = np.full(count, -1, dtype=np.int64)
     normal = np.zeros((count, 3))
-    ray_dot_origin = np.einsum("ij,ij->i", origins, directions)  # o . d, shared by every target's culling
+    ray_dot_origin = np.einsum("ij,ij->i", origins, directions)  # o . d and o . o, shared by every target's culling
+    origin_sq = np.einsum("ij,ij->i", origins, origins)
     one_origin = count > 0 and bool((origins == origins[0]).all())
     for index, item in enumerate(targets):
         matrices = np.asarray(item.matrices, dtype=np.float64).reshape(-1, 4, 4)
-        candidates = _in_sphere(item.mesh, matrices, origins, directions, slices, ray_dot_origin, one_origin)
+        if len(matrices) > 1 and (matrices == matrices[0]).all():
+            matrices = matrices[:1]  # still in every slice: the one-pose path
+        candidates = _in_sphere(item.mesh, matrices, origins, directions, slices, (ray_dot_origin, origin_sq), one_origin)
         if len(candidates) == 0:
             continue
         inverses = np.linalg.inv(matrices)  # world -> local per slice
@@ -131,21 +134,26 @@ def cast(targets: list[Target] | tuple[Target, ...], origins: np.ndarray, direct
 
 
 def _in_sphere(mesh: Mesh, matrices: np.ndarray, origins: np.ndarray, directions: np.ndarray,
-               slices: np.ndarray, ray_dot_origin: np.ndarray, one_origin: bool) -> np.ndarray:
+               slices: np.ndarray, dots: tuple[np.ndarray, np.ndarray], one_origin: bool) -> np.ndarray:
     """Indices of rays that pass within the posed mesh's bounding sphere (and not wholly behind it).
-    With c the sphere's centre: along = d . c - d . o, and |c - o|^2 - along^2 is the squared miss."""
+    With c the sphere's centre: along = d . c - d . o, |c - o|^2 = c . c - 2 c . o + o . o, and
+    |c - o|^2 - along^2 is the squared miss. The radius carries 1e-6 m to spare for rounding."""
+    ray_dot_origin, origin_sq = dots
     lo, hi = mesh.bounds
     centre_local = (lo + hi) / 2.0
     corners = mesh.box_corners - centre_local
     centres = matrices[:, :3, :3] @ centre_local + matrices[:, :3, 3]  # (S, 3)
-    radius = max(float(np.linalg.norm(corners @ m[:3, :3].T, axis=1).max()) for m in matrices) * (1 + 1e-9) + 1e-9
+    radius = float(np.linalg.norm(corners @ np.transpose(matrices[:, :3, :3], (0, 2, 1)), axis=2).max()) + 1e-6
     if len(centres) == 1:
-        along = directions @ centres[0] - ray_dot_origin
-        to_centre_sq = float(((origins[0] - centres[0]) ** 2).sum()) if one_origin else \
-            ((origins - centres[0]) ** 2).sum(axis=1)
+        centre = centres[0]
+        along = directions @ centre - ray_dot_origin
+        if one_origin:
+            to_centre_sq = float(((origins[0] - centre) ** 2).sum())
+        else:
+            to_centre_sq = centre @ centre - 2.0 * (origins @ centre) + origin_sq
     else:
         gathered = centres[slices]
         along = np.einsum("ij,ij->i", gathered, directions) - ray_dot_origin
-        to_centre_sq = ((gathered - origins) ** 2).sum(axis=1)
+        to_centre_sq = np.einsum("ij,ij->i", centres, centres)[slices] - 2.0 * np.einsum(
+            "ij,ij->i", gathered, origins) + origin_sq
     return np.flatnonzero((to_centre_sq - along**2 <= radius**2) & (along >= -radius))
-
