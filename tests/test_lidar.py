@@ -89,10 +89,15 @@ def test_every_point_lies_on_the_mesh_of_the_instance_and_class_it_is_labelled_w
     assert {"box", "ball", "ring", "floor"} <= {objects[t].category for t in np.unique(result.target)}
 
 
-def test_hits_match_an_independent_cast_on_the_whole_world_mesh(loaded, scene):
+ENGINES = ["triangle", pytest.param("embree", marks=pytest.mark.skipif(
+    not embree_available(), reason="embreex is not installed (pip install -e '.[lidar]')"))]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_hits_match_an_independent_cast_on_the_whole_world_mesh(loaded, scene, engine):
     """The same rays cast by trimesh on one concatenated world mesh: no local frames, no culling."""
     lidar = _lidar(loaded, channels=16, columns=180, range=(0.01, 1000.0))
-    result = sweep(scene, lidar, 3)
+    result = sweep(scene, lidar, 3, engine=engine)
     objects = scene.rendered()
     meshes = [_world_mesh(o) for o in objects]
     combined = trimesh.util.concatenate(meshes)
