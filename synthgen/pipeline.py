@@ -150,7 +150,8 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     layouts = camera_layouts(loaded, request.out)
     if request.mode is OutputMode.RESUME:
         _check_resume(Layout(request.out), manifest)
-    prepare_output_dir(request.out, request.mode, MANAGED + [TIMINGS] + [name for name in layouts if name] + [RIG_FILE] + LIDAR_MANAGED)
+    prepare_output_dir(request.out, request.mode,
+                       MANAGED + [TIMINGS] + [name for name in layouts if name] + [RIG_FILE] + LIDAR_MANAGED)
     for layout in layouts.values():
         layout.create(request.save_geometry, loaded.config.labels.normals)
     atomic_write_json(request.out / MANIFEST, manifest)

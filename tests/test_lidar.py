@@ -213,6 +213,11 @@ def test_bad_lidar_settings_are_one_line_errors(tmp_path):
     path.write_text("objects:\n  - {category: c, shape: cube}\nlidars:\n  - {name: top}\n  - {name: top}\n")
     message = one_line_error(run_cli("validate", path))  # as the user sees it: one line, exit status 2
     assert f"{path}:5: lidars.1.name: lidar names must differ" in message
+    path.write_text("objects:\n  - {category: c, shape: cube}\nrig:\n  cameras:\n    - {name: front}\n"
+                    "    - {name: calib}\nlidars:\n  - {name: top}\n")
+    with pytest.raises(UserError) as caught:
+        load_scene_config(path)
+    assert str(caught.value).startswith(f"{path}:6: rig.cameras.1.name: 'calib' is the folder of the lidar files")
 
 
 @pytest.fixture(scope="module")
