@@ -347,3 +347,19 @@ def test_the_calibration_projects_like_each_rig_camera(tmp_path):
         got = np.c_[rectified, np.ones(50)] @ calib[f"P{k}"].reshape(3, 4).T
         assert np.allclose(got[:, :2] / got[:, 2:], expected[:, :2] / expected[:, 2:], atol=1e-6)
     assert np.array_equal(calib["P3"], calib["P0"])
+
+
+def test_a_wet_road_returns_less_than_a_dry_one():
+    """environment.wet darkens and smooths the road; a roof lidar sees the road at grazing angles, where
+    the model's specular lobe does not return, so the wet road is dimmer, as wet asphalt is."""
+    means = {}
+    for wet in (0.0, 0.8):
+        loaded = load_scene_config(REPO / "scenes" / "street_lidar.yaml",
+                                   [f"environment.wet={wet}", "environment.night=0"])
+        street = build_scene(loaded.config, 0, 0, loaded.mesh_paths)
+        lidar = loaded.config.lidars[0].model_copy(update={"channels": 16, "columns": 256})
+        result = sweep(street, lidar, 0)
+        road = result.semantic == loaded.config.categories().index("road") + 1
+        assert road.sum() > 1000
+        means[wet] = result.intensity[road].mean()
+    assert means[0.8] < 0.8 * means[0.0]
