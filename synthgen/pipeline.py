@@ -32,6 +32,7 @@ from synthgen.io.workers import ATTEMPTS, Outcome, one_line, run_tasks
 from synthgen.labels.extract import extract
 from synthgen.render.scratch import remove_own_scratch
 from synthgen.scene.build import build_scene
+from synthgen.sensors.lidar_files import MANAGED as LIDAR_MANAGED, write_lidar_frame
 
 
 @dataclass
@@ -149,7 +150,8 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     layouts = camera_layouts(loaded, request.out)
     if request.mode is OutputMode.RESUME:
         _check_resume(Layout(request.out), manifest)
-    prepare_output_dir(request.out, request.mode, MANAGED + [TIMINGS] + [name for name in layouts if name] + [RIG_FILE])
+    prepare_output_dir(request.out, request.mode,
+                       MANAGED + [TIMINGS] + [name for name in layouts if name] + [RIG_FILE] + LIDAR_MANAGED)
     for layout in layouts.values():
         layout.create(request.save_geometry, loaded.config.labels.normals)
     atomic_write_json(request.out / MANIFEST, manifest)
@@ -252,6 +254,10 @@ def rendered_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[i
             sampled = time.perf_counter()
             render_time = labels_time = 0.0
             instances = 0
+            if loaded.config.lidars:  # before the views: a frame whose JSON exists has its lidar files too
+                root = layouts[""].root if "" in layouts else next(iter(layouts.values())).root.parent
+                write_lidar_frame(root, scene, loaded.config, seed, frame_index)
+                labels_time += time.perf_counter() - sampled
             for name, view in scene.views():
                 layout = layouts[name]
                 before = time.perf_counter()

@@ -250,6 +250,64 @@ class Occupancy(Strict):
         return tuple(round((high - low) / self.voxel_size) for low, high in self.extent)  # type: ignore[return-value]
 
 
+class VerticalRange(Strict):
+    min: float = Field(ge=-90.0, le=90.0)  # degrees above the lidar's horizontal plane
+    max: float = Field(ge=-90.0, le=90.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "VerticalRange":
+        if self.max <= self.min:
+            raise PydanticCustomError("synthgen", f"max must be greater than min, got min {self.min:g}, max {self.max:g}")
+        return self
+
+
+def _vertical_list(raw: Any) -> Any:
+    if isinstance(raw, dict):
+        return raw
+    ok = isinstance(raw, list) and raw and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw)
+    if not ok or not all(-90 <= v <= 90 for v in raw):
+        raise PydanticCustomError("synthgen", "expected {min, max} in degrees or a list of channel angles in "
+                                  f"[-90, 90] degrees, got {raw!r}")
+    return [float(v) for v in raw]
+
+
+def _range_pair(raw: Any) -> Any:
+    ok = isinstance(raw, (list, tuple)) and len(raw) == 2 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw)
+    if not ok or not 0 <= raw[0] < raw[1]:
+        raise PydanticCustomError("synthgen", f"expected [min, max] in metres with 0 <= min < max, got {raw!r}")
+    return (float(raw[0]), float(raw[1]))
+
+
+class LidarIntensity(Strict):
+    """intensity = clip(albedo_gain * luminance * (1 - metallic) * |cos i|
+    + specular_gain * (1 - roughness) * |cos i| ** specular_exponent, 0, 1) (docs/lidar.md)."""
+
+    albedo_gain: float = Field(default=1.0, ge=0.0)
+    specular_gain: float = Field(default=0.5, ge=0.0)
+    specular_exponent: float = Field(default=20.0, ge=1.0)
+
+
+class Lidar(Strict):
+    """A spinning lidar fixed to the ego vehicle (ego frame: x forward, y left, z up, metres)."""
+
+    name: Annotated[str, BeforeValidator(_camera_name)]
+    channels: int = Field(default=64, ge=1, le=1024)
+    vertical_angles: Annotated[VerticalRange | list[float], BeforeValidator(_vertical_list)] = Field(
+        default_factory=lambda: VerticalRange(min=-24.9, max=2.0))  # KITTI's HDL-64E spans about -24.9..2 degrees
+    columns: int = Field(default=2048, ge=1, le=65536)  # azimuth steps per rotation
+    range: Annotated[tuple[float, float], BeforeValidator(_range_pair)] = (0.9, 120.0)
+    position: Vec3 = Field(default_factory=lambda: const([0.8, 0.0, 1.73]))  # KITTI's velodyne: 1.73 m up
+    yaw: Angle = Field(default_factory=lambda: const(0.0))
+    pitch: Angle = Field(default_factory=lambda: const(0.0))
+    roll: Angle = Field(default_factory=lambda: const(0.0))
+    noise: float = Field(default=0.0, ge=0.0, le=10.0)  # range sigma, metres, along the ray
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)  # probability a return is lost
+    intensity: LidarIntensity = Field(default_factory=LidarIntensity)
+    rotation_hz: float = Field(default=10.0, gt=0.0, le=1000.0)
+    motion_distortion: bool = True
+
+
 class Light(Strict):
     type: Literal["sun", "point", "area"]
     energy: NonNegative = Field(default_factory=lambda: const(1000.0))
@@ -353,6 +411,7 @@ class SceneConfig(Strict):
     environment: Environment | None = None
     rig: Rig | None = None
     occupancy: Occupancy | None = None  # a semantic voxel grid around the ego (docs/occupancy.md)
+    lidars: list[Lidar] = Field(default_factory=list)  # docs/lidar.md
     categories_: Literal["driving"] | list[str | CategoryEntry] | None = Field(default=None, alias="categories")
     labels: Labels = Field(default_factory=Labels)
 
@@ -370,6 +429,20 @@ class SceneConfig(Strict):
                 if key in self.camera.model_fields_set:
                     found.append((("camera", key), "with a rig, cameras are posed by rig.cameras in the ego frame; "
                                   "remove it (the camera section gives their resolution, lens and clipping)"))
+        lidar_names = [lidar.name for lidar in self.lidars]
+        for k, name in enumerate(lidar_names):
+            if name in lidar_names[:k]:
+                found.append((("lidars", k, "name"), f"lidar names must differ: {name!r} appears more than once "
+                              "(it names the lidar's folder)"))
+        if self.lidars and self.rig is not None:
+            for k, camera in enumerate(self.rig.cameras):
+                if camera.name in ("lidar", "calib"):
+                    found.append((("rig", "cameras", k, "name"), f"{camera.name!r} is the folder of the lidar "
+                                  "files; name the camera otherwise"))
+        for k, lidar in enumerate(self.lidars):
+            if isinstance(lidar.vertical_angles, list) and len(lidar.vertical_angles) != lidar.channels:
+                found.append((("lidars", k, "vertical_angles"), f"lists {len(lidar.vertical_angles)} angles for "
+                              f"{lidar.channels} channels; give one per channel or {{min, max}}"))
         for i, group in enumerate(self.objects):
             if group.placement in REGIONS and self.layout is None:
                 found.append((("objects", i, "placement"), f"'{group.placement}' is a region of a street layout; "
