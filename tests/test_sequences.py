@@ -1,0 +1,240 @@
+"""Sequences (docs/sequences.md): determinism, independence of sequences and of rendering order, track ids
+across an occlusion, exact flow against the rendered depth, velocities, collision-free motion, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import REPO, run_cli
+
+STREET = textwrap.dedent("""\
+    version: 1
+    render: {quality: draft, samples: 1, denoise: false}
+    categories: driving
+    camera: {resolution: [64, 48], fov: 80, position: [0, -1.7, 1.6], rotation: [90, 0, -90], clip_start: 0.1}
+    world: {category: sky}
+    ground: {size: 300, category: terrain}
+    layout: {kind: street, length: 80, lanes: 2, buildings: false, trees: 0, street_lights: 0, signs: 0}
+    objects:
+      - {asset: sedan, count: 4, placement: lane}
+      - {asset: pedestrian, count: 3, placement: sidewalk}
+    sequence: {length: 3, fps: 10, ego: {speed: 8, lane_changes: 1}}
+    """)
+
+# a static scene, a camera driving along +X: the target is seen, hidden behind the pillar, seen again
+OCCLUSION = textwrap.dedent("""\
+    version: 1
+    render: {quality: draft, samples: 1, denoise: false}
+    categories: [target, pillar, floor]
+    camera: {resolution: [128, 96], fov: 80, position: [-5, 0, 1], rotation: [90, 0, -90], clip_start: 0.1}
+    ground: {size: 60, category: floor}
+    objects:
+      - {category: target, shape: cube, placement: fixed, position: [10, 3, 0.3], scale: 0.3, rotation: [0, 0, 0]}
+      - {category: pillar, shape: cube, placement: fixed, position: [5, 1.64, 0], scale: [0.3, 0.3, 3],
+         rotation: [0, 0, 0]}
+    sequence: {length: 5, fps: 2, ego: {speed: 4}}
+    """)
+
+
+def render(config: Path, out: Path, *extra) -> None:
+    run_cli("render", config, "--out", out, "--no-progress", *extra, check=True)
+
+
+def frame_files(root: Path) -> dict[str, bytes]:
+    """Every label and flow file under a run, by relative path (images excepted: they are the renderer's)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.suffix in (".json", ".npy") and p.name != "synthgen.json" and "images" not in p.parts}
+
+
+@pytest.fixture(scope="module")
+def street_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("seq")
+    config = base / "street.yaml"
+    config.write_text(STREET)
+    render(config, base / "two", "-n", "2")
+    render(config, base / "second", "--start", "1", "-n", "1")
+    resumed = base / "resumed"
+    shutil.copytree(base / "two", resumed)
+    for sub in ("frames", "flow/forward", "masks/instance", "depth"):  # frame 1 of sequence 0 and what follows
+        for path in (resumed / "seq_000000" / sub).glob("00000[12].*"):
+            path.unlink()
+    shutil.rmtree(resumed / "seq_000001")
+    render(config, resumed, "-n", "2", "--resume")
+    render(config, base / "again", "-n", "2")
+    return base
+
+
+def test_sequences_are_deterministic_and_independent(street_runs):
+    two = frame_files(street_runs / "two")
+    assert any(k.startswith("seq_000001/flow/forward") for k in two)
+    assert two == frame_files(street_runs / "again")
+    second = frame_files(street_runs / "second")
+    assert second and second == {k: v for k, v in two.items() if k.startswith("seq_000001/")}
+    assert frame_files(street_runs / "resumed") == two  # frames rendered in another order, the same bytes
+
+
+def test_frame_json_has_time_ego_pose_and_velocities(street_runs):
+    frames = [json.loads((street_runs / "two" / "seq_000000" / "frames" / f"{f:06d}.json").read_text())
+              for f in range(3)]
+    assert [f["seconds"] for f in frames] == [0.0, 0.1, 0.2] and {f["sequence"] for f in frames} == {0}
+    egos = [np.array(f["ego_to_world"]) for f in frames]
+    assert 0.7 < egos[1][0, 3] - egos[0][0, 3] < 0.9  # 8 m/s for 0.1 s (a lane change adds a little)
+    for frame in frames:  # the camera rides on the ego: its pose relative to the ego never changes
+        cam_to_world = np.linalg.inv(np.array(frame["world_to_cam"]))
+        assert np.allclose(np.linalg.inv(egos[0]) @ np.linalg.inv(np.array(frames[0]["world_to_cam"])),
+                           np.linalg.inv(np.array(frame["ego_to_world"])) @ cam_to_world, atol=1e-6)
+    moving = [i for i in frames[0]["instances"] if np.linalg.norm(i["velocity"]) > 0]
+    assert moving
+    for item in moving:  # the box centre in world coordinates moves by velocity * dt
+        centres = []
+        for frame in frames[:2]:
+            inst = next(i for i in frame["instances"] if i["id"] == item["id"])
+            centres.append((np.linalg.inv(np.array(frame["world_to_cam"])) @ np.append(inst["box3d"]["center"], 1))[:3])
+        assert np.allclose((centres[1] - centres[0]) / 0.1, item["velocity"], atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def occlusion_run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("occ")
+    config = base / "occlusion.yaml"
+    config.write_text(OCCLUSION)
+    render(config, base / "out", "-n", "1")
+    return base / "out" / "seq_000000"
+
+
+def test_track_id_survives_leaving_the_view(occlusion_run):
+    frames = [json.loads(p.read_text()) for p in sorted((occlusion_run / "frames").glob("*.json"))]
+    seen = [{i["id"]: i for i in f["instances"] if i["category"] == "target"} for f in frames]
+    pixels = [next(iter(s.values()))["visible_pixels"] for s in seen]
+    assert pixels[0] > 0 and pixels[2] == 0 and pixels[4] > 0, pixels
+    before, after = seen[0], seen[4]
+    assert before.keys() == after.keys() == {1}
+    assert before[1]["category"] == after[1]["category"] == "target"
+    assert np.allclose(before[1]["box3d"]["size"], after[1]["box3d"]["size"])
+
+
+def _frame(root: Path, f: int):
+    data = json.loads((root / "frames" / f"{f:06d}.json").read_text())
+    depth = np.load(root / "depth" / f"{f:06d}.npy")
+    import cv2
+
+    ids = cv2.imread(str(root / "masks" / "instance" / f"{f:06d}.png"), cv2.IMREAD_UNCHANGED)
+    return np.array(data["K"]), np.linalg.inv(np.array(data["world_to_cam"])), depth, ids
+
+
+def test_flow_agrees_with_depth_reprojection(occlusion_run):
+    """Frame t+1's rendered depth, lifted and projected into frame t, lands at p; the forward flow of
+    frame t at p must point back to the pixel of t+1 it came from (and the depth of t+1 where the flow
+    lands must be the moved point's depth)."""
+    errors, depth_errors = [], []
+    for t in range(4):
+        K, cam0, depth0, ids0 = _frame(occlusion_run, t)
+        _, cam1, depth1, _ = _frame(occlusion_run, t + 1)
+        flow = np.load(occlusion_run / "flow" / "forward" / f"{t:06d}.npy")
+        back = np.load(occlusion_run / "flow" / "backward" / f"{t + 1:06d}.npy")
+        h, w = depth0.shape
+        assert flow.shape == (h, w, 2) and flow.dtype == np.float32
+        v, u = np.mgrid[0:h, 0:w] + 0.5
+        finite = np.isfinite(depth1)
+        rays = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1)
+        world = (rays * np.where(finite, depth1, 0)[..., None]) @ cam1[:3, :3].T + cam1[:3, 3]
+        in0 = world @ np.linalg.inv(cam0)[:3, :3].T + np.linalg.inv(cam0)[:3, 3]
+        px = K[0, 0] * in0[..., 0] / in0[..., 2] + K[0, 2]
+        py = K[1, 1] * in0[..., 1] / in0[..., 2] + K[1, 2]
+        # bilinear flow at (px, py) from the four pixel centres around it, all of one object
+        x0, y0 = np.floor(px - 0.5).astype(int), np.floor(py - 0.5).astype(int)
+        ok = finite & (in0[..., 2] > 0) & (x0 >= 0) & (y0 >= 0) & (x0 < w - 1) & (y0 < h - 1)
+        x0, y0, fx, fy = x0[ok], y0[ok], (px - 0.5)[ok] - x0[ok], (py - 0.5)[ok] - y0[ok]
+        same = (ids0[y0, x0] == ids0[y0, x0 + 1]) & (ids0[y0, x0] == ids0[y0 + 1, x0]) & (ids0[y0, x0] == ids0[y0 + 1, x0 + 1])
+        same &= np.all(np.isfinite(depth0[[y0, y0, y0 + 1, y0 + 1], [x0, x0 + 1, x0, x0 + 1]]), axis=0)
+        interp = ((1 - fx) * (1 - fy))[:, None] * flow[y0, x0] + (fx * (1 - fy))[:, None] * flow[y0, x0 + 1] \
+            + ((1 - fx) * fy)[:, None] * flow[y0 + 1, x0] + (fx * fy)[:, None] * flow[y0 + 1, x0 + 1]
+        target = np.stack([u[ok] - px[ok], v[ok] - py[ok]], -1)
+        errors.append(np.linalg.norm(interp - target, axis=1)[same])
+        # backward flow of t+1 is the same correspondence, seen from t+1: exact at its own pixel centres
+        back_error = np.linalg.norm(back[ok] - np.stack([px[ok] - u[ok], py[ok] - v[ok]], -1), axis=1)
+        depth_errors.append(back_error)
+    errors, back_errors = np.concatenate(errors), np.concatenate(depth_errors)
+    assert len(errors) > 1000
+    assert np.median(errors) < 0.1, np.median(errors)
+    assert np.median(back_errors) < 1e-3 and np.percentile(back_errors, 99) < 1e-2
+    assert np.isnan(np.load(occlusion_run / "flow" / "forward" / "000004.npy")).all()
+    assert np.isnan(np.load(occlusion_run / "flow" / "backward" / "000000.npy")).all()
+
+
+def _street_config():
+    from synthgen.config.load import load_scene_config
+
+    return load_scene_config(REPO / "scenes" / "street_sequence.yaml")
+
+
+def test_velocities_are_the_derivative_of_the_poses():
+    from synthgen.scene.motion import poses_at
+
+    loaded = _street_config()
+    for sequence in range(3):
+        ego0, poses0, velocity = poses_at(loaded.config, 0, sequence, 0.5, loaded.mesh_paths)
+        ego1, poses1, _ = poses_at(loaded.config, 0, sequence, 0.5 + 1e-3, loaded.mesh_paths)
+        assert set(velocity) <= set(poses0)
+        assert any(np.linalg.norm(v) > 0 for v in velocity.values())
+        for k, v in velocity.items():
+            assert np.allclose((poses1[k][:3, 3] - poses0[k][:3, 3]) / 1e-3, v, atol=1e-6)
+            assert np.allclose(poses1[k][:3, :3], poses0[k][:3, :3])
+        assert np.linalg.norm(ego1[:3, 3] - ego0[:3, 3]) > 0
+
+
+def _obb_overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Independent 3D separating-axis test of two boxes given by their 8 corners (15 axes)."""
+    def axes(c):
+        return [c[4] - c[0], c[2] - c[0], c[1] - c[0]]  # corner order of posed_box_corners: x, y, z bits
+    ea, eb = axes(a), axes(b)
+    candidates = ea + eb + [np.cross(x, y) for x in ea for y in eb]
+    for axis in candidates:
+        n = np.linalg.norm(axis)
+        if n < 1e-9:
+            continue
+        pa, pb = a @ (axis / n), b @ (axis / n)
+        if pa.max() <= pb.min() + 1e-6 or pb.max() <= pa.min() + 1e-6:
+            return False
+    return True
+
+
+def test_no_two_vehicles_collide_in_sampled_sequences():
+    from synthgen.scene.motion import sequence_motion
+    from synthgen.scene.placement import posed_box_corners
+
+    loaded = _street_config()
+    vehicles = {"car", "truck", "bus"}
+    spec = loaded.config.sequence
+    moved = 0
+    for seed in range(12):
+        motion = sequence_motion(loaded.config, seed, 0, loaded.mesh_paths)
+        things = [i for i in motion.base.instances if i.category in vehicles]
+        moved += sum(i.instance_id in motion.velocity for i in things)
+        for frame in range(spec.length):
+            scene = motion.scene_at(frame / spec.fps)
+            boxes = [posed_box_corners(i.mesh.bounds, i.scale, i.rotation, i.translation)
+                     for i in scene.instances if i.category in vehicles]
+            for m, a in enumerate(boxes):
+                for b in boxes[m + 1:]:
+                    assert not _obb_overlap(a, b), (seed, frame)
+    assert moved > 20
+
+
+@pytest.mark.parametrize("value, message", [("{length: 1}", "sequence.length:"), ("{length: 5, fps: 0}", "sequence.fps:"),
+                                            ("{length: 5, ego: {speed: -1}}", "sequence.ego.speed:"),
+                                            ("{length: 5, ego: {lane_changes: 2}}", "sequence.ego.lane_changes:"),
+                                            ("{length: 5, agents: {walk: 1}}", "sequence.agents.walk:")])
+def test_bad_sequence_values_are_one_line(tmp_path, value, message):
+    config = tmp_path / "bad.yaml"
+    config.write_text(f"version: 1\nobjects:\n  - {{category: box, shape: cube}}\nsequence: {value}\n")
+    result = run_cli("render", config, "--out", tmp_path / "out", "--no-progress")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert ":4: " + message in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists()
