@@ -13,12 +13,13 @@ analytic function of `seconds`; velocities are its exact derivative, and flow fo
 - Everything else (parked cars, stuff, the layout) stands still.
 - No collisions: the moving boxes are checked against every thing and the ego vehicle over the
   whole sequence; a lane change that would hit something is dropped, then, while some pair
-  collides, the mover of the pair with the highest id stops (the ego last).
+  collides, the mover of the pair with the highest id (the ego last) stops where it stood at the
+  last check before the collision, and stands there for the rest of the sequence.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -66,11 +67,18 @@ class Motion:
     ego0: np.ndarray  # 4x4 ego -> world at t = 0
     ego_speed: float
     lane_change: LaneChange | None
-    velocity: dict[int, np.ndarray]  # instance id -> constant world velocity (m/s) of every mover
+    velocity: dict[int, np.ndarray]  # instance id -> world velocity (m/s) of every mover, until it stops
     sequence: int
+    stops: dict[int, float] = field(default_factory=dict)  # id -> seconds at which a mover stops (EGO: the ego)
+
+    def _moving_until(self, key: int) -> float:
+        return self.stops.get(key, np.inf)
 
     def ego_at(self, seconds: float) -> tuple[np.ndarray, np.ndarray]:
-        """(4x4 ego -> world, world velocity of the ego origin) at `seconds`."""
+        """(4x4 ego -> world, world velocity of the ego origin) at `seconds`. A stopped ego stands where it
+        stopped, lane change and all."""
+        stopped = seconds >= self._moving_until(EGO)
+        seconds = min(seconds, self._moving_until(EGO))
         lateral, lateral_speed = 0.0, 0.0
         if self.lane_change is not None:
             change = self.lane_change
@@ -80,12 +88,12 @@ class Motion:
         local = np.eye(4)
         local[:3, :3] = _z_turn(yaw)
         local[:3, 3] = [self.ego_speed * seconds, lateral, 0.0]
-        velocity = self.ego0[:3, :3] @ np.array([self.ego_speed, lateral_speed, 0.0])
+        velocity = np.zeros(3) if stopped else self.ego0[:3, :3] @ np.array([self.ego_speed, lateral_speed, 0.0])
         return self.ego0 @ local, velocity
 
     def displacement(self, instance_id: int, seconds: float) -> np.ndarray:
         velocity = self.velocity.get(instance_id)
-        return np.zeros(3) if velocity is None else velocity * seconds
+        return np.zeros(3) if velocity is None else velocity * min(seconds, self._moving_until(instance_id))
 
     def poses_at(self, seconds: float) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """(4x4 ego -> world, {instance id: 4x4 matrix_world}) for every object with an id, static ones too."""
@@ -97,9 +105,10 @@ class Motion:
             poses[instance.instance_id] = matrix
         return ego, poses
 
-    def velocities(self) -> dict[int, np.ndarray]:
-        """World velocity (m/s) of every labelled thing: constant in time, zero for those standing still."""
-        return {i.instance_id: self.velocity.get(i.instance_id, np.zeros(3)) for i in self.base.labelled()}
+    def velocities(self, seconds: float) -> dict[int, np.ndarray]:
+        """World velocity (m/s) of every labelled thing at `seconds`: zero for those standing still."""
+        return {i.instance_id: self.velocity[i.instance_id] if i.instance_id in self.velocity
+                and seconds < self._moving_until(i.instance_id) else np.zeros(3) for i in self.base.labelled()}
 
     def scene_at(self, seconds: float) -> Scene:
         """The scene at `seconds`: the first scene with every mover, the ego and its cameras moved."""
@@ -113,7 +122,7 @@ class Motion:
         frame = int(round(seconds * self.fps))
         return replace(base, frame_index=frame, instances=moved, camera=camera, rig_cameras=rig_cameras,
                        ego_to_world=ego if base.ego_to_world is not None else None,
-                       sequence=self.sequence, seconds=float(seconds), velocities=self.velocities())
+                       sequence=self.sequence, seconds=float(seconds), velocities=self.velocities(seconds))
 
     def _moved(self, instance: Instance, seconds: float) -> Instance:
         if instance.instance_id not in self.velocity:
@@ -173,7 +182,7 @@ def poses_at(config, seed: int, sequence: int, seconds: float, mesh_paths: dict[
     """(ego -> world, {id: matrix_world} of every object with an id, {id: world velocity} of every thing)."""
     motion = sequence_motion(config, seed, sequence, mesh_paths)
     ego, poses = motion.poses_at(seconds)
-    return ego, poses, motion.velocities()
+    return ego, poses, motion.velocities(seconds)
 
 
 def _lanes(scene: Scene) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -238,10 +247,11 @@ def _collide(a: np.ndarray, b: np.ndarray) -> bool:
 EGO = 0  # the ego vehicle's key among the movers
 
 
-def _first_collision(motion: Motion, duration: float, box: tuple) -> tuple[int, int] | None:
+def _first_collision(motion: Motion, duration: float, box: tuple) -> tuple[int, int, float, float] | None:
     """The first pair (in time, then by ids) whose boxes overlap at some time in [0, duration] while they
-    did not at t = 0 (a rider and its bike, `overlap: allow` groups), or None. Checked at steps in which
-    no two objects close in by more than CHECK_STEP metres; bounding boxes first, all steps at once."""
+    did not at t = 0 (a rider and its bike, `overlap: allow` groups), as (id, id, time of the last check
+    before, time of the collision), or None. Checked at steps in which no two objects close in by more
+    than CHECK_STEP metres; bounding boxes first, all steps at once."""
     things = motion.base.instances
     ids = [EGO] + [i.instance_id for i in things]
     ego_local = posed_box_corners(np.array(box).T, np.ones(3), np.eye(3), np.zeros(3))
@@ -250,7 +260,9 @@ def _first_collision(motion: Motion, duration: float, box: tuple) -> tuple[int, 
     times = duration * np.arange(steps + 1) / steps
     corners0 = np.stack([np.zeros((8, 3))] + [_box_corners(i) for i in things])  # (N, 8, 3); the ego's below
     velocity = np.stack([np.zeros(3)] + [motion.velocity.get(k, np.zeros(3)) for k in ids[1:]])
-    corners = corners0[None] + (times[:, None, None] * velocity[None])[:, :, None, :]  # (T, N, 8, 3)
+    until = np.array([np.inf] + [motion._moving_until(k) for k in ids[1:]])
+    moved = np.minimum(times[:, None], until[None, :])[..., None] * velocity[None]  # (T, N, 3)
+    corners = corners0[None] + moved[:, :, None, :]  # (T, N, 8, 3)
     for t, seconds in enumerate(times):
         pose, _ = motion.ego_at(float(seconds))
         corners[t, 0] = ego_local @ pose[:3, :3].T + pose[:3, 3]
@@ -264,20 +276,22 @@ def _first_collision(motion: Motion, duration: float, box: tuple) -> tuple[int, 
     candidates = near[1:] & upper[None] & ~touching0[None]
     for t, a, b in zip(*np.nonzero(candidates)):  # in time order, then by ids
         if _collide(corners[t + 1, a], corners[t + 1, b]):
-            return ids[a], ids[b]
+            return ids[a], ids[b], float(times[t]), float(times[t + 1])
     return None
 
 
 def _resolve_collisions(motion: Motion, duration: float, box: tuple) -> None:
-    """Drop the lane change if it hits anything, then stop movers until nothing collides (terminates:
-    each round stops one mover, and the first scene itself is free of collisions)."""
-    while (pair := _first_collision(motion, duration, box)) is not None:
-        a, b = pair
-        if EGO in pair and motion.lane_change is not None:
+    """Drop the lane change if it hits anything; then, while a pair collides, stop one of its movers where
+    it stood at the last check before. Terminates: each round moves one stop time strictly earlier, onto
+    a finite grid of check times, and the first scene itself is free of collisions."""
+    while (found := _first_collision(motion, duration, box)) is not None:
+        a, b, before, at = found
+        if EGO in (a, b) and motion.lane_change is not None:
             motion.lane_change = None
             continue
-        movers = [k for k in (a, b) if k in motion.velocity]
+        # the pair did not overlap at `before`: one of them moved since (the ego only with a speed)
+        movers = [k for k in (a, b) if k != EGO and k in motion.velocity and motion._moving_until(k) > before]
         if movers:
-            del motion.velocity[max(movers)]
-        else:  # only the ego moves: it stops, and so does its lane (which rides at its speed)
-            motion.ego_speed = 0.0
+            motion.stops[max(movers)] = before
+        else:
+            motion.stops[EGO] = before
