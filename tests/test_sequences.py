@@ -240,3 +240,45 @@ def test_bad_sequence_values_are_one_line(tmp_path, value, message):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert ":4: " + message in result.stderr, result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_first_frame_of_a_sequence_is_the_static_frame():
+    """Adding motion changes nothing the static sampler draws: sequence i at t = 0 is static frame i."""
+    from synthgen.scene.build import build_scene
+    from synthgen.scene.motion import sequence_motion
+
+    loaded = _street_config()
+    for sequence in (0, 3):
+        static = build_scene(loaded.config, 5, sequence, loaded.mesh_paths)
+        start = sequence_motion(loaded.config, 5, sequence, loaded.mesh_paths).scene_at(0.0)
+        assert [(i.instance_id, i.mesh_key) for i in start.instances] == \
+            [(i.instance_id, i.mesh_key) for i in static.instances]
+        for a, b in zip(start.instances, static.instances):
+            assert np.array_equal(a.matrix_world, b.matrix_world)
+        assert np.array_equal(start.camera.cam_to_world, static.camera.cam_to_world)
+
+
+RIG = STREET.replace("camera: {resolution: [64, 48], fov: 80, position: [0, -1.7, 1.6], rotation: [90, 0, -90], "
+                     "clip_start: 0.1}",
+                     "camera: {resolution: [48, 32], fov: 80, clip_start: 0.1}\n"
+                     "rig:\n  ego: {position: [0, -1.7, 0]}\n  cameras:\n"
+                     "    - {name: front, position: [1.7, 0, 1.55]}\n"
+                     "    - {name: left, position: [1.5, 0.5, 1.55], yaw: 70}")
+
+
+def test_every_rig_camera_moves_with_the_ego(tmp_path):
+    assert "rig:" in RIG
+    config = tmp_path / "rig.yaml"
+    config.write_text(RIG)
+    render(config, tmp_path / "out", "-n", "1")
+    for frame in range(3):
+        poses = {}
+        for name in ("front", "left"):
+            root = tmp_path / "out" / "seq_000000" / name
+            data = json.loads((root / "frames" / f"{frame:06d}.json").read_text())
+            assert (root / "flow" / "forward" / f"{frame:06d}.npy").is_file()
+            ego, cam_to_ego = np.array(data["ego_to_world"]), np.array(data["cam_to_ego"])
+            assert np.allclose(np.linalg.inv(np.array(data["world_to_cam"])), ego @ cam_to_ego, atol=1e-6)
+            poses[name] = ego
+        assert np.array_equal(poses["front"], poses["left"])
+        assert np.isclose(poses["front"][0, 3], 0.8 * frame, atol=0.05) or frame == 0

@@ -114,11 +114,13 @@ class Motion:
         """The scene at `seconds`: the first scene with every mover, the ego and its cameras moved."""
         base = self.base
         ego, _ = self.ego_at(seconds)
-        carry = ego @ invert_rigid(self.ego0)  # world at t = 0 -> world at t, for what rides on the ego
         moved = tuple(self._moved(i, seconds) for i in base.instances)
-        rig_cameras = tuple((name, replace(spec, cam_to_world=carry @ spec.cam_to_world))
-                            for name, spec in base.rig_cameras)
-        camera = rig_cameras[0][1] if rig_cameras else replace(base.camera, cam_to_world=carry @ base.camera.cam_to_world)
+        rig_cameras, camera = base.rig_cameras, base.camera
+        if not np.array_equal(ego, self.ego0):  # the first frame's cameras stay the static frame's, bit for bit
+            carry = ego @ invert_rigid(self.ego0)  # world at t = 0 -> world at t, for what rides on the ego
+            rig_cameras = tuple((name, replace(spec, cam_to_world=carry @ spec.cam_to_world))
+                                for name, spec in base.rig_cameras)
+            camera = rig_cameras[0][1] if rig_cameras else replace(camera, cam_to_world=carry @ camera.cam_to_world)
         frame = int(round(seconds * self.fps))
         return replace(base, frame_index=frame, instances=moved, camera=camera, rig_cameras=rig_cameras,
                        ego_to_world=ego if base.ego_to_world is not None else None,
