@@ -229,16 +229,25 @@ def test_no_two_objects_collide_in_sampled_sequences():
     assert moved > 150
 
 
-@pytest.mark.parametrize("value, message", [("{length: 1}", "sequence.length:"), ("{length: 5, fps: 0}", "sequence.fps:"),
-                                            ("{length: 5, ego: {speed: -1}}", "sequence.ego.speed:"),
-                                            ("{length: 5, ego: {lane_changes: 2}}", "sequence.ego.lane_changes:"),
-                                            ("{length: 5, agents: {walk: 1}}", "sequence.agents.walk:")])
-def test_bad_sequence_values_are_one_line(tmp_path, value, message):
-    config = tmp_path / "bad.yaml"
-    config.write_text(f"version: 1\nobjects:\n  - {{category: box, shape: cube}}\nsequence: {value}\n")
-    result = run_cli("render", config, "--out", tmp_path / "out", "--no-progress")
+BAD = [("{length: 1}", "sequence.length:"), ("{length: 5, fps: 0}", "sequence.fps:"),
+       ("{length: 5, ego: {speed: -1}}", "sequence.ego.speed:"),
+       ("{length: 5, ego: {lane_changes: 2}}", "sequence.ego.lane_changes:"),
+       ("{length: 5, agents: {walk: 1}}", "sequence.agents.walk:")]
+
+
+def test_bad_sequence_values_are_one_line(tmp_path):
+    from synthgen.config.load import load_scene_config
+    from synthgen.errors import UserError
+
+    for k, (value, message) in enumerate(BAD):
+        config = tmp_path / f"bad{k}.yaml"
+        config.write_text(f"version: 1\nobjects:\n  - {{category: box, shape: cube}}\nsequence: {value}\n")
+        with pytest.raises(UserError) as caught:
+            load_scene_config(config)
+        assert f"bad{k}.yaml:4: {message}" in str(caught.value) and "\n" not in str(caught.value), str(caught.value)
+    result = run_cli("render", config, "--out", tmp_path / "out", "--no-progress")  # the last one, as a user sees it
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert ":4: " + message in result.stderr, result.stderr
+    assert ":4: sequence.agents.walk:" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
 
 
