@@ -308,15 +308,16 @@ def rendered_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[i
     if isinstance(layouts, Layout):
         layouts = {"": layouts}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="synthgen-helper") as helper:
-        trimmed = None
+        trimmed = motion = None
         for frame_index in frames:
             started = time.perf_counter()
-            motion, here = None, layouts
+            here = layouts
             if loaded.config.sequence is None:
                 scene = build_scene(loaded.config, seed, frame_index, loaded.mesh_paths)
             else:  # task s * length + f: frame f of sequence s, in its own folder
                 sequence, frame = divmod(frame_index, loaded.config.sequence.length)
-                motion = sequence_motion(loaded.config, seed, sequence, loaded.mesh_paths)
+                if motion is None or motion.sequence != sequence:  # one sequence kept: the one being rendered
+                    motion = sequence_motion(loaded.config, seed, sequence, loaded.mesh_paths)
                 scene = motion.scene_at(frame / motion.fps)
                 here = sequence_layouts(layouts, sequence)
             if trimmed is not None:

@@ -149,8 +149,9 @@ def _reprojection_errors(root: Path, t: int, shift=None) -> tuple[np.ndarray, np
         world = world - delta
         moved = np.linalg.norm(delta, axis=-1) > 0
     in0 = world @ np.linalg.inv(cam0)[:3, :3].T + np.linalg.inv(cam0)[:3, 3]
-    px = K[0, 0] * in0[..., 0] / in0[..., 2] + K[0, 2]
-    py = K[1, 1] * in0[..., 1] / in0[..., 2] + K[1, 2]
+    z0 = np.where(in0[..., 2] > 0, in0[..., 2], 1.0)  # points behind camera t are dropped below
+    px = K[0, 0] * in0[..., 0] / z0 + K[0, 2]
+    py = K[1, 1] * in0[..., 1] / z0 + K[1, 2]
     x0, y0 = np.floor(px - 0.5).astype(int), np.floor(py - 0.5).astype(int)
     ok = finite & (in0[..., 2] > 0) & (x0 >= 0) & (y0 >= 0) & (x0 < w - 1) & (y0 < h - 1)
     x0, y0, fx, fy = x0[ok], y0[ok], (px - 0.5)[ok] - x0[ok], (py - 0.5)[ok] - y0[ok]
@@ -174,11 +175,13 @@ def test_flow_agrees_with_depth_reprojection(occlusion_run):
     _, cam1, depth1, _ = _frame(occlusion_run, 1)
     flow = np.load(occlusion_run / "flow" / "forward" / "000000.npy")
     v, u = np.mgrid[0:depth0.shape[0], 0:depth0.shape[1]] + 0.5
-    points = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1) * depth0[..., None]
+    finite0 = np.isfinite(depth0)  # sky: no point, no depth to compare
+    points = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1) \
+        * np.where(finite0, depth0, 1.0)[..., None]
     in1 = (points @ cam0[:3, :3].T + cam0[:3, 3]) @ np.linalg.inv(cam1)[:3, :3].T + np.linalg.inv(cam1)[:3, 3]
-    q = np.floor(np.stack([u, v], -1) + flow - 0.5).astype(int)  # the pixel centres around the flowed point
+    q = np.floor(np.stack([u, v], -1) + np.nan_to_num(flow, nan=-1e6) - 0.5).astype(int)  # centres around it
     h, w = depth1.shape
-    inside = np.isfinite(depth0) & (q[..., 0] >= 0) & (q[..., 1] >= 0) & (q[..., 0] < w - 1) & (q[..., 1] < h - 1)
+    inside = finite0 & (q[..., 0] >= 0) & (q[..., 1] >= 0) & (q[..., 0] < w - 1) & (q[..., 1] < h - 1)
     qx, qy, z = q[..., 0][inside], q[..., 1][inside], in1[..., 2][inside]
     around = np.stack([depth1[qy, qx], depth1[qy, qx + 1], depth1[qy + 1, qx], depth1[qy + 1, qx + 1]])
     agree = (around.min(axis=0) <= z * 1.001) & (z * 0.999 <= around.max(axis=0))
