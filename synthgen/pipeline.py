@@ -14,13 +14,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
+
 from synthgen import __version__
 from synthgen.config.load import LoadedScene, load_scene_config
 from synthgen.config.checks import check_count_and_seed, check_start
 from synthgen.config.diff import differing_keys
 from synthgen.dataset.coco import write_instances
-from synthgen.dataset.layout import COCO_FILE, LOG, MANAGED, MANIFEST, Layout
-from synthgen.dataset.write import incomplete_frames_discarded, write_frame_json, write_labels, write_pixels
+from synthgen.dataset.layout import COCO_FILE, LOG, MANAGED, MANIFEST, SEQUENCE_DIR, Layout, frame_name, sequence_name
+from synthgen.dataset.write import (incomplete_frames_discarded, write_flow, write_frame_json, write_labels,
+                                    write_pixels)
 from synthgen.errors import UserError
 from synthgen.io.atomic import atomic_write_json, remove_partials
 from synthgen.io.console import native_output_to
@@ -29,10 +32,13 @@ from synthgen.io.forked import usable_cores
 from synthgen.io.outdir import OutputMode, prepare_output_dir
 from synthgen.io.stopping import deferred_stop, raise_if_stopped
 from synthgen.io.workers import ATTEMPTS, Outcome, one_line, run_tasks
-from synthgen.labels.extract import extract
+from synthgen.labels.extract import FrameOutputs, extract
 from synthgen.render.scratch import remove_own_scratch
 from synthgen.scene.build import build_scene
+from synthgen.scene.model import invert_rigid
+from synthgen.scene.motion import sequence_motion
 from synthgen.sensors.lidar_files import MANAGED as LIDAR_MANAGED, write_lidar_frame
+from synthgen.sensors.occupancy import frame_occupancy, lidar_rays, write_occupancy
 
 
 @dataclass
@@ -82,7 +88,8 @@ def _manifest(loaded: LoadedScene, seed: int, labels_only: bool) -> dict:
             "scene_sampling": SCENE_SAMPLING, "config_file": str(loaded.source.path),
             "config_digest": loaded.digest, "seed": seed, "labels_only": labels_only,
             "categories": loaded.config.categories(), "config": loaded.source.data,
-            "resolved_config": loaded.config.model_dump(mode="json", fallback=_plain)}
+            "resolved_config": loaded.config.model_dump(mode="json", fallback=_plain,
+                                                        exclude=None if loaded.config.sequence else {"sequence"})}
 
 
 def _plain(value: object) -> object:
@@ -90,12 +97,16 @@ def _plain(value: object) -> object:
     return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
-def _finished_manifest(manifest: dict, layouts: dict[str, Layout], failed: dict[int, str]) -> dict:
+def _finished_manifest(manifest: dict, layouts: dict[str, Layout], failed: dict[int, str],
+                       length: int | None = None) -> dict:
     """The manifest at the end of a run: complete frames as [first, last] runs, read from the frame files
-    (every camera's), and the frames that failed twice with their errors."""
+    (every camera's), and the frames that failed twice with their errors. In a sequence run of `length`
+    frames per sequence, frame f of sequence s is s * length + f."""
     complete = None
-    for layout in layouts.values():
-        found = set(layout.frame_indices())
+    for name, layout in layouts.items():
+        found = set(layout.frame_indices()) if length is None else {
+            s * length + f for s in _sequences_in(_out_of(name, layout)) for f in
+            sequence_layouts({name: layout}, s)[name].frame_indices()}
         complete = found if complete is None else complete & found
     return {**manifest, "frames": {"complete": _runs(sorted(complete or ())), "timings": TIMINGS,
                                    "failed": {str(frame): error for frame, error in sorted(failed.items())}}}
@@ -148,33 +159,68 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     first = build_scene(loaded.config, seed, request.start, loaded.mesh_paths)
     manifest = _manifest(loaded, seed, request.labels_only)
     layouts = camera_layouts(loaded, request.out)
+    length = loaded.config.sequence.length if loaded.config.sequence is not None else None
+    units = range(request.start, request.start + request.frames)  # frames, or sequences in a sequence run
     if request.mode is OutputMode.RESUME:
         _check_resume(Layout(request.out), manifest)
-    prepare_output_dir(request.out, request.mode,
-                       MANAGED + [TIMINGS] + [name for name in layouts if name] + [RIG_FILE] + LIDAR_MANAGED)
-    for layout in layouts.values():
-        layout.create(request.save_geometry, loaded.config.labels.normals)
+    prepare_output_dir(request.out, request.mode, MANAGED + [TIMINGS] + [name for name in layouts if name] + [RIG_FILE]
+                       + LIDAR_MANAGED + ["occupancy"] + [f"seq_{s:06d}" for s in _sequences_in(request.out)])
+    if length is None:
+        for layout in layouts.values():
+            layout.create(request.save_geometry, loaded.config.labels.normals)
+    else:
+        for s in units:
+            for layout in sequence_layouts(layouts, s).values():
+                layout.create(request.save_geometry, loaded.config.labels.normals, flow=True)
     atomic_write_json(request.out / MANIFEST, manifest)
     if loaded.config.rig is not None:
         atomic_write_json(request.out / RIG_FILE, rig_calibration(loaded, first))
 
-    todo = [i for i in range(request.start, request.start + request.frames)
-            if not (request.mode is OutputMode.RESUME and all(layout.is_complete(i) for layout in layouts.values()))]
-    summary = RenderSummary(0, request.frames - len(todo), 0, 0.0, 0.0, 0, request.out)
+    tasks = list(units) if length is None else [s * length + f for s in units for f in range(length)]
+    todo = [i for i in tasks if not (request.mode is OutputMode.RESUME and _complete(layouts, i, length))]
+    summary = RenderSummary(0, len(tasks) - len(todo), 0, 0.0, 0.0, 0, request.out)
     with native_output_to(request.out / LOG) as (terminal_out, terminal_err):
         if todo:
             # SIGINT, SIGTERM: stop after the frame in flight; any error: remove the frame it cut short
             with deferred_stop(cleanup=remove_own_scratch), incomplete_frames_discarded(layouts.values()):
                 _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err)
             remove_partials(request.out)  # what workers killed mid-frame left; every writer has stopped
-        for layout in layouts.values():
+        datasets = layouts.values() if length is None else [
+            layout for s in units for layout in sequence_layouts(layouts, s).values()]
+        for layout in datasets:
             summary.annotations += write_instances(layout.read_frames(), loaded.config.categories(),
                                                    layout.root / COCO_FILE, _keypoint_layouts(loaded))
-    atomic_write_json(request.out / MANIFEST, _finished_manifest(manifest, layouts, summary.failed))
+    atomic_write_json(request.out / MANIFEST, _finished_manifest(manifest, layouts, summary.failed, length))
     return summary
 
 
 RIG_FILE = "rig.json"
+
+
+def _out_of(name: str, layout: Layout) -> Path:
+    return layout.root.parent if name else layout.root
+
+
+def sequence_layouts(layouts: dict[str, Layout], sequence: int) -> dict[str, Layout]:
+    """Each camera's folder inside sequence `sequence`: OUT/seq_NNNNNN/ (OUT/seq_NNNNNN/NAME/ in a rig),
+    given the run's camera layouts; each is a complete dataset (docs/sequences.md)."""
+    return {name: Layout(_out_of(name, layout) / sequence_name(sequence) / name) if name
+            else Layout(layout.root / sequence_name(sequence)) for name, layout in layouts.items()}
+
+
+def _sequences_in(out: Path) -> list[int]:
+    if not out.is_dir():
+        return []
+    return sorted(int(m.group(1)) for m in (SEQUENCE_DIR.match(p.name) for p in out.iterdir()) if m and (out / m.group(0)).is_dir())
+
+
+def _complete(layouts: dict[str, Layout], task: int, length: int | None) -> bool:
+    """Whether every camera has written frame `task` (in a sequence run: frame task % length of sequence
+    task // length)."""
+    if length is None:
+        return all(layout.is_complete(task) for layout in layouts.values())
+    sequence, frame = divmod(task, length)
+    return all(layout.is_complete(frame) for layout in sequence_layouts(layouts, sequence).values())
 
 
 def camera_layouts(loaded: LoadedScene, out: Path) -> dict[str, Layout]:
@@ -214,6 +260,25 @@ def _keypoint_layouts(loaded: LoadedScene) -> dict:
             for group in loaded.config.objects for name in group.skeleton_categories()}
 
 
+def sequence_flows(motion, view, passes, length: int):
+    """(forward, backward) exact flow of one camera's frame (docs/sequences.md): to the next frame and to
+    the previous one, NaN where that frame is not in the sequence."""
+    from synthgen.labels.flow import exact_flow, relative_moves
+
+    frame = view.frame_index
+    ego, poses = motion.poses_at(frame / motion.fps)
+    flows = []
+    for other in (frame + 1, frame - 1):
+        if not 0 <= other < length:
+            flows.append(np.full(passes.depth.shape + (2,), np.nan, dtype=np.float32))
+            continue
+        other_ego, other_poses = motion.poses_at(other / motion.fps)
+        other_cam = other_ego @ invert_rigid(ego) @ view.camera.cam_to_world  # the camera rides on the ego
+        flows.append(exact_flow(passes.depth, passes.index, view.camera.K, view.camera.cam_to_world, other_cam,
+                                relative_moves(poses, other_poses)))
+    return flows[0], flows[1]
+
+
 @dataclass(frozen=True)
 class FrameTimes:
     """Where a frame's wall time went."""
@@ -245,36 +310,73 @@ def rendered_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[i
     if isinstance(layouts, Layout):
         layouts = {"": layouts}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="synthgen-helper") as helper:
-        trimmed = None
+        trimmed = motion = None
         for frame_index in frames:
             started = time.perf_counter()
-            scene = build_scene(loaded.config, seed, frame_index, loaded.mesh_paths)
+            here = layouts
+            if loaded.config.sequence is None:
+                scene = build_scene(loaded.config, seed, frame_index, loaded.mesh_paths)
+            else:  # task s * length + f: frame f of sequence s, in its own folder
+                sequence, frame = divmod(frame_index, loaded.config.sequence.length)
+                if motion is None or motion.sequence != sequence:  # one sequence kept: the one being rendered
+                    motion = sequence_motion(loaded.config, seed, sequence, loaded.mesh_paths)
+                scene = motion.scene_at(frame / motion.fps)
+                here = sequence_layouts(layouts, sequence)
             if trimmed is not None:
                 trimmed.result()
             sampled = time.perf_counter()
             render_time = labels_time = 0.0
             instances = 0
+            sweeps = []
             if loaded.config.lidars:  # before the views: a frame whose JSON exists has its lidar files too
-                root = layouts[""].root if "" in layouts else next(iter(layouts.values())).root.parent
-                write_lidar_frame(root, scene, loaded.config, seed, frame_index)
+                poses_at = None if motion is None else _poses_after(motion, scene.seconds)
+                sweeps = write_lidar_frame(_frame_root(here), scene, loaded.config, seed, scene.frame_index, poses_at)
                 labels_time += time.perf_counter() - sampled
+            occupancy = loaded.config.occupancy
+            depths, pending = {}, []  # with occupancy, frame JSONs wait until the grid is written
             for name, view in scene.views():
-                layout = layouts[name]
+                layout = here[name]
                 before = time.perf_counter()
                 renderer.draw(view)
                 rendered = time.perf_counter()
                 passes = renderer.passes()
-                pixels = helper.submit(write_pixels, layout, frame_index, passes, view.camera.world_to_cam)
-                outputs = extract(view, passes, f"images/{layout.path('image', frame_index).name}")
+                pixels = helper.submit(write_pixels, layout, view.frame_index, passes, view.camera.world_to_cam)
+                outputs = extract(view, passes, f"images/{layout.path('image', view.frame_index).name}")
                 write_labels(layout, view, outputs, save_geometry, preview_image=passes.rgb is None)
+                if motion is not None:
+                    write_flow(layout, view.frame_index, *sequence_flows(motion, view, passes,
+                                                                         loaded.config.sequence.length))
                 pixels.result()
-                write_frame_json(layout, outputs)
+                if occupancy is None:
+                    write_frame_json(layout, outputs)
+                else:
+                    depths[name] = passes.depth
+                    pending.append((layout, outputs.labels))
                 instances += len(outputs.labels.instances)
                 del passes, outputs  # image-sized arrays: free them before the next camera or frame
                 render_time += rendered - before
                 labels_time += time.perf_counter() - rendered
+            if occupancy is not None:
+                before = time.perf_counter()
+                grid = frame_occupancy(scene, occupancy, depths, [lidar_rays(result) for result in sweeps])
+                write_occupancy(_frame_root(here) / "occupancy" / f"{frame_name(scene.frame_index)}.npz", grid)
+                for layout, labels in pending:
+                    write_frame_json(layout, FrameOutputs(labels, None, None))
+                del depths, pending, grid
+                labels_time += time.perf_counter() - before
             trimmed = helper.submit(release_free_memory)  # hand memory back while the next scene is sampled
             yield frame_index, instances, FrameTimes(sampled - started, render_time, labels_time)
+
+
+def _frame_root(layouts: dict[str, Layout]) -> Path:
+    """Where a frame's sensor files go (lidar/, calib/, occupancy/): the dataset folder without a rig, the
+    folder above the camera folders with one (in a sequence run: the sequence's folder)."""
+    return layouts[""].root if "" in layouts else next(iter(layouts.values())).root.parent
+
+
+def _poses_after(motion, frame_seconds: float):
+    """The sequence's poses `dt` seconds after the frame's time, as a lidar sweep asks for them."""
+    return lambda dt: motion.poses_at(frame_seconds + dt)
 
 
 def _outcomes_in_process(renderer, loaded: LoadedScene, seed: int, todo: list[int], layouts: dict[str, Layout],

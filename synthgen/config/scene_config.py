@@ -399,6 +399,32 @@ class Render(Strict):
     threads: int = Field(default=0, ge=0, le=1024)
 
 
+class EgoMotion(Strict):
+    """How the ego vehicle (and every camera on it) moves through a sequence (docs/sequences.md)."""
+
+    speed: NonNegative = Field(default_factory=lambda: parse_distribution({"uniform": [6, 12]}, Spec(low=0.0)))  # m/s
+    lane_changes: Unit = Field(default_factory=lambda: const(0.0))  # probability of one lane change per sequence
+    lane_change_seconds: float = Field(default=3.0, gt=0.0, le=60.0)  # duration of a lane change
+
+
+class AgentMotion(Strict):
+    """Speeds of the agents: vehicles in lanes (one speed per lane) and walking pedestrians."""
+
+    vehicle_speed: NonNegative = Field(default_factory=lambda: parse_distribution({"uniform": [4, 14]}, Spec(low=0.0)))
+    pedestrian_speed: NonNegative = Field(default_factory=lambda: parse_distribution({"uniform": [1.0, 1.6]},
+                                                                                     Spec(low=0.0)))
+
+
+class Sequence(Strict):
+    """A sequence: `-n` counts sequences of `length` frames at `fps`; the scene at the start of sequence i is
+    the static frame i, and motion is applied on top of it (synthgen/scene/motion.py)."""
+
+    length: int = Field(ge=2, le=1_000_000)  # frames per sequence
+    fps: float = Field(default=10.0, gt=0.0, le=1000.0)
+    ego: EgoMotion = Field(default_factory=EgoMotion)
+    agents: AgentMotion = Field(default_factory=AgentMotion)
+
+
 class SceneConfig(Strict):
     version: Literal[1] = 1
     render: Render = Field(default_factory=Render)
@@ -414,6 +440,7 @@ class SceneConfig(Strict):
     lidars: list[Lidar] = Field(default_factory=list)  # docs/lidar.md
     categories_: Literal["driving"] | list[str | CategoryEntry] | None = Field(default=None, alias="categories")
     labels: Labels = Field(default_factory=Labels)
+    sequence: Sequence | None = None
 
     def problems(self) -> list[tuple[tuple, str]]:
         """Checks across sections, as (key path, message): regions need a layout, and with a 'categories'

@@ -27,6 +27,14 @@ def frame_name(frame_index: int) -> str:
     return f"{frame_index:06d}"
 
 
+SEQUENCE_DIR = re.compile(r"^seq_(\d{6,})$")
+
+
+def sequence_name(sequence: int) -> str:
+    """The folder of sequence i (docs/sequences.md): a complete dataset of its own."""
+    return f"seq_{sequence:06d}"
+
+
 @dataclass(frozen=True)
 class Layout:
     root: Path
@@ -42,10 +50,12 @@ class Layout:
             "normals": self.root / "normals" / f"{name}.npy",
             "frame": self.root / "frames" / f"{name}.json",
             "geometry": self.root / "geometry" / f"{name}.glb",
+            "flow_forward": self.root / "flow" / "forward" / f"{name}.npy",
+            "flow_backward": self.root / "flow" / "backward" / f"{name}.npy",
         }[kind]
 
-    def create(self, save_geometry: bool, normals: bool = False) -> None:
-        for sub in SUBDIRS:
+    def create(self, save_geometry: bool, normals: bool = False, flow: bool = False) -> None:
+        for sub in SUBDIRS + (("flow/forward", "flow/backward") if flow else ()):
             if (sub != "geometry" or save_geometry) and (sub != "normals" or normals):
                 (self.root / sub).mkdir(parents=True, exist_ok=True)
 

@@ -122,12 +122,20 @@ def write_labels(layout: Layout, scene: Scene, outputs: FrameOutputs, save_geome
         write_geometry(scene, layout.path("geometry", i))
 
 
+def write_flow(layout: Layout, frame_index: int, forward: np.ndarray, backward: np.ndarray) -> None:
+    """A sequence frame's optical flow to the next frame and to the previous one: float32 (H, W, 2) pixels
+    (docs/sequences.md); written before the frame JSON, like every frame file."""
+    atomic_write_bytes(layout.path("flow_forward", frame_index), _npy_bytes(forward))
+    atomic_write_bytes(layout.path("flow_backward", frame_index), _npy_bytes(backward))
+
+
 def write_frame_json(layout: Layout, outputs: FrameOutputs) -> None:
     """Last of a frame's files: its presence marks the frame complete."""
     atomic_write_text(layout.path("frame", outputs.labels.frame_index), dumps_frame(outputs.labels))
 
 
-FRAME_FILE_DIRS = ("images", "masks/instance", "masks/semantic", "depth", "normals", "geometry")
+FRAME_FILE_DIRS = ("images", "masks/instance", "masks/semantic", "depth", "normals", "geometry", "flow/forward",
+                   "flow/backward")
 _FRAME_FILE = re.compile(r"^(\d{6,})\.(png|npy|glb)$")
 
 

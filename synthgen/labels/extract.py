@@ -12,6 +12,7 @@ from synthgen.labels.model import (Box, Box3D, CameraLabel, FrameLabels, Instanc
 from synthgen.labels.passes import Passes
 from synthgen.labels.raster import Coverage, coverages
 from synthgen.labels.visible import Visible, visible_instances
+from synthgen.scene.ego import ego_to_world
 from synthgen.scene.model import CameraSpec, Instance, Scene, invert_rigid
 
 
@@ -91,6 +92,9 @@ def _extra(scene: Scene) -> dict:
         cam_to_ego = dict(scene.rig)[scene.camera_name]
         extra.update(camera=scene.camera_name,
                      ego_to_world=matrix_to_json(scene.ego_to_world), cam_to_ego=matrix_to_json(cam_to_ego))
+    if scene.sequence is not None:  # docs/sequences.md
+        extra.update(sequence=scene.sequence, seconds=round(scene.seconds, 9),
+                     ego_to_world=matrix_to_json(ego_to_world(scene)))
     return extra
 
 
@@ -135,6 +139,10 @@ def extract(scene: Scene, passes: Passes, image_path: str) -> FrameOutputs:
             layouts[instance.category] = layout
         if scene.ego_to_world is not None:
             labels[k] = replace(labels[k], box3d_ego=box3d_in(instance, invert_rigid(scene.ego_to_world)))
+        if instance.instance_id in scene.velocities:
+            velocity = scene.velocities[instance.instance_id]
+            labels[k] = replace(labels[k], velocity=tuple(velocity),
+                                velocity_cam=tuple(scene.camera.world_to_cam[:3, :3] @ velocity))
         if scene.min_visible_pixels and labels[k].visible_pixels < scene.min_visible_pixels:
             labels[k] = replace(labels[k], attributes={**labels[k].attributes, "small": True})
     frame = FrameLabels(

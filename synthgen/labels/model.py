@@ -52,6 +52,8 @@ class InstanceLabel:
     keypoints: tuple[Keypoint, ...] | None = None  # in the order of the category's keypoint names
     attributes: dict[str, Any] = field(default_factory=dict)  # format flags a reader found (iscrowd, difficult, track_id...)
     box3d_ego: Box3D | None = None  # with a camera rig: the same box in the ego vehicle's frame
+    velocity: tuple[float, float, float] | None = None  # in a sequence: world velocity, m/s
+    velocity_cam: tuple[float, float, float] | None = None  # the same vector in this frame's camera axes
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,8 @@ def instance_to_json(label: InstanceLabel) -> dict[str, Any]:
            if label.keypoints is not None else {}),
         **({"attributes": label.attributes} if label.attributes else {}),
         **({"box3d_ego": _box3d_json(label.box3d_ego)} if label.box3d_ego is not None else {}),
+        **({"velocity": [_r(v) for v in label.velocity]} if label.velocity is not None else {}),
+        **({"velocity_cam": [_r(v) for v in label.velocity_cam]} if label.velocity_cam is not None else {}),
     }
 
 
@@ -194,6 +198,10 @@ def _array_or_none(value: Any) -> np.ndarray | None:
     return None if value is None else np.array(value)
 
 
+def _vector_or_none(value: Any) -> tuple[float, float, float] | None:
+    return None if value is None else tuple(float(v) for v in value)  # type: ignore[return-value]
+
+
 def frame_from_json(data: dict[str, Any]) -> FrameLabels:
     """Inverse of `frame_to_json` (up to the rounding it applies)."""
     instances = []
@@ -209,7 +217,8 @@ def frame_from_json(data: dict[str, Any]) -> FrameLabels:
             mask_rle=item.get("mask_rle"),
             keypoints=None if item.get("keypoints") is None
             else tuple((float(x), float(y), int(v)) for x, y, v in item["keypoints"]),
-            attributes=dict(item.get("attributes") or {})))
+            attributes=dict(item.get("attributes") or {}),
+            velocity=_vector_or_none(item.get("velocity")), velocity_cam=_vector_or_none(item.get("velocity_cam"))))
     known = {"frame", "image", "width", "height", "K", "world_to_cam", "categories", "instances", "stuff",
              "stuff_categories", "keypoint_layouts"}
     camera = CameraLabel(int(data["width"]), int(data["height"]), _array_or_none(data.get("K")),

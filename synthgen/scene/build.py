@@ -241,7 +241,7 @@ def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: di
     for piece in plan.pieces if plan is not None else ():
         if piece.footprint is not None:
             footprints.add(piece.footprint)
-    placed: list[tuple[str, str, Mesh, np.ndarray, np.ndarray, np.ndarray, MaterialSpec, bool]] = []
+    placed: list[tuple[str, str, Mesh, np.ndarray, np.ndarray, np.ndarray, MaterialSpec, bool, str]] = []
     dropped = 0
     fixed_first = sorted(range(len(config.objects)), key=lambda i: config.objects[i].placement != "fixed")
     for group_index in fixed_first:
@@ -294,20 +294,21 @@ def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: di
                 continue
             if group.overlap == "avoid":
                 footprints.add(corners)
-            placed.append((category, mesh_key, mesh, scale, rotation, position, material, lights_on))
+            placed.append((category, mesh_key, mesh, scale, rotation, position, material, lights_on, group.placement))
             if rider is not None:  # a rider sits on the bike: built in the bike's frame, posed with it
                 rider_key, rider_mesh, rider_category, rider_material = rider
                 if group.overlap == "avoid":
                     footprints.add(rider_corners)
-                placed.append((rider_category, rider_key, rider_mesh, scale, rotation, position, rider_material, False))
+                placed.append((rider_category, rider_key, rider_mesh, scale, rotation, position, rider_material, False,
+                               group.placement))
 
     instances: list[Instance] = []
     stuff: list[Instance] = []
-    for category, mesh_key, mesh, scale, rotation, position, material, lights_on in placed:
+    for category, mesh_key, mesh, scale, rotation, position, material, lights_on, placement in placed:
         is_thing = category not in stuff_names
         target = instances if is_thing else stuff
         target.append(Instance(0, category, categories.index(category) + 1, mesh_key, mesh, scale, rotation,
-                               position, material, is_thing, lights_on))
+                               position, material, is_thing, lights_on, placement))
     instances = [replace(inst, instance_id=k + 1) for k, inst in enumerate(instances)]
     next_id = len(instances) + 1
 
@@ -335,7 +336,8 @@ def build_scene(config: SceneConfig, seed: int, frame_index: int, mesh_paths: di
                                      for c, k in config.labels.keypoints.items()},
                  rig=tuple((name, cam_to_ego) for name, _, cam_to_ego in rig_cameras),
                  rig_cameras=tuple((name, spec) for name, spec, _ in rig_cameras),
-                 keypoint_tolerance=config.labels.keypoint_depth_tolerance)
+                 keypoint_tolerance=config.labels.keypoint_depth_tolerance,
+                 lanes=tuple((r.centre, r.heading) for r in plan.regions if r.kind == "lane") if plan else ())
 
 
 def render_spec(config: SceneConfig, seed: int) -> RenderSpec:

@@ -37,6 +37,7 @@ class Instance:
     material: MaterialSpec
     thing: bool = True  # False: stuff (road, building...): a semantic class, no instance label
     lights_on: bool = False  # an asset's lamp faces glow
+    placement: str = ""  # the object group's placement (lane, sidewalk...): what a sequence moves
 
     @cached_property
     def matrix_world(self) -> np.ndarray:
@@ -125,6 +126,12 @@ class Scene:
     camera_name: str = ""  # the rig camera this view is for
     # category -> (keypoint names, 1-based skeleton pairs) chosen by labels.keypoints; others get COCO's 17
     keypoint_selection: dict = field(default_factory=dict)
+    # with a street layout: the lanes, as ((x, y) of the centre line, heading in radians), for sequences
+    lanes: tuple[tuple[tuple[float, float], float], ...] = ()
+    # in a sequence (docs/sequences.md): its index, the frame's time, and world velocities (m/s) by instance id
+    sequence: int | None = None
+    seconds: float | None = None
+    velocities: dict = field(default_factory=dict)
 
     def views(self) -> tuple[tuple[str, "Scene"], ...]:
         """(camera name, the scene as that camera sees it) for every camera: one unnamed view without a rig.

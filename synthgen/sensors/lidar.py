@@ -21,6 +21,7 @@ from synthgen.scene.poses import euler_xyz_degrees, rigid
 from synthgen.scene.raycast import Target, cast
 
 LIDAR_STREAM = 0x6C696461  # 'lida': keeps the lidar's streams apart from any other (seed, frame, ...) stream
+MOUNT_STREAM = 0x6D6F756E  # 'moun': a sequence's lidar mounts
 TIME_SLICES = 128  # pose samples per sweep under motion distortion (docs/lidar.md: residual error)
 LUMINANCE = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709, of linear RGB
 
@@ -45,9 +46,11 @@ class Sweep:
     end_poses: dict[int, np.ndarray]  # instance id -> local -> world at the end of the sweep (moved ones only)
 
 
-def lidar_rng(seed: int, frame_index: int, lidar_index: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(entropy=seed,
-                                                        spawn_key=(frame_index, LIDAR_STREAM, lidar_index)))
+def lidar_rng(seed: int, frame_index: int, lidar_index: int, sequence: int | None = None) -> np.random.Generator:
+    """The stream of a lidar's mount, noise and dropout. In a sequence run frame indices restart in every
+    sequence, so the sequence index joins the key: no two sequences share their noise."""
+    key = (frame_index, LIDAR_STREAM, lidar_index) + (() if sequence is None else (sequence,))
+    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=key))
 
 
 def channel_angles(lidar: Lidar) -> np.ndarray:
@@ -94,8 +97,12 @@ def sweep(scene: Scene, lidar: Lidar, seed: int, lidar_index: int = 0, poses_at:
     Without `poses_at`, or with `motion_distortion` off, every ray sees the scene as built. Otherwise
     columns are grouped into TIME_SLICES slices, each cast against the ego and objects as `poses_at`
     gives them at the slice's mean firing time."""
-    rng = lidar_rng(seed, scene.frame_index, lidar_index)
-    lidar_to_ego = mount(lidar, rng)
+    rng = lidar_rng(seed, scene.frame_index, lidar_index, scene.sequence)
+    if scene.sequence is None:
+        lidar_to_ego = mount(lidar, rng)
+    else:  # one mount for the whole sequence, drawn from a stream of its own
+        lidar_to_ego = mount(lidar, np.random.default_rng(np.random.SeedSequence(
+            entropy=seed, spawn_key=(scene.sequence, LIDAR_STREAM, lidar_index, MOUNT_STREAM))))
     directions = beam_directions(lidar)
     rays = len(directions)
     kept = rng.uniform(size=rays) >= lidar.dropout  # drawn for every ray, so the stream never depends on hits

@@ -115,11 +115,12 @@ def rig_calibration(scene: Scene, mounts: list[tuple[str, np.ndarray]]) -> dict:
 
 
 def write_lidar_frame(root: Path, scene: Scene, config: SceneConfig, seed: int, frame_index: int,
-                      poses_at: PosesAt | None = None, engine: str | None = None) -> int:
-    """Sweep every lidar of `config` over `scene` and write the frame's files; returns the points written."""
+                      poses_at: PosesAt | None = None, engine: str | None = None) -> list[Sweep]:
+    """Sweep every lidar of `config` over `scene` and write the frame's files; returns the sweeps (the
+    occupancy grid takes its lidar visibility from them)."""
     root = Path(root)
     mounts = []
-    written = 0
+    sweeps = []
     for index, lidar in enumerate(config.lidars):
         result = sweep(scene, lidar, seed, index, poses_at, engine)
         folder = root / "lidar" / lidar.name
@@ -133,9 +134,9 @@ def write_lidar_frame(root: Path, scene: Scene, config: SceneConfig, seed: int, 
             "frame_of_points": "lidar at the end of the sweep: x forward, y left, z up, metres",
             "lidar_to_world": result.lidar_to_world.tolist(), "boxes": boxes(scene, result)})
         mounts.append((lidar.name, result.lidar_to_ego))
-        written += len(result.points)
+        sweeps.append(result)
     if mounts:
         (root / "calib").mkdir(parents=True, exist_ok=True)
         atomic_write_text(calib_path(root, frame_index, ".txt"), kitti_calibration(scene, mounts[0][1]))
         atomic_write_json(calib_path(root, frame_index, ".json"), rig_calibration(scene, mounts))
-    return written
+    return sweeps

@@ -245,6 +245,15 @@ def camera_rays(camera: CameraSpec, depth: np.ndarray, stride: int = 1) -> Rays:
     return Rays(np.broadcast_to(origin, ends.shape).copy(), ends)
 
 
+def lidar_rays(result) -> Rays:
+    """A lidar sweep's returns as rays: from the lidar to each point, in world metres. Points are kept in
+    the lidar frame at the end of the sweep, so in a moving sweep every ray starts where the lidar ends
+    it, up to one rotation's ego motion from where it was fired (docs/occupancy.md)."""
+    to_world = np.asarray(result.lidar_to_world, dtype=np.float64)
+    ends = np.asarray(result.points, dtype=np.float64) @ to_world[:3, :3].T + to_world[:3, 3]
+    return Rays(np.broadcast_to(to_world[:3, 3], ends.shape).copy(), ends)
+
+
 def observed(rays: Rays | Sequence[Rays] | None, to_grid: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     """(X, Y, Z) bool: voxels some ray crosses or ends in."""
     mask = np.zeros(int(np.prod(shape)), dtype=bool)
