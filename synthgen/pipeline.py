@@ -182,7 +182,7 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     with native_output_to(request.out / LOG) as (terminal_out, terminal_err):
         if todo:
             # SIGINT, SIGTERM: stop after the frame in flight; any error: remove the frame it cut short
-            with deferred_stop(cleanup=remove_own_scratch), incomplete_frames_discarded(layouts.values()):
+            with deferred_stop(cleanup=remove_own_scratch), incomplete_frames_discarded(_all_layouts(layouts, units, length)):
                 _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err)
             remove_partials(request.out)  # what workers killed mid-frame left; every writer has stopped
         datasets = layouts.values() if length is None else [
@@ -366,6 +366,13 @@ def rendered_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[i
                 labels_time += time.perf_counter() - before
             trimmed = helper.submit(release_free_memory)  # hand memory back while the next scene is sampled
             yield frame_index, instances, FrameTimes(sampled - started, render_time, labels_time)
+
+
+def _all_layouts(layouts: dict[str, Layout], units: range, length: int | None) -> list[Layout]:
+    """Every camera folder of the run: the run's own, or each sequence's."""
+    if length is None:
+        return list(layouts.values())
+    return [layout for s in units for layout in sequence_layouts(layouts, s).values()]
 
 
 def _frame_root(layouts: dict[str, Layout]) -> Path:

@@ -461,10 +461,10 @@ class SceneConfig(Strict):
             if name in lidar_names[:k]:
                 found.append((("lidars", k, "name"), f"lidar names must differ: {name!r} appears more than once "
                               "(it names the lidar's folder)"))
-        if self.lidars and self.rig is not None:
+        if (self.lidars or self.occupancy is not None) and self.rig is not None:
             for k, camera in enumerate(self.rig.cameras):
-                if camera.name in ("lidar", "calib"):
-                    found.append((("rig", "cameras", k, "name"), f"{camera.name!r} is the folder of the lidar "
+                if camera.name in ("lidar", "calib", "occupancy"):
+                    found.append((("rig", "cameras", k, "name"), f"{camera.name!r} is the folder of the sensor "
                                   "files; name the camera otherwise"))
         for k, lidar in enumerate(self.lidars):
             if isinstance(lidar.vertical_angles, list) and len(lidar.vertical_angles) != lidar.channels:

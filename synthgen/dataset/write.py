@@ -135,8 +135,16 @@ def write_frame_json(layout: Layout, outputs: FrameOutputs) -> None:
 
 
 FRAME_FILE_DIRS = ("images", "masks/instance", "masks/semantic", "depth", "normals", "geometry", "flow/forward",
-                   "flow/backward")
-_FRAME_FILE = re.compile(r"^(\d{6,})\.(png|npy|glb)$")
+                   "flow/backward", "calib", "occupancy")
+_FRAME_FILE = re.compile(r"^(\d{6,})\.(png|npy|glb|txt|json|npz|bin|label)$")
+
+
+def _frame_file_dirs(layout: Layout) -> list[Path]:
+    """Folders holding one file per frame: the camera's, and the sensors' (lidar/NAME/, calib/, occupancy/)
+    where they sit beside the camera's files (a single camera)."""
+    lidar = layout.root / "lidar"
+    sensors = sorted(p for p in lidar.iterdir() if p.is_dir()) if lidar.is_dir() else []
+    return [layout.root / sub for sub in FRAME_FILE_DIRS] + sensors
 
 
 def discard_incomplete_frames(layout: Layout) -> list[Path]:
@@ -144,8 +152,7 @@ def discard_incomplete_frames(layout: Layout) -> list[Path]:
     Complete frames are never touched."""
     complete = set(layout.frame_indices())
     removed = []
-    for sub in FRAME_FILE_DIRS:
-        folder = layout.root / sub
+    for folder in _frame_file_dirs(layout):
         if not folder.is_dir():
             continue
         for path in folder.iterdir():

@@ -355,6 +355,7 @@ def occupancy_bytes(grid: OccupancyGrid) -> bytes:
 
 def write_occupancy(path: Path, grid: OccupancyGrid) -> None:
     """Write `grid` as a compressed .npz under a temporary name, then rename it to `path`."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, occupancy_bytes(grid))
 
 
