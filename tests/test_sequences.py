@@ -337,3 +337,65 @@ def test_every_rig_camera_moves_with_the_ego(tmp_path):
             poses[name] = ego
         assert np.array_equal(poses["front"], poses["left"])
         assert np.isclose(poses["front"][0, 3], 0.8 * frame, atol=0.05) or frame == 0
+
+
+OVERTAKE = textwrap.dedent("""\
+    version: 1
+    render: {quality: draft, samples: 1, denoise: false}
+    categories: driving
+    camera: {resolution: [64, 48], fov: 90, clip_start: 0.1}
+    world: {category: sky}
+    ground: {size: 300, category: terrain}
+    layout: {kind: street, length: 120, lanes: 2, parking_lanes: false, crosswalks: false, buildings: false, trees: 0,
+             street_lights: 0, signs: 0}
+    rig:
+      ego: {position: [0, -1.7, 0]}
+      cameras:
+        - {name: front, position: [1.7, 0, 1.55]}
+        - {name: back, position: [-0.5, 0, 1.55], yaw: 180}
+    objects:
+      - {asset: sedan, count: 5, placement: lane}
+    sequence: {length: 8, fps: 2, ego: {speed: 3}, agents: {vehicle_speed: 12}}
+    """)
+
+
+def _overtaking_seed(config) -> tuple[int, int]:
+    """(seed, instance id) of a sequence in which a car in the ego's neighbouring lane, heading the same way,
+    starts 8-20 m behind the ego and ends more than 8 m ahead of it: seen by the back camera, then by
+    neither (beside the ego), then by the front camera."""
+    from synthgen.scene.motion import sequence_motion
+
+    for seed in range(200):
+        motion = sequence_motion(config, seed, 0)
+        start, end = motion.scene_at(0.0), motion.scene_at(3.5)
+        ego0, ego1 = motion.ego_at(0.0)[0], motion.ego_at(3.5)[0]
+        for a, b in zip(start.instances, end.instances):
+            x0, y0 = (np.linalg.inv(ego0) @ np.append(a.translation, 1.0))[:2]
+            x1, y1 = (np.linalg.inv(ego1) @ np.append(b.translation, 1.0))[:2]
+            if -20 < x0 < -8 and x1 > 8 and 2.5 < abs(y0) < 4.5 and abs(y1 - y0) < 0.5:
+                return seed, a.instance_id
+    raise AssertionError("no seed of 200 has a car overtaking the ego")
+
+
+def test_a_track_keeps_its_id_from_one_camera_to_the_other(tmp_path):
+    """A car overtakes the ego: the back camera sees it, then no camera does while it is beside the ego,
+    then the front camera sees it. Both cameras name it with the same id all along, and it is the same car."""
+    from synthgen.config.load import load_scene_config
+
+    config = tmp_path / "overtake.yaml"
+    config.write_text(OVERTAKE)
+    seed, car = _overtaking_seed(load_scene_config(str(config)).config)
+    render(config, tmp_path / "out", "-n", "1", "--seed", str(seed))
+    seen = {}
+    for name in ("back", "front"):
+        root = tmp_path / "out" / "seq_000000" / name
+        frames = [json.loads((root / "frames" / f"{f:06d}.json").read_text()) for f in range(8)]
+        seen[name] = [next((i for i in f["instances"] if i["id"] == car and i["visible_pixels"] > 0), None)
+                      for f in frames]
+    back = [f for f in range(8) if seen["back"][f]]
+    front = [f for f in range(8) if seen["front"][f]]
+    assert back and front and max(back) < min(front), (back, front)
+    assert any(not seen["back"][f] and not seen["front"][f] for f in range(max(back) + 1, min(front)))
+    first, last = seen["back"][back[0]], seen["front"][front[-1]]
+    assert first["category"] == last["category"] == "car"
+    assert np.allclose(first["box3d"]["size"], last["box3d"]["size"])
