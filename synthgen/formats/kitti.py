@@ -137,15 +137,17 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
 
 # --------------------------------------------------------------------------- reading
 
-def _read_calib(path: Path) -> tuple[np.ndarray | None, dict[str, list[float]]]:
-    """K from P2, and every matrix of the file, kept so a KITTI-to-KITTI conversion writes them back."""
+def read_calib(path: Path) -> tuple[np.ndarray | None, dict[str, list[float]]]:
+    """K from P2, and every matrix of the file, kept so a KITTI-to-KITTI conversion writes them back. Takes
+    `KEY: values` (KITTI object's spelling) and `KEY values` (the tracking benchmark's R_rect, Tr_velo_cam,
+    Tr_imu_velo)."""
     if not path.is_file():
         return None, {}
     entries = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        key, sep, rest = line.partition(":")
+        key, _, rest = line.partition(":") if ":" in line else line.strip().partition(" ")
         try:
             entries[key.strip()] = [float(v) for v in rest.split()]
         except ValueError:
@@ -195,7 +197,7 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
     for index, file in enumerate(label_files):
         image = _find_image(locator, [image_dir, path / "training" / "image_2"], file.stem, file)
         width, height = image_size(image, file, "(image)")
-        K, calib = _read_calib(path / "calib" / file.name)
+        K, calib = read_calib(path / "calib" / file.name)
         rows = []
         for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
             fields = line.split()

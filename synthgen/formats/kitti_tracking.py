@@ -100,26 +100,6 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "") -> Non
 
 # --------------------------------------------------------------------------- reading
 
-def _read_calib(path: Path) -> tuple[np.ndarray | None, dict[str, list[float]]]:
-    """K from P2, and every matrix, kept to be written back. Takes `KEY: values` (P0-P3, and KITTI object's
-    spelling) and `KEY values` (the tracking benchmark's R_rect, Tr_velo_cam, Tr_imu_velo)."""
-    if not path.is_file():
-        return None, {}
-    entries: dict[str, list[float]] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        key, _, rest = line.partition(":") if ":" in line else line.strip().partition(" ")
-        try:
-            entries[key.strip()] = [float(v) for v in rest.split()]
-        except ValueError:
-            raise fail(path, f"line {number} ({key.strip()})", "values must be numbers") from None
-    p2 = entries.get("P2")
-    if p2 is None or len(p2) != 12:
-        raise fail(path, "P2", f"needs 12 numbers, got {0 if p2 is None else len(p2)}")
-    return np.array(p2).reshape(3, 4)[:, :3], entries
-
-
 def _parse(line: str, file: Path, record: str) -> tuple:
     fields = line.split()
     if len(fields) not in (17, 18):
@@ -179,7 +159,7 @@ def read(path: Path, images: Path | None = None) -> LabelSet:
             if row[2] not in names:
                 names.append(row[2])
             rows.append(row)
-        K, calib = _read_calib(path / "calib" / file.name)
+        K, calib = kitti.read_calib(path / "calib" / file.name)
         frame_images = _frame_images(path / "image_02" / file.stem, {r[0] for r in rows}, locator, file, file.stem)
         parsed.append((file, rows, K, calib, frame_images))
     categories = [Category(k + 1, n) for k, n in enumerate(names)]
