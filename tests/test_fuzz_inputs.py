@@ -191,8 +191,9 @@ def mutated_text(draw: st.DrawFn, text: str) -> str:
 
 
 # libyaml's emitter when PyYAML has it: about four times faster than the pure-Python one, where writing a
-# mutated tree as YAML took an eighth of the config fuzzing's time. It writes the same data (it escapes characters beyond the BMP, "\U0001F600", where the
-# Python one writes them as they are; mutated_text still puts raw ones into the text cases).
+# mutated tree as YAML took a sixth of the config fuzzing's time. It writes the same data (it escapes
+# characters beyond the BMP, "\U0001F600", where the Python one writes them as they are; mutated_text still
+# puts raw ones into the text cases).
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
