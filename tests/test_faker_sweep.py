@@ -13,8 +13,11 @@ frequent as Faker's, plus 4 in 200.
 from __future__ import annotations
 
 import collections
+import multiprocessing
+import os
 import string
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
@@ -31,15 +34,22 @@ SHAPE = str.maketrans({**{c: "9" for c in string.digits}, **{c: "A" for c in str
 def problems(ours: list[str], first: list[str], second: list[str]) -> list[str]:
     """What is wrong with `ours` against two independent Faker samples of the same size."""
     found = []
+    # Each sample joined with NUL: a token or character is in the text exactly when it is in a value (NUL
+    # makes no "{{" or "}}" across values, and is none of the characters looked for), and the shapes are
+    # translated in one call: half the time of checking value by value, the same findings.
+    texts = ["\0".join(values) for values in (ours, first, second)]
+    theirs_text = texts[1] + "\0" + texts[2]
     for token in ("{{", "}}"):
-        if any(token in v for v in ours) and not any(token in v for v in first + second):
+        if token in texts[0] and token not in theirs_text:
             found.append(f"leftover {token}")
     for char in "#%$!@?^":
+        if char not in texts[0]:
+            continue  # a rate of 0 is never above Faker's
         rate = sum(char in v for v in ours) / N
         theirs = sum(char in v for v in first + second) / (2 * N)
         if rate > theirs + 0.02 + 2 * (theirs / N) ** 0.5:
             found.append(f"{char!r} in {rate:.2f} of values, Faker {theirs:.2f}")
-    shapes = [collections.Counter(v.translate(SHAPE) for v in values) for values in (ours, first, second)]
+    shapes = [collections.Counter(_shapes(text, values)) for text, values in zip(texts, (ours, first, second))]
     overlap = sum(min(shapes[0][k], shapes[2][k]) for k in shapes[0]) / N
     expected = sum(min(shapes[1][k], shapes[2][k]) for k in shapes[1]) / N
     if overlap < expected - 0.15:
@@ -53,26 +63,49 @@ def problems(ours: list[str], first: list[str], second: list[str]) -> list[str]:
     return found
 
 
-def test_every_composed_locale_and_provider_gives_what_faker_gives() -> None:
+def _shapes(joined: str, values: list[str]) -> list[str]:
+    """Each value's shape (digits -> 9, letters -> A/a), from the NUL-joined values when no value holds a NUL."""
+    shapes = joined.translate(SHAPE).split("\0")
+    return shapes if len(shapes) == len(values) else [v.translate(SHAPE) for v in values]
+
+
+def sweep_locale(locale: str) -> tuple[int, int, list[str]]:
+    """One locale of the sweep: how many of its providers are composed and pooled, and what differs from Faker."""
     composed = pooled = 0
     failures = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecated locales (fr_QC) say so on every Faker()
-        for locale in AVAILABLE_LOCALES:
-            values = FakerValues(locale, 7)
-            faker = Faker(locale)
-            for provider in providers(faker_generator(locale)):
-                if isinstance(values.recipe(provider), Pool):
-                    pooled += 1
-                    continue
-                composed += 1
-                ours = values.sample(provider, np.random.default_rng(1), N)
-                faker.seed_instance(11)
-                method = getattr(faker, provider)
-                first, second = [str(method()) for _ in range(N)], [str(method()) for _ in range(N)]
-                found = problems(ours, first, second)
-                if found:
-                    failures.append(f"{locale} {provider}: {'; '.join(found)} (ours {ours[:2]}, Faker {first[:2]})")
+        values = FakerValues(locale, 7)
+        faker = Faker(locale)
+        for provider in providers(faker_generator(locale)):
+            if isinstance(values.recipe(provider), Pool):
+                pooled += 1
+                continue
+            composed += 1
+            ours = values.sample(provider, np.random.default_rng(1), N)
+            faker.seed_instance(11)
+            method = getattr(faker, provider)
+            first, second = [str(method()) for _ in range(N)], [str(method()) for _ in range(N)]
+            found = problems(ours, first, second)
+            if found:
+                failures.append(f"{locale} {provider}: {'; '.join(found)} (ours {ours[:2]}, Faker {first[:2]})")
+    return composed, pooled, failures
+
+
+def test_every_composed_locale_and_provider_gives_what_faker_gives() -> None:
+    """Two million real Faker calls, most of the sweep's time: the locales are independent (each its own
+    Faker, seeds and generator), so they are shared out over the machine's cores, up to four processes;
+    each locale gives the same result wherever it runs."""
+    workers = min(len(os.sched_getaffinity(0)), 4)
+    if workers > 1:
+        context = multiprocessing.get_context("spawn")  # spawned workers import this module by name
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            results = list(pool.map(sweep_locale, AVAILABLE_LOCALES, chunksize=4))
+    else:
+        results = [sweep_locale(locale) for locale in AVAILABLE_LOCALES]
+    assert len(results) == len(AVAILABLE_LOCALES)
+    composed, pooled = sum(r[0] for r in results), sum(r[1] for r in results)
+    failures = [failure for r in results for failure in r[2]]
     assert not failures, f"{len(failures)} pairs differ from Faker:\n" + "\n".join(failures[:20])
     assert composed > 3000 and pooled > 10000  # the sweep covered both kinds, every locale
 

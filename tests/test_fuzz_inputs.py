@@ -190,11 +190,18 @@ def mutated_text(draw: st.DrawFn, text: str) -> str:
     return text
 
 
+# libyaml's emitter when PyYAML has it: about four times faster than the pure-Python one, where writing a
+# mutated tree as YAML took a sixth of the config fuzzing's time. It writes the same data (it escapes
+# characters beyond the BMP, "\U0001F600", where the Python one writes them as they are; mutated_text still
+# puts raw ones into the text cases).
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def yaml_case(path: Path) -> st.SearchStrategy:
     """A bundled YAML config as a user might break it: its data edited, or its text."""
     text = path.read_text(encoding="utf-8")
     data = yaml.safe_load(text)
-    as_yaml = mutated_tree(data).map(lambda d: yaml.safe_dump(d, allow_unicode=True, sort_keys=False))
+    as_yaml = mutated_tree(data).map(lambda d: yaml.dump(d, Dumper=DUMPER, allow_unicode=True, sort_keys=False))
     return st.one_of(as_yaml, as_yaml, mutated_text(text))
 
 

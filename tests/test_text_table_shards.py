@@ -124,10 +124,18 @@ def text_parts(folder: Path, formats: list[str]) -> dict[str, list]:
     return parts
 
 
-def test_text_shards_joined_are_the_full_run_in_every_format(tmp_path: Path) -> None:
+TEXT_N = BLOCK_DOCS + 40
+
+
+@pytest.fixture(scope="module")
+def text_full(tmp_path_factory) -> Path:
+    """A run from 0 of TEXT_N documents in every format but spaCy, shared by the two tests below."""
+    return run("text", INVOICES, tmp_path_factory.mktemp("text") / "full", 0, TEXT_N, "--format", *TEXT_FORMATS[:-1])
+
+
+def test_text_shards_joined_are_the_full_run_in_every_format(tmp_path: Path, text_full: Path) -> None:
     formats = TEXT_FORMATS[:-1]  # spaCy: next test
-    n = BLOCK_DOCS + 40
-    full = run("text", INVOICES, tmp_path / "full", 0, n, "--format", *formats)
+    n, full = TEXT_N, text_full
     expected = text_parts(full, formats)
     assert set(expected) == {"data.jsonl", "doccano.jsonl", "hf/data.jsonl", "conll", "labelstudio"}
     assert all(len(documents) == n for documents in expected.values())
@@ -149,14 +157,13 @@ def test_text_shards_joined_are_the_full_run_in_every_format(tmp_path: Path) -> 
     assert ids == list(range(n))
 
 
-def test_spacy_shards_hold_the_documents_of_the_full_run(tmp_path: Path) -> None:
+def test_spacy_shards_hold_the_documents_of_the_full_run(tmp_path: Path, text_full: Path) -> None:
     """spaCy writes ~2 ms per document, so its shards are small ones around a block boundary, checked
     against the JSONL of a run from 0 (the same documents: the test above)."""
     spacy = pytest.importorskip("spacy")
     from spacy.tokens import DocBin
 
-    n = BLOCK_DOCS + 40
-    full = run("text", INVOICES, tmp_path / "full", 0, n)
+    n, full = TEXT_N, text_full
     records = [json.loads(line) for line in (full / "data.jsonl").read_text(encoding="utf-8").splitlines()]
     vocab = spacy.blank("xx").vocab
     for start, stop in ((BLOCK_DOCS - 40, BLOCK_DOCS - 3), (BLOCK_DOCS - 3, n)):
