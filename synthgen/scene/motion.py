@@ -30,7 +30,7 @@ from synthgen.scene.build import EGO_BOX, EGO_VEHICLE, build_scene
 from synthgen.scene.ego import ego_to_world
 from synthgen.scene.model import Instance, Scene, invert_rigid
 from synthgen.scene.placement import _separated, footprint, posed_box_corners
-from synthgen.scene.walking import in_gait, pedestrian_variant, phase_at
+from synthgen.scene.walking import gait_bounds, in_gait, pedestrian_variant, phase_at
 
 MOTION_STREAM = 1  # spawn key (sequence, 1): motion draws never touch the static sampler's (sequence,) stream
 SAME_HEADING = 0.95  # cos of the angle under which an object's heading counts as its lane's
@@ -243,8 +243,10 @@ def _neighbour_offset(lanes, lane: int, ego0: np.ndarray) -> float | None:
     return chosen - own
 
 
-def _box_corners(instance: Instance) -> np.ndarray:
-    return posed_box_corners(instance.mesh.bounds, instance.scale, instance.rotation, instance.translation)
+def _box_corners(instance: Instance, walkers=()) -> np.ndarray:
+    """The posed box; a walker's covers its whole gait cycle, so its limbs never swing into anything."""
+    bounds = gait_bounds(instance.mesh_key) if instance.instance_id in walkers else instance.mesh.bounds
+    return posed_box_corners(bounds, instance.scale, instance.rotation, instance.translation)
 
 
 def _collide(a: np.ndarray, b: np.ndarray) -> bool:
@@ -272,7 +274,7 @@ def _first_collision(motion: Motion, duration: float, box: tuple) -> tuple[int, 
     fastest = max([np.linalg.norm(v) for v in motion.velocity.values()] + [motion.ego_speed, 1e-6])
     steps = max(1, int(np.ceil(duration * 2 * fastest / CHECK_STEP)))
     times = duration * np.arange(steps + 1) / steps
-    corners0 = np.stack([np.zeros((8, 3))] + [_box_corners(i) for i in things])  # (N, 8, 3); the ego's below
+    corners0 = np.stack([np.zeros((8, 3))] + [_box_corners(i, motion.phases) for i in things])  # (N, 8, 3); the ego's below
     velocity = np.stack([np.zeros(3)] + [motion.velocity.get(k, np.zeros(3)) for k in ids[1:]])
     until = np.array([np.inf] + [motion._moving_until(k) for k in ids[1:]])
     moved = np.minimum(times[:, None], until[None, :])[..., None] * velocity[None]  # (T, N, 3)

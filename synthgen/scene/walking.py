@@ -10,8 +10,11 @@ walker that stops (to avoid a collision) stops its cycle too. The phase is round
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
-from synthgen.scene.assets.gait import gait_key, gait_mesh, step_of, stride
+import numpy as np
+
+from synthgen.scene.assets.gait import STEPS, gait_key, gait_mesh, step_of, stride
 from synthgen.scene.model import Instance
 
 PREFIX = "asset:pedestrian:"
@@ -36,3 +39,14 @@ def in_gait(instance: Instance, phase: float) -> Instance:
     variant = pedestrian_variant(instance.mesh_key)
     step = step_of(phase)
     return replace(instance, mesh_key=gait_key(variant, step), mesh=gait_mesh(variant, step))
+
+
+@lru_cache(maxsize=256)
+def _variant_bounds(variant: int) -> np.ndarray:
+    boxes = np.stack([gait_mesh(variant, k).bounds for k in range(STEPS)])
+    return np.stack([boxes[:, 0].min(axis=0), boxes[:, 1].max(axis=0)])
+
+
+def gait_bounds(mesh_key: str) -> np.ndarray:
+    """(2, 3) local box holding every gait mesh of the pedestrian `mesh_key` names: its whole cycle."""
+    return _variant_bounds(pedestrian_variant(mesh_key))
