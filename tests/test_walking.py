@@ -14,7 +14,7 @@ import trimesh
 
 from synthgen.config.catalog import COCO_KEYPOINTS
 from synthgen.scene.assets import asset_mesh
-from synthgen.scene.assets.gait import STEPS, ankle_path, gait_mesh, stride, _figure
+from synthgen.scene.assets.gait import STEPS, _figure, _walker, ankle_path, gait_mesh, stride
 from tests.conftest import run_cli
 
 # a static camera on the road looks side-on at one pedestrian walking along the far sidewalk
@@ -65,6 +65,9 @@ def test_gait_meshes_share_topology(variant):
         assert mesh.bounds[0][2] == 0.0, "the lowest point is on the ground"
     moved = np.linalg.norm(meshes[STEPS // 4].vertices - first.vertices, axis=1)
     assert moved.max() - np.median(moved) > 0.1 * first.bounds[1][2], "the limbs move against the trunk (which only rises and falls)"
+    # what gait_mesh hands out (from the on-disk asset cache when it is on) is what the builder makes
+    built = _walker(variant, 5 / STEPS)
+    assert np.array_equal(built.vertices, meshes[5].vertices) and np.array_equal(built.keypoints, meshes[5].keypoints)
     # the same person as the static variant: same parts, same colours
     assert np.array_equal(np.unique(first.surfaces.color, axis=0),
                           np.unique(asset_mesh("pedestrian", variant).surfaces.color, axis=0))
@@ -157,7 +160,6 @@ def test_mesh_keys_are_bounded_over_a_long_sequence():
     assert len(motion.phases) >= 4
     assert len(keys) <= len(variants) * STEPS <= 3 * STEPS
     assert all(len(per_walker[k]) > STEPS // 2 for k in motion.phases if k not in motion.stops)
-    assert gait_mesh.cache_info().currsize <= 6 * STEPS  # this module's variants: the process-wide cache is bounded
 
 
 # ---- rendered: flow on the limbs -------------------------------------------------------------------

@@ -58,7 +58,7 @@ def gait_key(variant: int, step: int) -> str:
     return f"asset:pedestrian:{variant}:gait{step}"
 
 
-@lru_cache(maxsize=None)  # bounded: variants x STEPS meshes
+@lru_cache(maxsize=16 * STEPS)  # 16 variants' cycles, about 60 MB; more are read back from the disk cache
 def gait_mesh(variant: int, step: int) -> Mesh:
     """The mesh of pedestrian `variant` at gait phase step / STEPS; kept on disk like every asset."""
     if not 0 <= step < STEPS:
