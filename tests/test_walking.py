@@ -243,8 +243,8 @@ def test_flow_on_the_walker_agrees_with_depth_reprojection(walk_runs):
 
 
 def test_written_flow_is_the_deforming_flow_and_misses_are_rare(walk_runs):
-    """The written forward flow equals deform_flow over exact_flow recomputed from the written passes, and few
-    walker pixels fall back to the rigid motion (their ray missed the mesh)."""
+    """The written flows (forward and backward) equal deform_flow over exact_flow recomputed from the written
+    passes, and few walker pixels fall back to the rigid motion (their ray missed the mesh)."""
     from synthgen.labels.flow import exact_flow, relative_moves
     from synthgen.labels.flow_deform import deform_flow, deforming
     from synthgen.scene.motion import sequence_motion
@@ -268,7 +268,14 @@ def test_written_flow_is_the_deforming_flow_and_misses_are_rare(walk_runs):
         written = np.load(root / "flow" / "forward" / f"{t:06d}.npy")
         assert np.allclose(written, flow, atol=1e-4, equal_nan=True)
         assert not np.allclose(written, rigid, atol=0.05, equal_nan=True), "the limbs are not carried rigidly"
-    assert pixels > 500 and misses / pixels < 0.03, (misses, pixels)
+        # and back from t + 1 to t
+        _, _, depth1, ids1 = _frame(root, t + 1)
+        back = exact_flow(depth1, ids1.astype(np.int64), K, cam1, cam0, relative_moves(poses1, poses0))
+        misses += deform_flow(back, depth1, ids1.astype(np.int64), K, cam1, cam0,
+                              deforming(scene1.instances, scene0.instances))
+        pixels += int((ids1 == pairs[0][0].instance_id).sum())
+        assert np.allclose(np.load(root / "flow" / "backward" / f"{t + 1:06d}.npy"), back, atol=1e-4, equal_nan=True)
+    assert pixels > 1000 and misses / pixels < 0.03, (misses, pixels)
 
 
 def test_walking_runs_are_deterministic(walk_runs):
