@@ -264,6 +264,7 @@ def sequence_flows(motion, view, passes, length: int):
     """(forward, backward) exact flow of one camera's frame (docs/sequences.md): to the next frame and to
     the previous one, NaN where that frame is not in the sequence."""
     from synthgen.labels.flow import exact_flow, relative_moves
+    from synthgen.labels.flow_deform import deform_flow, deforming
 
     frame = view.frame_index
     ego, poses = motion.poses_at(frame / motion.fps)
@@ -276,6 +277,9 @@ def sequence_flows(motion, view, passes, length: int):
         other_cam = other_ego @ invert_rigid(ego) @ view.camera.cam_to_world  # the camera rides on the ego
         flows.append(exact_flow(passes.depth, passes.index, view.camera.K, view.camera.cam_to_world, other_cam,
                                 relative_moves(poses, other_poses)))
+        if motion.phases:  # walkers' limbs: the surface point under each pixel, from mesh to mesh
+            pairs = deforming(view.instances, motion.scene_at(other / motion.fps).instances)
+            deform_flow(flows[-1], passes.depth, passes.index, view.camera.K, view.camera.cam_to_world, other_cam, pairs)
     return flows[0], flows[1]
 
 

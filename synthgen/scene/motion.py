@@ -9,7 +9,9 @@ analytic function of `seconds`; velocities are its exact derivative, and flow fo
   change is a quintic (smooth) lateral move to the neighbouring lane, heading along its path.
 - Objects placed in `lane` move along their heading, one drawn speed per lane (the ego's lane
   takes the ego's speed), so vehicles in a lane keep their gaps.
-- Pedestrians (the procedural asset) placed on sidewalks and crosswalks walk where they face.
+- Pedestrians (the procedural asset) placed on sidewalks and crosswalks walk where they face, their
+  limbs in a gait cycle (synthgen/scene/walking.py): from the first frame on they wear the gait mesh
+  of their phase, drawn after every other motion draw.
 - Everything else (parked cars, stuff, the layout) stands still.
 - No collisions: the moving boxes are checked against every thing and the ego vehicle over the
   whole sequence; a lane change that would hit something is dropped, then, while some pair
@@ -28,6 +30,7 @@ from synthgen.scene.build import EGO_BOX, EGO_VEHICLE, build_scene
 from synthgen.scene.ego import ego_to_world
 from synthgen.scene.model import Instance, Scene, invert_rigid
 from synthgen.scene.placement import _separated, footprint, posed_box_corners
+from synthgen.scene.walking import gait_bounds, in_gait, pedestrian_variant, phase_at
 
 MOTION_STREAM = 1  # spawn key (sequence, 1): motion draws never touch the static sampler's (sequence,) stream
 SAME_HEADING = 0.95  # cos of the angle under which an object's heading counts as its lane's
@@ -70,6 +73,7 @@ class Motion:
     velocity: dict[int, np.ndarray]  # instance id -> world velocity (m/s) of every mover, until it stops
     sequence: int
     stops: dict[int, float] = field(default_factory=dict)  # id -> seconds at which a mover stops (EGO: the ego)
+    phases: dict[int, float] = field(default_factory=dict)  # walker id -> gait phase at t = 0, in [0, 1)
 
     def _moving_until(self, key: int) -> float:
         return self.stops.get(key, np.inf)
@@ -127,9 +131,14 @@ class Motion:
                        sequence=self.sequence, seconds=float(seconds), velocities=self.velocities(seconds))
 
     def _moved(self, instance: Instance, seconds: float) -> Instance:
-        if instance.instance_id not in self.velocity:
+        key = instance.instance_id
+        if key not in self.velocity:
             return instance
-        return replace(instance, translation=instance.translation + self.displacement(instance.instance_id, seconds))
+        moved = replace(instance, translation=instance.translation + self.displacement(key, seconds))
+        if key in self.phases:
+            walked = min(seconds, self._moving_until(key))
+            moved = in_gait(moved, phase_at(instance, self.phases[key], float(np.linalg.norm(self.velocity[key])), walked))
+        return moved
 
 
 def sequence_motion(config, seed: int, sequence: int, mesh_paths: dict[int, Path] | None = None) -> Motion:
@@ -164,12 +173,15 @@ def sequence_motion(config, seed: int, sequence: int, mesh_paths: dict[int, Path
             continue
         if speed > 0:
             velocity[instance.instance_id] = forward * speed
+    walkers = [i.instance_id for i in base.instances if i.instance_id in velocity
+               and i.placement in WALKERS and pedestrian_variant(i.mesh_key) is not None]
+    phases = {k: float(rng.uniform()) for k in walkers}  # last: every earlier motion draw stays as it was
     change = None
     if change_wanted and ego_lane is not None:
         offset = _neighbour_offset(lanes, ego_lane, ego0)
         if offset is not None:
             change = LaneChange(change_start, change_seconds, offset)
-    motion = Motion(base, spec.fps, ego0, ego_speed, change, velocity, sequence)
+    motion = Motion(base, spec.fps, ego0, ego_speed, change, velocity, sequence, phases=phases)
     _resolve_collisions(motion, duration_total, box=EGO_VEHICLE if base.rig_cameras else EGO_BOX)
     return motion
 
@@ -231,8 +243,10 @@ def _neighbour_offset(lanes, lane: int, ego0: np.ndarray) -> float | None:
     return chosen - own
 
 
-def _box_corners(instance: Instance) -> np.ndarray:
-    return posed_box_corners(instance.mesh.bounds, instance.scale, instance.rotation, instance.translation)
+def _box_corners(instance: Instance, walkers=()) -> np.ndarray:
+    """The posed box; a walker's covers its whole gait cycle, so its limbs never swing into anything."""
+    bounds = gait_bounds(instance.mesh_key) if instance.instance_id in walkers else instance.mesh.bounds
+    return posed_box_corners(bounds, instance.scale, instance.rotation, instance.translation)
 
 
 def _collide(a: np.ndarray, b: np.ndarray) -> bool:
@@ -260,7 +274,7 @@ def _first_collision(motion: Motion, duration: float, box: tuple) -> tuple[int, 
     fastest = max([np.linalg.norm(v) for v in motion.velocity.values()] + [motion.ego_speed, 1e-6])
     steps = max(1, int(np.ceil(duration * 2 * fastest / CHECK_STEP)))
     times = duration * np.arange(steps + 1) / steps
-    corners0 = np.stack([np.zeros((8, 3))] + [_box_corners(i) for i in things])  # (N, 8, 3); the ego's below
+    corners0 = np.stack([np.zeros((8, 3))] + [_box_corners(i, motion.phases) for i in things])  # (N, 8, 3); the ego's below
     velocity = np.stack([np.zeros(3)] + [motion.velocity.get(k, np.zeros(3)) for k in ids[1:]])
     until = np.array([np.inf] + [motion._moving_until(k) for k in ids[1:]])
     moved = np.minimum(times[:, None], until[None, :])[..., None] * velocity[None]  # (T, N, 3)
