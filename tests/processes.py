@@ -5,15 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def children(pid: int) -> list[int]:
-    """The direct children of `pid`, started from any of its threads."""
+def children(pid: int, tracker: bool = True) -> list[int]:
+    """The direct children of `pid`, started from any of its threads. `tracker=False` leaves out Python's
+    multiprocessing resource tracker: a process that ever used a spawned pool (tests/test_faker_sweep.py
+    in the test process) keeps that one child until it exits, and it is nobody's helper."""
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
             found += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             pass
-    return found
+    return found if tracker else [c for c in found if b"resource_tracker" not in _cmdline(c)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def alive(pid: int) -> bool:

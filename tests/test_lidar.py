@@ -217,7 +217,7 @@ def test_bad_lidar_settings_are_one_line_errors(tmp_path):
                     "    - {name: calib}\nlidars:\n  - {name: top}\n")
     with pytest.raises(UserError) as caught:
         load_scene_config(path)
-    assert str(caught.value).startswith(f"{path}:6: rig.cameras.1.name: 'calib' is the folder of the lidar files")
+    assert str(caught.value).startswith(f"{path}:6: rig.cameras.1.name: 'calib' is the folder of the sensor files")
 
 
 @pytest.fixture(scope="module")
