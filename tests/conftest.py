@@ -49,3 +49,12 @@ def minimal_dataset(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("minimal") / "data"
     run_cli("render", MINIMAL, "--out", out, "-n", 8, "--save-geometry", "--no-progress", check=True)
     return out
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When the run holds the tests that read our files with datumaro and label-studio-sdk, start building
+    their venv now, beside the other tests, instead of when the first of them is reached."""
+    if any(item.nodeid.startswith("tests/test_formats_tools.py") for item in session.items):
+        from tests.sidevenv import start_in_background
+
+        start_in_background(session.config.cache)
