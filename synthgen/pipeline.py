@@ -263,23 +263,26 @@ def _keypoint_layouts(loaded: LoadedScene) -> dict:
 def sequence_flows(motion, view, passes, length: int):
     """(forward, backward) exact flow of one camera's frame (docs/sequences.md): to the next frame and to
     the previous one, NaN where that frame is not in the sequence."""
-    from synthgen.labels.flow import exact_flow, relative_moves
+    from synthgen.labels.flow import exact_flows, relative_moves
     from synthgen.labels.flow_deform import deform_flow, deforming
 
     frame = view.frame_index
     ego, poses = motion.poses_at(frame / motion.fps)
-    flows = []
-    for other in (frame + 1, frame - 1):
-        if not 0 <= other < length:
-            flows.append(np.full(passes.depth.shape + (2,), np.nan, dtype=np.float32))
-            continue
+    inside = [other for other in (frame + 1, frame - 1) if 0 <= other < length]
+    targets = []
+    for other in inside:
         other_ego, other_poses = motion.poses_at(other / motion.fps)
         other_cam = other_ego @ invert_rigid(ego) @ view.camera.cam_to_world  # the camera rides on the ego
-        flows.append(exact_flow(passes.depth, passes.index, view.camera.K, view.camera.cam_to_world, other_cam,
-                                relative_moves(poses, other_poses)))
+        targets.append((other_cam, relative_moves(poses, other_poses)))
+    computed = dict(zip(inside, exact_flows(passes.depth, passes.index, view.camera.K, view.camera.cam_to_world,
+                                            targets)))  # both directions share the lifted pixels
+    for other, (other_cam, _) in zip(inside, targets):
         if motion.phases:  # walkers' limbs: the surface point under each pixel, from mesh to mesh
             pairs = deforming(view.instances, motion.scene_at(other / motion.fps).instances)
-            deform_flow(flows[-1], passes.depth, passes.index, view.camera.K, view.camera.cam_to_world, other_cam, pairs)
+            deform_flow(computed[other], passes.depth, passes.index, view.camera.K, view.camera.cam_to_world,
+                        other_cam, pairs)
+    flows = [computed[other] if other in computed else np.full(passes.depth.shape + (2,), np.nan, dtype=np.float32)
+             for other in (frame + 1, frame - 1)]
     return flows[0], flows[1]
 
 
@@ -290,6 +293,10 @@ class FrameTimes:
     scene: float  # sampling the scene from (config, seed, index)
     render: float  # posing Blender and its render operator (Cycles, and writing the passes to a RAM disk)
     labels: float  # reading the passes back, label extraction and every file
+    # parts of `labels` in sequence and sensor runs (0 when there is none), so a bench can tell them apart
+    flow: float = 0.0  # both exact flows of every camera, and their files
+    lidar: float = 0.0  # every lidar's sweep and files
+    occupancy: float = 0.0  # the grid and its file
 
 
 def render_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[int], layouts: dict[str, Layout] | Layout,
@@ -329,13 +336,14 @@ def rendered_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[i
             if trimmed is not None:
                 trimmed.result()
             sampled = time.perf_counter()
-            render_time = labels_time = 0.0
+            render_time = labels_time = flow_time = lidar_time = occupancy_time = 0.0
             instances = 0
             sweeps = []
             if loaded.config.lidars:  # before the views: a frame whose JSON exists has its lidar files too
                 poses_at = None if motion is None else _poses_after(motion, scene.seconds)
                 sweeps = write_lidar_frame(_frame_root(here), scene, loaded.config, seed, scene.frame_index, poses_at)
-                labels_time += time.perf_counter() - sampled
+                lidar_time = time.perf_counter() - sampled
+                labels_time += lidar_time
             occupancy = loaded.config.occupancy
             depths, pending = {}, []  # with occupancy, frame JSONs wait until the grid is written
             for name, view in scene.views():
@@ -348,8 +356,10 @@ def rendered_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[i
                 outputs = extract(view, passes, f"images/{layout.path('image', view.frame_index).name}")
                 write_labels(layout, view, outputs, save_geometry, preview_image=passes.rgb is None)
                 if motion is not None:
+                    flow_started = time.perf_counter()
                     write_flow(layout, view.frame_index, *sequence_flows(motion, view, passes,
                                                                          loaded.config.sequence.length))
+                    flow_time += time.perf_counter() - flow_started
                 pixels.result()
                 if occupancy is None:
                     write_frame_json(layout, outputs)
@@ -367,9 +377,11 @@ def rendered_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[i
                 for layout, labels in pending:
                     write_frame_json(layout, FrameOutputs(labels, None, None))
                 del depths, pending, grid
-                labels_time += time.perf_counter() - before
+                occupancy_time = time.perf_counter() - before
+                labels_time += occupancy_time
             trimmed = helper.submit(release_free_memory)  # hand memory back while the next scene is sampled
-            yield frame_index, instances, FrameTimes(sampled - started, render_time, labels_time)
+            yield frame_index, instances, FrameTimes(sampled - started, render_time, labels_time, flow_time, lidar_time,
+                                                     occupancy_time)
 
 
 def _all_layouts(layouts: dict[str, Layout], units: range, length: int | None) -> list[Layout]:
@@ -507,7 +519,8 @@ def _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err) 
                     summary.seconds_render += times.render
                     summary.seconds_labels += times.labels
                     timings.write(json.dumps({"frame": outcome.task, "worker": outcome.worker, "scene": times.scene,
-                                              "render": times.render, "labels": times.labels}) + "\n")
+                                              "render": times.render, "labels": times.labels, "flow": times.flow,
+                                              "lidar": times.lidar, "occupancy": times.occupancy}) + "\n")
                     timings.flush()
                 elif outcome.final:
                     summary.failed[outcome.task] = outcome.value

@@ -135,3 +135,15 @@ def test_resume_rewrites_a_lost_sequence_frame_byte_for_byte(run, tmp_path):
         path.unlink()
     run_cli("render", config, "--out", copy, "-n", "2", "--resume", "--no-progress", check=True)
     assert dataset_tree(copy) == dataset_tree(out)
+
+
+def test_timings_name_the_flow_lidar_and_occupancy_parts(run):
+    """timings.jsonl keeps scene, render and labels and adds the sequence and sensor parts of `labels`
+    (bench/sequence_speed.py reads them): each positive in such a run, together no more than `labels`."""
+    _, out = run
+    lines = [json.loads(line) for line in (out / "timings.jsonl").read_text().splitlines()]
+    assert sorted(line["frame"] for line in lines) == list(range(2 * FRAMES))
+    for line in lines:
+        assert {"scene", "render", "labels", "flow", "lidar", "occupancy"} <= set(line)
+        assert min(line["flow"], line["lidar"], line["occupancy"]) > 0
+        assert line["flow"] + line["lidar"] + line["occupancy"] <= line["labels"]
