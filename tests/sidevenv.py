@@ -38,14 +38,22 @@ def start_in_background(cache, requirements: list[str] = REQUIREMENTS) -> None:
 
 
 def build(venv: Path, requirements: list[str]) -> str | None:
-    """Make the venv and install `requirements`; None when done, else pip's error."""
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    result = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *requirements],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        return result.stderr[-300:]
-    (venv / "ready").write_text("\n".join(requirements) + "\n")
-    return None
+    """Make the venv and install `requirements`; None when done, else pip's error. Holds a lock on the folder
+    while it works, so parallel test workers and the background build never build it twice at once: whoever
+    comes second waits, then finds it ready."""
+    import fcntl
+
+    with open(venv.parent / f"{venv.name}.lock", "w") as lock:  # beside it: venv --clear empties the folder
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (venv / "ready").is_file():
+            return None
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        result = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *requirements],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            return result.stderr[-300:]
+        (venv / "ready").write_text("\n".join(requirements) + "\n")
+        return None
 
 
 def side_python(cache, requirements: list[str] = REQUIREMENTS) -> Path:
@@ -55,9 +63,7 @@ def side_python(cache, requirements: list[str] = REQUIREMENTS) -> Path:
     background = _BACKGROUND.pop(venv, None)
     if background is not None:
         background.wait()
-    error = None
-    if not (venv / "ready").is_file():  # no build in the background, or it failed: build here, to see why
-        error = build(venv, requirements)
+    error = build(venv, requirements)  # waits for a build under way elsewhere; builds only if none succeeded
     if error is not None:
         message = f"could not install {' '.join(requirements)} into a test venv: {error}"
         if os.environ.get("SYNTHGEN_TEST_OFFLINE") == "1":
