@@ -261,20 +261,60 @@ def _collide(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 EGO = 0  # the ego vehicle's key among the movers
+OBSTACLE_HEIGHT = 2.2  # metres above the road: the part of street furniture a walker or a car can run into
 
 
-def _first_collision(motion: Motion, duration: float, box: tuple) -> tuple[int, int, float, float] | None:
+def _obstacles(scene: Scene) -> list[np.ndarray]:
+    """Boxes (8 world corners each) of the street furniture movers must not pass through: the parts of the
+    layout's procedural assets (poles, street lights, trees, signs, buildings) below OBSTACLE_HEIGHT, so
+    a street light's arm or a sign over the pavement does not stop what passes under it. Road surfaces,
+    kerbs and markings (slabs) are what movers stand on, not obstacles."""
+    boxes = []
+    for piece in scene.stuff:
+        if not piece.mesh_key.startswith("asset:"):
+            continue
+        vertices = piece.world_vertices()
+        low = vertices[vertices[:, 2] < OBSTACLE_HEIGHT]
+        if len(low):
+            boxes.append(posed_box_corners(np.array([low.min(axis=0), low.max(axis=0)]), np.ones(3), np.eye(3),
+                                           np.zeros(3)))
+    return boxes
+
+
+def _in_reach(motion: Motion, duration: float, box: tuple, obstacles: list[np.ndarray]) -> list[np.ndarray]:
+    """The obstacles some mover could reach: those whose boxes meet the box swept by a mover over the whole
+    sequence as if nothing stopped it (a stop only shortens a path), padded by a metre for the ego's yaw
+    in a lane change. The collision check then looks at a handful instead of every building and tree."""
+    swept = []
+    for instance in motion.base.instances:
+        velocity = motion.velocity.get(instance.instance_id)
+        if velocity is not None:
+            start = _box_corners(instance, motion.phases)
+            swept.append(np.concatenate([start, start + velocity * duration]))
+    if motion.ego_speed > 0 or motion.lane_change is not None:
+        ego_local = posed_box_corners(np.array(box).T, np.ones(3), np.eye(3), np.zeros(3))
+        ends = [motion.ego_at(t)[0] for t in (0.0, duration)]
+        swept.append(np.concatenate([ego_local @ e[:3, :3].T + e[:3, 3] for e in ends]))
+    regions = [(p.min(axis=0) - 1.0, p.max(axis=0) + 1.0) for p in swept]
+    return [o for o in obstacles if any(np.all(o.min(axis=0) < hi) and np.all(o.max(axis=0) > lo) for lo, hi in regions)]
+
+
+def _first_collision(motion: Motion, duration: float, box: tuple, obstacles: list[np.ndarray] = ()
+                     ) -> tuple[int, int, float, float] | None:
     """The first pair (in time, then by ids) whose boxes overlap at some time in [0, duration] while they
     did not at t = 0 (a rider and its bike, `overlap: allow` groups), as (id, id, time of the last check
     before, time of the collision), or None. Checked at steps in which no two objects close in by more
-    than CHECK_STEP metres; bounding boxes first, all steps at once."""
+    than CHECK_STEP metres; bounding boxes first, all steps at once. `obstacles`: boxes of street
+    furniture (8 world corners each), which never move."""
     things = motion.base.instances
-    ids = [EGO] + [i.instance_id for i in things]
+    obstacles = list(obstacles)
+    ids = [EGO] + [i.instance_id for i in things] + [-1 - k for k in range(len(obstacles))]  # obstacles never move
     ego_local = posed_box_corners(np.array(box).T, np.ones(3), np.eye(3), np.zeros(3))
     fastest = max([np.linalg.norm(v) for v in motion.velocity.values()] + [motion.ego_speed, 1e-6])
     steps = max(1, int(np.ceil(duration * 2 * fastest / CHECK_STEP)))
     times = duration * np.arange(steps + 1) / steps
-    corners0 = np.stack([np.zeros((8, 3))] + [_box_corners(i, motion.phases) for i in things])  # (N, 8, 3); the ego's below
+    corners0 = np.stack([np.zeros((8, 3))] + [_box_corners(i, motion.phases) for i in things]
+                        + obstacles)  # (N, 8, 3); the ego's below
     velocity = np.stack([np.zeros(3)] + [motion.velocity.get(k, np.zeros(3)) for k in ids[1:]])
     until = np.array([np.inf] + [motion._moving_until(k) for k in ids[1:]])
     moved = np.minimum(times[:, None], until[None, :])[..., None] * velocity[None]  # (T, N, 3)
@@ -300,7 +340,8 @@ def _resolve_collisions(motion: Motion, duration: float, box: tuple) -> None:
     """Drop the lane change if it hits anything; then, while a pair collides, stop one of its movers where
     it stood at the last check before. Terminates: each round moves one stop time strictly earlier, onto
     a finite grid of check times, and the first scene itself is free of collisions."""
-    while (found := _first_collision(motion, duration, box)) is not None:
+    obstacles = _in_reach(motion, duration, box, _obstacles(motion.base))
+    while (found := _first_collision(motion, duration, box, obstacles)) is not None:
         a, b, before, at = found
         if EGO in (a, b) and motion.lane_change is not None:
             motion.lane_change = None
