@@ -5,24 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def children(pid: int, tracker: bool = True) -> list[int]:
-    """The direct children of `pid`, started from any of its threads. `tracker=False` leaves out Python's
-    multiprocessing resource tracker: a process that ever used a spawned pool (tests/test_faker_sweep.py
-    in the test process) keeps that one child until it exits, and it is nobody's helper."""
+def children(pid: int) -> list[int]:
+    """The direct children of `pid`, started from any of its threads."""
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
             found += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             pass
-    return found if tracker else [c for c in found if b"resource_tracker" not in _cmdline(c)]
+    return found
 
 
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
+def new_children(pid: int, before: list[int]) -> list[int]:
+    """The children of `pid` that were not among `before`: a test process may hold children of its own
+    that are nobody's helper (Python's multiprocessing resource tracker after a spawned pool, the side
+    venv's build started at collection), so a test of helpers counts only those started since it began."""
+    return [c for c in children(pid) if c not in before]
 
 
 def alive(pid: int) -> bool:

@@ -13,7 +13,7 @@ import pytest
 
 from synthgen.io.forked import ForkedBlocks
 from tests.conftest import REPO, one_line_error, run_cli
-from tests.processes import alive, children
+from tests.processes import alive, children, new_children
 
 TABLE = REPO / "configs" / "transactions.yaml"
 TEXT = REPO / "configs" / "ner_invoices.yaml"
@@ -79,6 +79,7 @@ def test_helpers_need_a_file_to_write_their_blocks_into() -> None:
 
 
 def test_a_helper_s_error_is_raised_at_its_block_and_helpers_are_stopped(tmp_path) -> None:
+    before = children(os.getpid())
     def make(index: int) -> tuple[bytes, int]:
         if index == 4:
             raise ValueError("block 4")
@@ -92,7 +93,7 @@ def test_a_helper_s_error_is_raised_at_its_block_and_helpers_are_stopped(tmp_pat
             seen.append(value)
     handle.close()
     assert seen == [0, 1, 2, 3]
-    assert not [c for c in children(os.getpid(), tracker=False) if alive(c)]
+    assert not [c for c in new_children(os.getpid(), before) if alive(c)]
 
 
 def test_interrupting_a_run_stops_its_helpers(tmp_path) -> None:
@@ -144,6 +145,7 @@ def test_each_process_writes_its_blocks_in_place(tmp_path) -> None:
 
 
 def test_helpers_forked_before_the_file_exists_are_handed_it_and_write_in_place(tmp_path) -> None:
+    before = children(os.getpid())
     path = tmp_path / "f"
     started = []
 
@@ -152,7 +154,7 @@ def test_helpers_forked_before_the_file_exists_are_handed_it_and_write_in_place(
         return f"<{index}:{'y' * (index * 5 % 7)}>".encode(), index
 
     with ForkedBlocks(10, make, lambda: sorted(started), 3, fd_later=True) as forked:
-        assert len(children(os.getpid(), tracker=False)) == 2  # at work before the file is opened
+        assert len(new_children(os.getpid(), before)) == 2  # at work before the file is opened
         with open(path, "wb") as handle:
             handle.write(b"head|")
             handle.flush()
@@ -162,13 +164,14 @@ def test_helpers_forked_before_the_file_exists_are_handed_it_and_write_in_place(
 
 
 def test_a_helper_that_failed_before_the_file_existed_has_its_error_raised_at_its_block(tmp_path) -> None:
+    before = children(os.getpid())
     def make(index: int) -> tuple[bytes, int]:
         if index == 1:
             raise ValueError("block 1")
         return b"x", index
 
     with ForkedBlocks(4, make, lambda: None, 2, fd_later=True) as forked:
-        helper, = children(os.getpid(), tracker=False)
+        helper, = new_children(os.getpid(), before)
         deadline = time.monotonic() + 30
         while alive(helper):  # it has sent its error and ended before it could be handed the file
             assert time.monotonic() < deadline
@@ -181,10 +184,11 @@ def test_a_helper_that_failed_before_the_file_existed_has_its_error_raised_at_it
 
 
 def test_an_error_before_the_file_exists_stops_helpers_forked_early() -> None:
+    before = children(os.getpid())
     with pytest.raises(ValueError, match="block 0 of the caller"):
         with ForkedBlocks(6, lambda i: (b"x" * 10**6, i), lambda: None, 3, fd_later=True):
             raise ValueError("block 0 of the caller")
-    assert not [c for c in children(os.getpid(), tracker=False) if alive(c)]
+    assert not [c for c in new_children(os.getpid(), before) if alive(c)]
 
 
 def test_a_block_that_cannot_be_written_fails_the_run(tmp_path) -> None:
