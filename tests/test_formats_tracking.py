@@ -290,6 +290,8 @@ def test_coco_video_round_trip_keeps_track_ids_and_videos(sequence, exported, tm
     assert by_image[5] == [32768 + i.instance_id - 1 for i in labels.frames[5].instances if i.bbox is not None]
     again = coco_video.read(tmp_path)
     assert [f.extra["sequence"] for f in again.frames] == [f"part{k // 4}" for k in range(FRAMES)]
+    for xs, ys in zip(visible_instances(labels), visible_instances(again)):  # the second video's too
+        assert [x.instance_id for x in xs] == [y.instance_id for y in ys]
 
 
 def test_coco_video_reads_frames_in_video_and_frame_id_order_whatever_the_image_order(sequence, exported, tmp_path):

@@ -75,6 +75,25 @@ def write(labels: LabelSet, out: Path, losses: Losses, variant: str = "rle") -> 
         document.write(b', "videos": [' + ",\n".join(json.dumps(v) for v in videos).encode() + b"]}\n")
 
 
+def _local_tracks(tracks: dict[int, list], doc: dict, videos: dict) -> None:
+    """Track numbers back to per-video ones, in place: the writer adds 32768 x the video's position so that
+    ids are unique over the file; a video whose numbers all lie in its own block gets the offset taken off.
+    Other files' numbers (global ids from another tool) are kept as they are."""
+    position = {vid: k for k, vid in enumerate(videos)}
+    image_block = {image["id"]: position.get(image.get("video_id")) for image in doc["images"]}
+    by_video: dict[int, list[int]] = {}
+    for image_id, numbers in tracks.items():
+        block = image_block.get(image_id)
+        if block is not None:
+            by_video.setdefault(block, []).extend(n for n in numbers if n is not None)
+    inside = {block for block, numbers in by_video.items()
+              if all(block * ANNOTATION_ID_STRIDE <= n < (block + 1) * ANNOTATION_ID_STRIDE for n in numbers)}
+    for image_id, numbers in tracks.items():
+        block = image_block.get(image_id)
+        if block in inside and block:
+            tracks[image_id] = [n - block * ANNOTATION_ID_STRIDE if n is not None else None for n in numbers]
+
+
 def read(path: Path, images: Path | None = None, masks: bool = True) -> LabelSet:
     """A COCO file with video fields: what `coco` reads, each frame's video as its `sequence` and each
     object's `instance_id` (else `track_id`) + 1 as its instance id; when every image has `video_id` and
@@ -107,6 +126,7 @@ def read(path: Path, images: Path | None = None, masks: bool = True) -> LabelSet
             raise fail(json_path, f"annotations[{k}] (id {annotation['id']})",
                        f"instance_id must be an integer >= 0, got {track!r}")
         tracks.setdefault(annotation["image_id"], []).append(track)
+    _local_tracks(tracks, doc, videos)
     frames = []
     order = {image["id"]: (image.get("video_id"), image.get("frame_id")) for image in doc["images"]}
     if all(v is not None and f is not None for v, f in order.values()):  # each video's frames in frame_id order
