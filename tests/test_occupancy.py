@@ -350,6 +350,7 @@ BAD = {
     "bad_shape": ("extent: [[-40, 40], [-40, 40]]", "occupancy.extent", "[[xmin, xmax]"),
     "negative": ("voxel_size: -1", "occupancy.voxel_size", "greater than 0"),
     "sensor": ("visibility: [radar]", "occupancy.visibility.0", "'cameras'"),
+    "no_lidar": ("visibility: [cameras, lidar]", "occupancy.visibility", "needs a lidar"),
 }
 
 
@@ -370,6 +371,8 @@ def test_good_occupancy_config_validates(tmp_path):
           extent: [[-10, 10], [-10, 10], [-1, 3]]
           visibility: [cameras, lidar]
           camera_stride: 8
+        lidars:
+          - {name: top, channels: 8, columns: 64}
         """))
     assert run_cli("validate", path).returncode == 0
     config = load_scene_config(path).config

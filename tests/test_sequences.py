@@ -326,6 +326,49 @@ def test_movers_stop_short_of_poles_trees_and_buildings():
     assert would_hit > 0
 
 
+def test_riders_stay_on_their_bikes():
+    """A rider is its own instance, posed with its bike: in every frame it stands where the bike stands, in
+    the bundled street (where one of a pair used to stop while the other rode on) and for bikes turned
+    against their lane (which used to draw a speed for each)."""
+    from synthgen.config.load import load_scene_config
+    from synthgen.scene.motion import sequence_motion
+
+    cases = [(load_scene_config(REPO / "scenes" / "street_sequence.yaml", ["sequence.length=41"]), range(30, 42)),
+             (load_scene_config(REPO / "scenes" / "street_sequence.yaml", [
+                 "sequence.length=11", "objects=[{asset: [bicycle], count: 3, placement: lane, riders: 1.0, "
+                 "rotation: [0, 0, 180]}]"]), range(2))]
+    pairs = stopped = 0
+    for loaded, sequences in cases:
+        spec = loaded.config.sequence
+        for sequence in sequences:
+            motion = sequence_motion(loaded.config, 0, sequence, loaded.mesh_paths)
+            pairs += len(motion.riders)
+            stopped += sum(1 for rider in motion.riders if rider in motion.stops)
+            for frame in range(spec.length):
+                scene = motion.scene_at(frame / spec.fps)
+                where = {i.instance_id: i.translation for i in scene.instances}
+                for rider, bike in motion.riders.items():
+                    assert np.array_equal(where[rider], where[bike]), (sequence, frame, rider, bike)
+    assert pairs >= 8 and stopped >= 1
+
+
+def test_a_slow_ego_does_not_swerve_sideways_to_change_lanes():
+    """A lane change at walking pace would turn the ego nearly 90 degrees: it is not made; at a car's
+    speed it is, and the heading stays within 15 degrees."""
+    from synthgen.config.load import load_scene_config
+    from synthgen.scene.motion import sequence_motion
+
+    for speed, changes in ((0.2, False), (10.0, True)):
+        loaded = load_scene_config(REPO / "scenes" / "street_sequence.yaml", [
+            "sequence.length=41", "layout.lanes=2", "objects=[{asset: sedan, count: 0}]",
+            f"sequence.ego={{speed: {speed}, lane_changes: 1, lane_change_seconds: 3}}"])
+        motion = sequence_motion(loaded.config, 0, 0, loaded.mesh_paths)
+        assert (motion.lane_change is not None) == changes
+        headings = [np.degrees(np.arctan2(*motion.ego_at(t)[0][[1, 0], 0])) - np.degrees(np.arctan2(
+            *motion.ego0[[1, 0], 0])) for t in np.linspace(0, 4.0, 81)]
+        assert max(abs(h) for h in headings) <= 15.0 + 1e-9
+
+
 BAD = [("{length: 1}", "sequence.length:"), ("{length: 5, fps: 0}", "sequence.fps:"),
        ("{length: 5, ego: {speed: -1}}", "sequence.ego.speed:"),
        ("{length: 5, ego: {lane_changes: 2}}", "sequence.ego.lane_changes:"),

@@ -461,6 +461,9 @@ class SceneConfig(Strict):
             if name in lidar_names[:k]:
                 found.append((("lidars", k, "name"), f"lidar names must differ: {name!r} appears more than once "
                               "(it names the lidar's folder)"))
+        if self.occupancy is not None and "lidar" in self.occupancy.visibility and not self.lidars:
+            found.append((("occupancy", "visibility"), "'lidar' needs a lidar: add a `lidars:` section or leave "
+                          "'lidar' out"))
         if (self.lidars or self.occupancy is not None) and self.rig is not None:
             for k, camera in enumerate(self.rig.cameras):
                 if camera.name in ("lidar", "calib", "occupancy"):

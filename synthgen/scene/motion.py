@@ -35,6 +35,8 @@ from synthgen.scene.walking import gait_bounds, in_gait, pedestrian_variant, pha
 MOTION_STREAM = 1  # spawn key (sequence, 1): motion draws never touch the static sampler's (sequence,) stream
 SAME_HEADING = 0.95  # cos of the angle under which an object's heading counts as its lane's
 CHECK_STEP = 0.1  # metres two movers may close in between two collision checks, at most
+PEAK_LATERAL = 15.0 / 8.0  # the quintic smoothstep's steepest slope: peak lateral speed = 15/8 offset/duration
+MAX_CHANGE_YAW = np.radians(15.0)  # a lane change steeper than this (a slow ego) is not made
 WALKERS = ("sidewalk", "crosswalk")
 
 
@@ -74,6 +76,7 @@ class Motion:
     sequence: int
     stops: dict[int, float] = field(default_factory=dict)  # id -> seconds at which a mover stops (EGO: the ego)
     phases: dict[int, float] = field(default_factory=dict)  # walker id -> gait phase at t = 0, in [0, 1)
+    riders: dict[int, int] = field(default_factory=dict)  # rider id -> its bike's id: they move and stop as one
 
     def _moving_until(self, key: int) -> float:
         return self.stops.get(key, np.inf)
@@ -158,7 +161,10 @@ def sequence_motion(config, seed: int, sequence: int, mesh_paths: dict[int, Path
     change_seconds = min(spec.ego.lane_change_seconds, duration_total)
     change_start = float(rng.uniform(0.0, duration_total - change_seconds))
     velocity: dict[int, np.ndarray] = {}
+    riders = _riders(base)
     for instance in base.instances:
+        if instance.instance_id in riders:
+            continue  # a rider goes where its bike goes (below)
         forward = instance.rotation[:, 0].copy()
         forward[2] = 0.0
         if np.linalg.norm(forward) < 1e-9:
@@ -173,16 +179,23 @@ def sequence_motion(config, seed: int, sequence: int, mesh_paths: dict[int, Path
             continue
         if speed > 0:
             velocity[instance.instance_id] = forward * speed
+    for rider, bike in riders.items():
+        if bike in velocity:
+            velocity[rider] = velocity[bike]
     walkers = [i.instance_id for i in base.instances if i.instance_id in velocity
                and i.placement in WALKERS and pedestrian_variant(i.mesh_key) is not None]
     phases = {k: float(rng.uniform()) for k in walkers}  # last: every earlier motion draw stays as it was
     change = None
     if change_wanted and ego_lane is not None:
         offset = _neighbour_offset(lanes, ego_lane, ego0)
-        if offset is not None:
+        # the steepest heading of the change, where its lateral speed peaks (15/8 offset/duration), must stay
+        # a car's: a slow ego would otherwise turn nearly sideways and back
+        if offset is not None and PEAK_LATERAL * abs(offset) / change_seconds <= ego_speed * np.tan(MAX_CHANGE_YAW):
             change = LaneChange(change_start, change_seconds, offset)
-    motion = Motion(base, spec.fps, ego0, ego_speed, change, velocity, sequence, phases=phases)
-    _resolve_collisions(motion, duration_total, box=EGO_VEHICLE if base.rig_cameras else EGO_BOX)
+    motion = Motion(base, spec.fps, ego0, ego_speed, change, velocity, sequence, phases=phases, riders=riders)
+    # checked through the last frame's lidar sweeps too, which look one rotation past it
+    sweep = max((1.0 / lidar.rotation_hz for lidar in getattr(config, "lidars", ())), default=0.0)
+    _resolve_collisions(motion, duration_total + sweep, box=EGO_VEHICLE if base.rig_cameras else EGO_BOX)
     return motion
 
 
@@ -281,6 +294,24 @@ def _obstacles(scene: Scene) -> list[np.ndarray]:
     return boxes
 
 
+def _riders(scene: Scene) -> dict[int, int]:
+    """rider id -> bike id: the static sampler places a rider right after its bike, with the bike's pose
+    (synthgen/scene/build.py), and gives it a `*_rider` asset."""
+    found = {}
+    things = scene.instances
+    for bike, rider in zip(things, things[1:]):
+        if rider.mesh_key.startswith("asset:") and rider.mesh_key.split(":")[1].endswith("_rider") \
+                and np.array_equal(rider.translation, bike.translation) and np.array_equal(rider.rotation, bike.rotation):
+            found[rider.instance_id] = bike.instance_id
+    return found
+
+
+def _riding_together(motion: Motion, key: int) -> list[int]:
+    """`key` with its rider or its bike."""
+    bike = motion.riders.get(key, key)
+    return [bike] + [rider for rider, of in motion.riders.items() if of == bike]
+
+
 def _in_reach(motion: Motion, duration: float, box: tuple, obstacles: list[np.ndarray]) -> list[np.ndarray]:
     """The obstacles some mover could reach: those whose boxes meet the box swept by a mover over the whole
     sequence as if nothing stopped it (a stop only shortens a path), padded by a metre for the ego's yaw
@@ -310,7 +341,9 @@ def _first_collision(motion: Motion, duration: float, box: tuple, obstacles: lis
     obstacles = list(obstacles)
     ids = [EGO] + [i.instance_id for i in things] + [-1 - k for k in range(len(obstacles))]  # obstacles never move
     ego_local = posed_box_corners(np.array(box).T, np.ones(3), np.eye(3), np.zeros(3))
-    fastest = max([np.linalg.norm(v) for v in motion.velocity.values()] + [motion.ego_speed, 1e-6])
+    lateral = 0.0 if motion.lane_change is None else \
+        PEAK_LATERAL * abs(motion.lane_change.offset) / motion.lane_change.duration
+    fastest = max([np.linalg.norm(v) for v in motion.velocity.values()] + [np.hypot(motion.ego_speed, lateral), 1e-6])
     steps = max(1, int(np.ceil(duration * 2 * fastest / CHECK_STEP)))
     times = duration * np.arange(steps + 1) / steps
     corners0 = np.stack([np.zeros((8, 3))] + [_box_corners(i, motion.phases) for i in things]
@@ -349,6 +382,8 @@ def _resolve_collisions(motion: Motion, duration: float, box: tuple) -> None:
         # the pair did not overlap at `before`: one of them moved since (the ego only with a speed)
         movers = [k for k in (a, b) if k != EGO and k in motion.velocity and motion._moving_until(k) > before]
         if movers:
-            motion.stops[max(movers)] = before
+            stopped = max(movers)
+            for k in _riding_together(motion, stopped):  # a rider never leaves its bike
+                motion.stops[k] = before
         else:
             motion.stops[EGO] = before
