@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from synthgen.io.outdir import frame_name
 from synthgen.labels.model import FrameLabels, frame_from_json
 
 MANIFEST = "synthgen.json"
@@ -21,10 +22,6 @@ SUBDIRS = ("images", "masks/instance", "masks/semantic", "depth", "normals", "fr
 MANAGED = ["images", "masks", "depth", "normals", "frames", "geometry", "annotations", MANIFEST, LOG]
 COCO_FILE = "annotations/instances.json"
 _FRAME_FILE = re.compile(r"^(\d{6,})\.json$")
-
-
-def frame_name(frame_index: int) -> str:
-    return f"{frame_index:06d}"
 
 
 SEQUENCE_DIR = re.compile(r"^seq_(\d{6,})$")

@@ -18,6 +18,12 @@ from synthgen.io.atomic import is_partial, remove_partials
 from synthgen.io.folder_lock import lock_folder
 
 
+def frame_name(frame_index: int) -> str:
+    """The name of frame i's files in every folder of a dataset: at least six digits, no upper limit
+    (frame 1,234,567 is `1234567`; sort numerically past a million frames)."""
+    return f"{frame_index:06d}"
+
+
 class OutputMode(Enum):
     NEW = "new"
     OVERWRITE = "overwrite"

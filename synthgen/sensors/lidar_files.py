@@ -17,16 +17,12 @@ import numpy as np
 
 from synthgen.config.scene_config import SceneConfig
 from synthgen.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from synthgen.io.outdir import frame_name
 from synthgen.scene.ego import ego_to_world
 from synthgen.scene.model import Scene, invert_rigid
 from synthgen.sensors.lidar import PosesAt, Sweep, sweep
 
 MANAGED = ["lidar", "calib"]  # folders `render --overwrite` may remove
-
-
-def frame_name(frame_index: int) -> str:
-    """As synthgen.dataset.layout names frames: at least six digits, no upper limit."""
-    return f"{frame_index:06d}"
 
 
 def lidar_path(root: Path, name: str, frame_index: int, suffix: str) -> Path:
