@@ -21,7 +21,7 @@ from synthgen.config.load import LoadedScene, load_scene_config
 from synthgen.config.checks import check_count_and_seed, check_start
 from synthgen.config.diff import differing_keys
 from synthgen.dataset.coco import write_instances
-from synthgen.dataset.layout import COCO_FILE, LOG, MANAGED, MANIFEST, SEQUENCE_DIR, Layout, frame_name, sequence_name
+from synthgen.dataset.layout import COCO_FILE, LOG, MANAGED, MANIFEST, SEQUENCE_DIR, Layout, sequence_name
 from synthgen.dataset.write import (incomplete_frames_discarded, write_flow, write_frame_json, write_labels,
                                     write_pixels)
 from synthgen.errors import UserError
@@ -38,7 +38,8 @@ from synthgen.scene.build import build_scene
 from synthgen.scene.model import invert_rigid
 from synthgen.scene.motion import sequence_motion
 from synthgen.sensors.lidar_files import MANAGED as LIDAR_MANAGED, write_lidar_frame
-from synthgen.sensors.occupancy import frame_occupancy, lidar_rays, write_occupancy
+from synthgen.sensors.occupancy import (MANAGED as OCCUPANCY_MANAGED, frame_occupancy, lidar_rays, occupancy_path,
+                                        write_occupancy)
 
 
 @dataclass
@@ -164,14 +165,10 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     if request.mode is OutputMode.RESUME:
         _check_resume(Layout(request.out), manifest)
     prepare_output_dir(request.out, request.mode, MANAGED + [TIMINGS] + [name for name in layouts if name] + [RIG_FILE]
-                       + LIDAR_MANAGED + ["occupancy"] + [f"seq_{s:06d}" for s in _sequences_in(request.out)])
-    if length is None:
-        for layout in layouts.values():
-            layout.create(request.save_geometry, loaded.config.labels.normals)
-    else:
-        for s in units:
-            for layout in sequence_layouts(layouts, s).values():
-                layout.create(request.save_geometry, loaded.config.labels.normals, flow=True)
+                       + LIDAR_MANAGED + OCCUPANCY_MANAGED + [sequence_name(s) for s in _sequences_in(request.out)])
+    datasets = _all_layouts(layouts, units, length)  # every camera folder, of every sequence in a sequence run
+    for layout in datasets:
+        layout.create(request.save_geometry, loaded.config.labels.normals, flow=length is not None)
     atomic_write_json(request.out / MANIFEST, manifest)
     if loaded.config.rig is not None:
         atomic_write_json(request.out / RIG_FILE, rig_calibration(loaded, first))
@@ -182,11 +179,9 @@ def render_dataset(request: RenderRequest) -> RenderSummary:
     with native_output_to(request.out / LOG) as (terminal_out, terminal_err):
         if todo:
             # SIGINT, SIGTERM: stop after the frame in flight; any error: remove the frame it cut short
-            with deferred_stop(cleanup=remove_own_scratch), incomplete_frames_discarded(_all_layouts(layouts, units, length)):
+            with deferred_stop(cleanup=remove_own_scratch), incomplete_frames_discarded(datasets):
                 _render_frames(loaded, seed, todo, layouts, request, summary, terminal_err)
             remove_partials(request.out)  # what workers killed mid-frame left; every writer has stopped
-        datasets = layouts.values() if length is None else [
-            layout for s in units for layout in sequence_layouts(layouts, s).values()]
         for layout in datasets:
             summary.annotations += write_instances(layout.read_frames(), loaded.config.categories(),
                                                    layout.root / COCO_FILE, _keypoint_layouts(loaded))
@@ -373,7 +368,7 @@ def rendered_frames(renderer, loaded: LoadedScene, seed: int, frames: Iterable[i
             if occupancy is not None:
                 before = time.perf_counter()
                 grid = frame_occupancy(scene, occupancy, depths, [lidar_rays(result) for result in sweeps])
-                write_occupancy(_frame_root(here) / "occupancy" / f"{frame_name(scene.frame_index)}.npz", grid)
+                write_occupancy(occupancy_path(_frame_root(here), scene.frame_index), grid)
                 for layout, labels in pending:
                     write_frame_json(layout, FrameOutputs(labels, None, None))
                 del depths, pending, grid

@@ -21,6 +21,7 @@ import numpy as np
 
 from synthgen.config.scene_config import Occupancy
 from synthgen.io.atomic import atomic_write_bytes
+from synthgen.io.outdir import frame_name
 from synthgen.scene.ego import ego_to_world
 from synthgen.scene.model import CameraSpec, Instance, Scene, invert_rigid
 
@@ -351,6 +352,14 @@ def occupancy_bytes(grid: OccupancyGrid) -> bytes:
             np.lib.format.write_array(content, array, allow_pickle=False)
             archive.writestr(member, content.getvalue())
     return buffer.getvalue()
+
+
+MANAGED = ["occupancy"]  # the folder `render --overwrite` may remove
+
+
+def occupancy_path(root: Path, frame_index: int) -> Path:
+    """Frame i's grid under a dataset (or sequence) folder, named as every frame file is."""
+    return Path(root) / "occupancy" / f"{frame_name(frame_index)}.npz"
 
 
 def write_occupancy(path: Path, grid: OccupancyGrid) -> None:
