@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from synthgen.labels.projection import project
 from synthgen.scene.model import Instance
 from synthgen.scene.raycast import Target, cast
 
@@ -64,10 +65,9 @@ def deform_flow(flow: np.ndarray, depth: np.ndarray, index: np.ndarray, K: np.nd
         moved = np.einsum("nk,nkj->nj", weights, other.mesh.vertices[faces])  # the same point of the other mesh
         world = (moved * other.scale) @ other.rotation.T + other.translation
         seen = world @ to_other[:3, :3].T + to_other[:3, 3]
-        z = seen[:, 2]
-        ahead = z > 1e-9
-        safe = np.where(ahead, z, 1.0)
-        result = np.column_stack([K[0, 0] * seen[:, 0] / safe + K[0, 2] - u[hit], K[1, 1] * seen[:, 1] / safe + K[1, 2] - v[hit]])
+        ahead = seen[:, 2] > 1e-9
+        seen[~ahead, 2] = 1.0  # projected, then set to NaN: behind the other camera
+        result = project(seen, K) - np.column_stack([u[hit], v[hit]])
         result[~ahead] = np.nan
         out[pixels[hit]] = result
     return misses
